@@ -1,0 +1,119 @@
+"""Coverage: which grid, building, building group and community serve a point or an address.
+
+The question the dispatch screens ask most, answered in one SQL statement per lookup:
+- the grid is the one whose boundary covers the point; a point exactly on an edge shared by two
+  grids always resolves to the grid with the lowest id, so the answer never flips;
+- the building is the one whose footprint covers the point, else the nearest building within
+  `nearest_metres` (default 30 m), else none; the building group is that building's group;
+- an address is normalised (geo.address) and matched exactly first, then fuzzily with pg_trgm
+  candidates re-scored by rapidfuzz; below the threshold the answer is "no match", not a guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from geo import address as addr
+from geo.sql import covers_sql, degrees_for_metres, geography_distance_sql, point_sql
+
+FUZZY_CANDIDATES = 8
+
+
+@dataclass(frozen=True)
+class CoverageResult:
+    """Where a question resolved to (WGS-84) and the ids that cover it."""
+
+    lon: float
+    lat: float
+    community_id: int | None
+    grid_id: int | None
+    building_id: int | None
+    group_id: int | None
+    matched_address: str | None = None
+    match_confidence: float | None = None
+    distance_metres: float | None = None
+
+
+_POINT = point_sql()
+_COVER_POINT = text(f"""
+WITH p AS (SELECT {_POINT} AS g),
+covering_grid AS (
+  SELECT grid.id, grid.community_id FROM grid, p
+  WHERE {covers_sql("grid.boundary", "p.g")} ORDER BY grid.id LIMIT 1),
+building_hit AS (
+  SELECT b.id, b.group_id, b.grid_id, 0.0::float8 AS distance FROM building b, p
+  WHERE {covers_sql("b.footprint", "p.g")} ORDER BY b.id LIMIT 1),
+building_near AS (
+  SELECT b.id, b.group_id, b.grid_id,
+         {geography_distance_sql("COALESCE(b.footprint, b.location)", "p.g")} AS distance
+  FROM building b, p
+  WHERE NOT EXISTS (SELECT 1 FROM building_hit)
+    AND (ST_DWithin(b.location, p.g, :deg) OR ST_DWithin(b.footprint, p.g, :deg))
+  ORDER BY distance, b.id LIMIT 1),
+building AS (
+  SELECT * FROM building_hit
+  UNION ALL SELECT * FROM building_near WHERE distance <= :metres
+  LIMIT 1),
+community_hit AS (
+  SELECT c.id FROM community c, p
+  WHERE NOT EXISTS (SELECT 1 FROM covering_grid) AND {covers_sql("c.boundary", "p.g")}
+  ORDER BY c.id LIMIT 1)
+SELECT
+  COALESCE((SELECT id FROM covering_grid), (SELECT grid_id FROM building)) AS grid_id,
+  (SELECT id FROM building) AS building_id,
+  (SELECT group_id FROM building) AS group_id,
+  (SELECT distance FROM building) AS distance,
+  COALESCE((SELECT community_id FROM covering_grid),
+           (SELECT g.community_id FROM grid g WHERE g.id = (SELECT grid_id FROM building)),
+           (SELECT id FROM community_hit)) AS community_id
+""")
+
+_BUILDING_COLUMNS = """b.id, b.address, b.address_key, b.group_id, b.grid_id, g.community_id,
+ST_X(b.location) AS lon, ST_Y(b.location) AS lat
+FROM building b LEFT JOIN grid g ON g.id = b.grid_id"""
+_EXACT_ADDRESS = text(
+    f"SELECT {_BUILDING_COLUMNS} WHERE b.address_key = :key ORDER BY b.id LIMIT 1")
+_FUZZY_ADDRESS = text(f"""SELECT {_BUILDING_COLUMNS}
+ORDER BY b.address_key <-> :key, b.id LIMIT {FUZZY_CANDIDATES}""")
+
+
+async def cover_point(session: AsyncSession, *, lon: float, lat: float,
+                      nearest_metres: float = 30.0) -> CoverageResult | None:
+    """Everything that covers a WGS-84 point; None when nothing does."""
+    params = {"lon": lon, "lat": lat, "metres": nearest_metres,
+              "deg": degrees_for_metres(nearest_metres, lat)}
+    row = (await session.execute(_COVER_POINT, params)).one()
+    if row.grid_id is None and row.building_id is None and row.community_id is None:
+        return None
+    return CoverageResult(lon=lon, lat=lat, community_id=row.community_id,
+                          grid_id=row.grid_id, building_id=row.building_id,
+                          group_id=row.group_id, distance_metres=row.distance)
+
+
+async def cover_address(session: AsyncSession, address: str, *,
+                        threshold: float = 0.8) -> CoverageResult | None:
+    """Coverage of the building an address names: exact on the normalised key, else the best
+    fuzzy match at or above `threshold`; None rather than a wrong guess. Raises ValueError
+    for an empty address."""
+    key = addr.address_key(address)
+    exact = (await session.execute(_EXACT_ADDRESS, {"key": key})).first()
+    if exact is not None:
+        return _from_building(exact, 1.0)
+    rows = (await session.execute(_FUZZY_ADDRESS, {"key": key})).all()
+    scored = [(addr.similarity(key, row.address_key), row) for row in rows]
+    best = max(scored, key=lambda pair: (pair[0], -pair[1].id), default=None)
+    if best is None or best[0] < threshold:
+        return None
+    return _from_building(best[1], round(best[0], 3))
+
+
+def _from_building(row: Row[Any], confidence: float) -> CoverageResult:
+    return CoverageResult(
+        lon=row.lon, lat=row.lat, community_id=row.community_id, grid_id=row.grid_id,
+        building_id=row.id, group_id=row.group_id, matched_address=row.address,
+        match_confidence=confidence, distance_metres=0.0,
+    )

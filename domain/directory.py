@@ -1,0 +1,158 @@
+"""Reading the spatial hierarchy: filtered, paged lists and batched look-ups by id.
+
+The batched look-ups (`*_by_ids`, `*_by_parent`) are what the GraphQL DataLoaders call, so a
+nested query costs one statement per level, however many objects it returns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from geoalchemy2.functions import ST_Intersects, ST_MakeEnvelope
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel, col
+
+from domain.models import Building, BuildingGroup, Grid, GridWorker, Member
+from domain.paging import Page, fetch_page
+from geo.address import address_key
+
+M = TypeVar("M", bound=SQLModel)
+
+
+@dataclass(frozen=True)
+class BBox:
+    """A WGS-84 box, west/south/east/north in degrees."""
+
+    west: float
+    south: float
+    east: float
+    north: float
+
+    def envelope(self) -> Any:
+        return ST_MakeEnvelope(self.west, self.south, self.east, self.north, 4326)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """At most one of these ids narrows a list; none means everything."""
+
+    member_id: int | None = None
+    building_group_id: int | None = None
+    grid_id: int | None = None
+    community_id: int | None = None
+
+
+async def by_ids(session: AsyncSession, model: type[M], ids: Sequence[int]) -> list[M | None]:
+    """Objects of `model` in the order of `ids`, None where an id is unknown."""
+    pk = getattr(model, "id")  # noqa: B009 (typed as any table)
+    rows = (await session.execute(select(model).where(pk.in_(ids)))).scalars().all()
+    found = {getattr(row, "id"): row for row in rows}  # noqa: B009
+    return [found.get(i) for i in ids]
+
+
+async def by_parent(session: AsyncSession, model: type[M], column: str,
+                    parent_ids: Sequence[int]) -> list[list[M]]:
+    """For each parent id, the `model` rows whose `column` equals it, ordered by id."""
+    column_ = getattr(model, column)
+    pk = getattr(model, "id")  # noqa: B009 (typed as any table)
+    stmt = select(model).where(column_.in_(parent_ids)).order_by(pk)
+    grouped: dict[int, list[M]] = defaultdict(list)
+    for row in (await session.execute(stmt)).scalars():
+        grouped[getattr(row, column)].append(row)
+    return [grouped.get(i, []) for i in parent_ids]
+
+
+async def grid_workers_of(session: AsyncSession, grid_ids: Sequence[int]) -> list[list[Member]]:
+    """For each grid, its grid workers."""
+    stmt = (select(col(GridWorker.grid_id), Member)
+            .join(Member, col(Member.id) == col(GridWorker.member_id))
+            .where(col(GridWorker.grid_id).in_(grid_ids)).order_by(col(Member.id)))
+    grouped: dict[int, list[Member]] = defaultdict(list)
+    for grid_id, member in (await session.execute(stmt)).all():
+        grouped[grid_id].append(member)
+    return [grouped.get(i, []) for i in grid_ids]
+
+
+async def grid_ids_of_members(session: AsyncSession,
+                              member_ids: Sequence[int]) -> list[list[int]]:
+    """For each member, the grids they serve as grid worker."""
+    stmt = select(col(GridWorker.member_id), col(GridWorker.grid_id)).where(
+        col(GridWorker.member_id).in_(member_ids)).order_by(col(GridWorker.grid_id))
+    grouped: dict[int, list[int]] = defaultdict(list)
+    for member_id, grid_id in (await session.execute(stmt)).all():
+        grouped[member_id].append(grid_id)
+    return [grouped.get(i, []) for i in member_ids]
+
+
+async def list_grids(session: AsyncSession, *, bbox: BBox | None, community_id: int | None,
+                     first: int, after: int | None) -> Page[Grid]:
+    """Grids, optionally inside a box or a community."""
+    stmt = select(Grid)
+    if bbox is not None:
+        stmt = stmt.where(ST_Intersects(Grid.boundary, bbox.envelope()))
+    if community_id is not None:
+        stmt = stmt.where(col(Grid.community_id) == community_id)
+    return await fetch_page(session, stmt, Grid.id, first=first, after=after)
+
+
+async def list_buildings(session: AsyncSession, *, bbox: BBox | None, grid_id: int | None,
+                         search: str | None, first: int, after: int | None) -> Page[Building]:
+    """Buildings, optionally in a box or grid, or whose address, name or code contains
+    `search` (compared on the normalised address too, so 六十三号 finds 63号)."""
+    stmt = select(Building)
+    if bbox is not None:
+        stmt = stmt.where(ST_Intersects(Building.location, bbox.envelope()))
+    if grid_id is not None:
+        stmt = stmt.where(col(Building.grid_id) == grid_id)
+    if search and search.strip():
+        stmt = stmt.where(_search_clause(search.strip()))
+    return await fetch_page(session, stmt, Building.id, first=first, after=after)
+
+
+def _search_clause(search: str) -> Any:
+    pattern = f"%{search}%"
+    clauses: list[Any] = [col(Building.address).ilike(pattern), col(Building.name).ilike(pattern),
+               col(Building.code).ilike(pattern)]
+    with contextlib.suppress(ValueError):  # nothing left after normalising: plain search only
+        clauses.append(col(Building.address_key).contains(address_key(search)))
+    return or_(*clauses)
+
+
+async def list_members(session: AsyncSession, *, scope: Scope, role: str | None,
+                       skill: str | None, status: str | None, first: int,
+                       after: int | None) -> Page[Member]:
+    """Members, narrowed by scope, role, skill and status."""
+    stmt = select(Member)
+    if role:
+        stmt = stmt.where(col(Member.roles).contains([role]))
+    if skill:
+        stmt = stmt.where(col(Member.skills).contains([skill]))
+    if status:
+        stmt = stmt.where(col(Member.status) == status)
+    stmt = _scope_members(stmt, scope)
+    return await fetch_page(session, stmt, Member.id, first=first, after=after)
+
+
+def _scope_members(stmt: Any, scope: Scope) -> Any:
+    if scope.member_id is not None:
+        return stmt.where(col(Member.id) == scope.member_id)
+    if scope.building_group_id is not None:
+        return stmt.where(col(Member.group_id) == scope.building_group_id)
+    grid_filter = None
+    if scope.grid_id is not None:
+        grid_filter = col(BuildingGroup.grid_id) == scope.grid_id
+        workers = select(col(GridWorker.member_id)).where(col(GridWorker.grid_id) == scope.grid_id)
+    elif scope.community_id is not None:
+        grids = select(col(Grid.id)).where(col(Grid.community_id) == scope.community_id)
+        grid_filter = col(BuildingGroup.grid_id).in_(grids)
+        workers = select(col(GridWorker.member_id)).where(col(GridWorker.grid_id).in_(grids))
+    else:
+        return stmt
+    groups = select(col(BuildingGroup.id)).where(grid_filter)
+    return stmt.where(or_(col(Member.group_id).in_(groups), col(Member.id).in_(workers)))
+

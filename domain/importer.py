@@ -1,0 +1,192 @@
+"""Loading a GeoJSON FeatureCollection of communities, grids and buildings (importFeatures).
+
+All or nothing: every problem in the collection is collected and reported by feature, and
+nothing is written unless there are none. Features update earlier imports by `code`. Which grid
+a building lies in is found spatially, never taken from the input.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain import import_sql as sql
+from domain.errors import InvalidInput, UserError
+from geo.address import address_key
+from geo.geojson import Feature, parse_feature_collection
+
+LAYERS = {
+    "community": ("Polygon", "MultiPolygon"),
+    "grid": ("Polygon", "MultiPolygon"),
+    "building": ("Point", "Polygon"),
+}
+REQUIRED = {"community": ("code", "name"), "grid": ("code", "name", "community"),
+            "building": ("code", "address")}
+
+
+@dataclass
+class ImportCounts:
+    """How many features of each layer were created or updated."""
+
+    communities: int = 0
+    grids: int = 0
+    buildings: int = 0
+    building_groups: int = 0
+
+
+@dataclass
+class _Plan:
+    by_layer: dict[str, list[Feature]] = field(default_factory=dict)
+    errors: list[UserError] = field(default_factory=list)
+
+
+def _path(where: str, feature: Feature, name: str) -> str:
+    return f"{where}.features[{feature.index}].properties.{name}"
+
+
+def _label(feature: Feature) -> str:
+    layer = feature.properties.get("layer")
+    code = feature.properties.get("code")
+    return f'{layer} "{code}"' if code else f"features[{feature.index}]"
+
+
+def _check_properties(feature: Feature, where: str) -> list[UserError]:
+    props = feature.properties
+    layer = props.get("layer")
+    if layer not in LAYERS:
+        return [UserError("UNKNOWN_LAYER",
+                          f"{_label(feature)}: layer must be one of {sorted(LAYERS)}, "
+                          f"not {layer!r}", _path(where, feature, "layer"))]
+    errors = [UserError("REQUIRED", f"{_label(feature)}: {name} is required",
+                        _path(where, feature, name))
+              for name in REQUIRED[layer]
+              if not isinstance(props.get(name), str) or not props[name].strip()]
+    if feature.geometry.geom_type not in LAYERS[layer]:
+        errors.append(UserError(
+            "INVALID_GEOMETRY",
+            f"{_label(feature)}: a {layer} must be a {' or '.join(LAYERS[layer])}, "
+            f"not a {feature.geometry.geom_type}",
+            f"{where}.features[{feature.index}].geometry.type"))
+    households = props.get("households")
+    if households is not None and (not isinstance(households, int) or isinstance(households, bool)
+                                   or households < 0):
+        errors.append(UserError("INVALID_VALUE",
+                                f"{_label(feature)}: households must be a whole number >= 0",
+                                _path(where, feature, "households")))
+    if layer == "building" and not errors:
+        errors += _check_address(feature, where)
+    return errors
+
+
+def _check_address(feature: Feature, where: str) -> list[UserError]:
+    try:
+        address_key(feature.properties["address"])
+    except ValueError as exc:
+        return [UserError("INVALID_VALUE", f"{_label(feature)}: {exc}",
+                          _path(where, feature, "address"))]
+    return []
+
+
+def _duplicates(features: list[Feature], where: str) -> list[UserError]:
+    seen = Counter((f.properties.get("layer"), f.properties.get("code")) for f in features)
+    return [UserError("DUPLICATE_CODE",
+                      f"{_label(f)} appears {seen[(f.properties['layer'], f.properties['code'])]}"
+                      " times in the collection", _path(where, f, "code"))
+            for f in features
+            if seen[(f.properties.get("layer"), f.properties.get("code"))] > 1]
+
+
+def plan_import(collection: object, where: str = "collection") -> _Plan:
+    """Parse and check a collection without touching the database."""
+    features, problems = parse_feature_collection(collection, where=where)
+    plan = _Plan(errors=[UserError(p.code, f"{p.feature}: {p.reason}" if p.feature else p.reason,
+                                   p.where) for p in problems])
+    for feature in features:
+        errors = _check_properties(feature, where)
+        plan.errors += errors
+        if not errors:
+            plan.by_layer.setdefault(feature.properties["layer"], []).append(feature)
+    plan.errors += _duplicates([f for fs in plan.by_layer.values() for f in fs], where)
+    return plan
+
+
+async def import_features(session: AsyncSession, collection: object,
+                          where: str = "collection") -> ImportCounts:
+    """Create or update everything in `collection`; raises InvalidInput naming every problem.
+
+    The caller owns the transaction and must roll back on InvalidInput (`transaction()` does).
+    """
+    plan = plan_import(collection, where)
+    if plan.errors:
+        raise InvalidInput(plan.errors)
+    counts = ImportCounts()
+    communities = await _upsert_communities(session, plan.by_layer.get("community", []))
+    counts.communities = len(communities)
+    grids = await _upsert_grids(session, plan.by_layer.get("grid", []), where)
+    counts.grids = len(grids)
+    await sql.check_grid_overlaps(session, grids)
+    buildings = plan.by_layer.get("building", [])
+    counts.buildings, counts.building_groups = await _upsert_buildings(session, buildings, where)
+    await sql.assign_buildings_to_grids(session, grid_ids=list(grids.values()))
+    await sql.check_buildings_in_grids(session, {f.properties["code"]: f for f in buildings},
+                                       where)
+    await sql.assign_groups_to_grids(session)
+    return counts
+
+
+async def _upsert_communities(session: AsyncSession, features: list[Feature]) -> dict[str, int]:
+    return {f.properties["code"]: await sql.upsert_community(
+        session, code=f.properties["code"], name=f.properties["name"], wkb=_wkb(f.geometry))
+        for f in features}
+
+
+async def _upsert_grids(session: AsyncSession, features: list[Feature],
+                        where: str) -> dict[str, int]:
+    codes = {f.properties["community"] for f in features}
+    known = await sql.community_ids(session, codes)
+    missing = [UserError("NOT_FOUND", f'{_label(f)}: community "{f.properties["community"]}" is '
+                         "neither in the collection nor stored", _path(where, f, "community"))
+               for f in features if f.properties["community"] not in known]
+    if missing:
+        raise InvalidInput(missing)
+    return {f.properties["code"]: await sql.upsert_grid(
+        session, code=f.properties["code"], name=f.properties["name"],
+        community_id=known[f.properties["community"]], wkb=_wkb(f.geometry))
+        for f in features}
+
+
+async def _upsert_buildings(session: AsyncSession, features: list[Feature],
+                            where: str) -> tuple[int, int]:
+    groups: dict[str, int] = {}
+    for feature in features:
+        props = feature.properties
+        group_code = props.get("group")
+        if isinstance(group_code, str) and group_code.strip() and group_code not in groups:
+            groups[group_code] = await sql.upsert_group(
+                session, code=group_code, name=_group_name(props))
+        await sql.upsert_building(session, _building_values(feature, groups.get(group_code or "")))
+    return len(features), len(groups)
+
+
+def _group_name(props: dict[str, Any]) -> str | None:
+    name = props.get("groupName")
+    return name.strip() if isinstance(name, str) and name.strip() else None
+
+
+def _building_values(feature: Feature, group_id: int | None) -> dict[str, Any]:
+    props = feature.properties
+    is_point = feature.geometry.geom_type == "Point"
+    return {
+        "code": props["code"], "name": props.get("name"), "address": props["address"].strip(),
+        "address_key": address_key(props["address"]), "households": props.get("households"),
+        "point_wkb": _wkb(feature.geometry) if is_point else None,
+        "footprint_wkb": None if is_point else _wkb(feature.geometry), "group_id": group_id,
+    }
+
+
+def _wkb(geometry: BaseGeometry) -> bytes:
+    return bytes(geometry.wkb)

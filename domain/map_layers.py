@@ -1,0 +1,67 @@
+"""Map layers for dispatch screens: one GeoJSON FeatureCollection built in SQL per request.
+
+Each feature carries properties.layer (lower case), properties.id (the raw database id, turned
+into a Node id by the schema layer), properties.label and a few layer-specific properties.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.directory import BBox
+from geo.sql import envelope_sql
+
+_BOX = envelope_sql()
+
+_LAYER_SQL: dict[str, str] = {
+    "COMMUNITIES": f"""
+        SELECT 'communities' AS layer, 'Community' AS kind, c.id, c.name AS label,
+               json_build_object('code', c.code) AS extra, c.boundary AS geom
+        FROM community c WHERE c.boundary && {_BOX}""",
+    "GRIDS": f"""
+        SELECT 'grids', 'Grid', g.id, g.name, json_build_object('code', g.code,
+               'communityId', g.community_id), g.boundary
+        FROM grid g WHERE g.boundary && {_BOX}""",
+    "BUILDINGS": f"""
+        SELECT 'buildings', 'Building', b.id, COALESCE(b.name, b.address),
+               json_build_object('code', b.code, 'address', b.address, 'gridId', b.grid_id,
+                                 'buildingGroupId', b.group_id, 'households', b.households),
+               COALESCE(b.footprint, b.location)
+        FROM building b WHERE COALESCE(b.footprint, b.location) && {_BOX}""",
+    "BUILDING_GROUPS": f"""
+        SELECT 'building_groups', 'BuildingGroup', bg.id, bg.name,
+               json_build_object('code', bg.code, 'gridId', bg.grid_id,
+                                 'buildings', count(b.id)),
+               ST_Union(COALESCE(b.footprint, ST_Buffer(b.location::geography, 8)::geometry))
+        FROM building_group bg JOIN building b ON b.group_id = bg.id
+        WHERE bg.id IN (SELECT group_id FROM building WHERE location && {_BOX})
+        GROUP BY bg.id""",
+}
+
+SUPPORTED_LAYERS = frozenset(_LAYER_SQL)
+
+
+def _statement(layers: list[str]) -> str:
+    union = "\nUNION ALL\n".join(_LAYER_SQL[layer] for layer in layers)
+    return f"""
+        SELECT json_build_object('type', 'FeatureCollection', 'features',
+          COALESCE(json_agg(json_build_object(
+            'type', 'Feature', 'geometry', ST_AsGeoJSON(f.geom, 7)::json,
+            'properties', json_build_object('layer', f.layer, 'kind', f.kind, 'id', f.id,
+                                            'label', f.label)::jsonb || f.extra::jsonb)
+            ORDER BY f.layer, f.id), '[]'::json))
+        FROM ({union}) AS f(layer, kind, id, label, extra, geom)"""
+
+
+async def map_features(session: AsyncSession, *, bbox: BBox, layers: list[str]) -> dict[str, Any]:
+    """A FeatureCollection of the requested layers intersecting `bbox` (WGS-84)."""
+    wanted = [layer for layer in _LAYER_SQL if layer in layers]
+    if not wanted:
+        return {"type": "FeatureCollection", "features": []}
+    params = {"west": bbox.west, "south": bbox.south, "east": bbox.east, "north": bbox.north}
+    value = (await session.execute(text(_statement(wanted)), params)).scalar_one()
+    return value if isinstance(value, dict) else json.loads(value)

@@ -1,0 +1,99 @@
+"""Creating members (党员 / 红色管家 / 志愿者 / 网格员), with every input checked first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.errors import InvalidInput, UserError
+from domain.models import Building, BuildingGroup, Grid, GridWorker, Member, MemberRole
+from domain.phone import normalize_phone
+
+
+@dataclass
+class NewMember:
+    """What `createMember` accepts, with ids already decoded."""
+
+    name: str
+    phone: str | None = None
+    party_member: bool = True
+    roles: list[str] = field(default_factory=lambda: [MemberRole.STEWARD.value])
+    skills: list[str] = field(default_factory=list)
+    status: str = "ACTIVE"
+    building_id: int | None = None
+    group_id: int | None = None
+    grid_ids: list[int] = field(default_factory=list)
+    code: str | None = None
+
+
+async def create_member(session: AsyncSession, new: NewMember, *,
+                        where: str = "input") -> Member:
+    """Store a member; raises InvalidInput naming every wrong field.
+
+    A member with a home building but no group joins that building's group. A GROUP_LEADER
+    becomes the leader of a group that has none. Grid ids are for grid workers only.
+    """
+    errors = _check_fields(new, where)
+    building = await session.get(Building, new.building_id) if new.building_id else None
+    group = await session.get(BuildingGroup, new.group_id) if new.group_id else None
+    errors += await _check_links(session, new, building, group, where)
+    if errors:
+        raise InvalidInput(errors)
+    member = Member(
+        code=new.code, name=new.name.strip(), party_member=new.party_member,
+        phone=normalize_phone(new.phone) if new.phone else None,
+        roles=sorted(set(new.roles)), skills=sorted(set(new.skills)), status=new.status,
+        building_id=new.building_id, group_id=group.id if group else _group_of(building),
+    )
+    session.add(member)
+    await session.flush()
+    for grid_id in sorted(set(new.grid_ids)):
+        session.add(GridWorker(member_id=member.id, grid_id=grid_id))  # type: ignore[arg-type]
+    if MemberRole.GROUP_LEADER.value in new.roles and member.group_id is not None:
+        await session.execute(update(BuildingGroup).where(
+            BuildingGroup.id == member.group_id, BuildingGroup.leader_id.is_(None))  # type: ignore[arg-type, union-attr]
+            .values(leader_id=member.id))
+    await session.flush()
+    return member
+
+
+def _group_of(building: Building | None) -> int | None:
+    return building.group_id if building else None
+
+
+def _check_fields(new: NewMember, where: str) -> list[UserError]:
+    errors = []
+    if not new.name.strip():
+        errors.append(UserError("REQUIRED", "name must not be empty", f"{where}.name"))
+    elif len(new.name.strip()) > 100:
+        errors.append(UserError("TOO_LONG", "name must be at most 100 characters",
+                                f"{where}.name"))
+    if new.phone:
+        try:
+            normalize_phone(new.phone)
+        except ValueError as exc:
+            errors.append(UserError("INVALID_PHONE", str(exc), f"{where}.phone"))
+    if new.grid_ids and MemberRole.GRID_WORKER.value not in new.roles:
+        errors.append(UserError("INVALID_VALUE", "only a GRID_WORKER serves grids: add the role "
+                                "or leave gridIds empty", f"{where}.gridIds"))
+    return errors
+
+
+async def _check_links(session: AsyncSession, new: NewMember, building: Building | None,
+                       group: BuildingGroup | None, where: str) -> list[UserError]:
+    errors = []
+    if new.building_id and building is None:
+        errors.append(UserError("NOT_FOUND", "no building has this id", f"{where}.buildingId"))
+    if new.group_id and group is None:
+        errors.append(UserError("NOT_FOUND", "no building group has this id",
+                                f"{where}.buildingGroupId"))
+    if building and group and building.group_id not in (None, group.id):
+        errors.append(UserError("INVALID_VALUE", f'building "{building.code}" is served by '
+                                f'another group, not "{group.code}"', f"{where}.buildingGroupId"))
+    for index, grid_id in enumerate(new.grid_ids):
+        if await session.get(Grid, grid_id) is None:
+            errors.append(UserError("NOT_FOUND", "no grid has this id",
+                                    f"{where}.gridIds[{index}]"))
+    return errors

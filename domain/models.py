@@ -1,0 +1,202 @@
+"""SQLModel tables for the spatial hierarchy: communities, grids, buildings, building groups and
+members (社区 / 网格 / 楼栋 / 楼栋党小组 / 党员).
+
+Geometry is stored in WGS-84 (SRID 4326) with GiST indexes; codes are unique so that imports
+update by code; CHECK constraints keep geometries valid and enums honest.
+"""
+
+from __future__ import annotations
+
+from enum import Enum, StrEnum
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlmodel import Field, SQLModel
+
+SRID = 4326
+
+
+class MemberRole(StrEnum):
+    """What a member does: 网格员, 组长, 红色管家, 志愿者."""
+
+    GRID_WORKER = "GRID_WORKER"
+    GROUP_LEADER = "GROUP_LEADER"
+    STEWARD = "STEWARD"
+    VOLUNTEER = "VOLUNTEER"
+
+
+class MemberStatus(StrEnum):
+    """A member's lifecycle: vetted candidate, active, suspended, exited."""
+
+    CANDIDATE = "CANDIDATE"
+    ACTIVE = "ACTIVE"
+    SUSPENDED = "SUSPENDED"
+    EXITED = "EXITED"
+
+
+class ServiceCategory(StrEnum):
+    """The six service categories of the documents (维修维护, 爱心帮扶, 信息咨询, 文化娱乐,
+    应急处理, 矛盾调处)."""
+
+    MAINTENANCE = "MAINTENANCE"
+    ASSISTANCE = "ASSISTANCE"
+    CONSULTATION = "CONSULTATION"
+    CULTURE = "CULTURE"
+    EMERGENCY = "EMERGENCY"
+    MEDIATION = "MEDIATION"
+
+
+def _geometry(kind: str, *, nullable: bool) -> Any:
+    """A 4326 geometry column; GeoAlchemy2 adds the GiST index (spatial_index=True)."""
+    return Column(Geometry(geometry_type=kind, srid=SRID, spatial_index=True), nullable=nullable)
+
+
+def _valid(column: str, table: str) -> CheckConstraint:
+    return CheckConstraint(f"{column} IS NULL OR ST_IsValid({column})",
+                           name=f"{table}_{column}_valid")
+
+
+def _enum_values(enum: type[Enum]) -> str:
+    return ", ".join(f"'{item.value}'" for item in enum)
+
+
+class Community(SQLModel, table=True):
+    """A residential community (社区) under one community committee."""
+
+    __tablename__ = "community"
+    __table_args__ = (_valid("boundary", "community"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    boundary: Any = Field(default=None, sa_column=_geometry("MULTIPOLYGON", nullable=True))
+
+
+class Grid(SQLModel, table=True):
+    """A slice of a community (网格); grids of one community never overlap."""
+
+    __tablename__ = "grid"
+    __table_args__ = (_valid("boundary", "grid"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    community_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("community.id"), nullable=False, index=True)
+    )
+    boundary: Any = Field(sa_column=_geometry("MULTIPOLYGON", nullable=False))
+
+
+class BuildingGroup(SQLModel, table=True):
+    """A building group (楼栋党小组, 红色管家) serving one or a few adjacent buildings."""
+
+    __tablename__ = "building_group"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    grid_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("grid.id"), index=True)
+    )
+    leader_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer,
+            ForeignKey("member.id", use_alter=True, name="building_group_leader_fk",
+                       ondelete="SET NULL"),
+        ),
+    )
+
+
+class Building(SQLModel, table=True):
+    """A building (楼栋) with its street address, a point and, where known, a footprint."""
+
+    __tablename__ = "building"
+    __table_args__ = (
+        _valid("footprint", "building"),
+        CheckConstraint("households IS NULL OR households >= 0", name="building_households"),
+        CheckConstraint("length(trim(address)) > 0", name="building_address_nonempty"),
+        Index("building_address_key_idx", "address_key"),
+        Index(
+            "building_address_key_trgm",
+            "address_key",
+            postgresql_using="gist",
+            postgresql_ops={"address_key": "gist_trgm_ops"},
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    name: str | None = Field(default=None, sa_column=Column(String(200)))
+    address: str = Field(sa_column=Column(String(300), nullable=False))
+    address_key: str = Field(sa_column=Column(String(300), nullable=False))
+    households: int | None = Field(default=None)
+    location: Any = Field(sa_column=_geometry("POINT", nullable=False))
+    footprint: Any = Field(default=None, sa_column=_geometry("POLYGON", nullable=True))
+    grid_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("grid.id"), index=True)
+    )
+    group_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("building_group.id"), index=True)
+    )
+
+
+class Member(SQLModel, table=True):
+    """A person who serves: party member, red steward, volunteer or grid worker."""
+
+    __tablename__ = "member"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_enum_values(MemberStatus)})", name="member_status"),
+        CheckConstraint(f"roles <@ ARRAY[{_enum_values(MemberRole)}]::text[]",
+                        name="member_roles"),
+        CheckConstraint(f"skills <@ ARRAY[{_enum_values(ServiceCategory)}]::text[]",
+                        name="member_skills"),
+        CheckConstraint("length(trim(name)) > 0", name="member_name_nonempty"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str | None = Field(default=None, sa_column=Column(String(64), unique=True))
+    name: str = Field(sa_column=Column(String(100), nullable=False))
+    phone: str | None = Field(default=None, sa_column=Column(String(32)))
+    party_member: bool = Field(default=True)
+    roles: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    )
+    skills: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    )
+    status: str = Field(default=MemberStatus.ACTIVE.value, sa_column=Column(String(16),
+                                                                            nullable=False))
+    building_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("building.id"), index=True)
+    )
+    group_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("building_group.id"), index=True)
+    )
+
+
+class GridWorker(SQLModel, table=True):
+    """Which grids a grid worker (网格员) serves."""
+
+    __tablename__ = "grid_worker"
+
+    member_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("member.id", ondelete="CASCADE"), primary_key=True)
+    )
+    grid_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("grid.id", ondelete="CASCADE"), primary_key=True,
+                         index=True)
+    )

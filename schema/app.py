@@ -1,0 +1,71 @@
+"""The root schema: every area's queries, mutations and subscriptions, with the limits that
+keep one request from hurting the service (depth, aliases, tokens, bounded caches)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+
+from schema.errors import PublicErrors
+from schema.requests.fields import RequestMutation, RequestQuery, RequestSubscription
+from schema.requests.types import ServiceRequest
+from schema.scalars import GEOJSON_SCALAR, GeoJSON
+from schema.spatial.mutations import SpatialMutation
+from schema.spatial.queries import SpatialQuery
+from schema.spatial.types import Building, BuildingGroup, Community, Grid, Member
+
+
+@strawberry.type
+class Query(SpatialQuery, RequestQuery):
+    """Everything a client can read."""
+
+
+@strawberry.type
+class Mutation(SpatialMutation, RequestMutation):
+    """Everything a client can change."""
+
+
+@strawberry.type
+class Subscription(RequestSubscription):
+    """Live updates for dispatch screens (graphql-transport-ws)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-request limits, from settings."""
+
+    max_depth: int = 10
+    max_aliases: int = 30
+    max_tokens: int = 2000
+    cache_size: int = 512
+
+
+def build_schema(limits: Limits | None = None) -> strawberry.Schema:
+    """The GridSteward schema with its protective extensions."""
+    limits = limits or Limits()
+    extensions: list[Any] = [  # factories: a fresh extension per request, caches shared
+        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        lambda: ParserCache(maxsize=limits.cache_size),
+        lambda: ValidationCache(maxsize=limits.cache_size),
+        PublicErrors,
+    ]
+    return strawberry.Schema(
+        query=Query, mutation=Mutation, subscription=Subscription,
+        types=[Community, Grid, Building, BuildingGroup, Member, ServiceRequest],
+        extensions=extensions, scalar_overrides={GeoJSON: GEOJSON_SCALAR},
+    )
+
+
+#: The schema with default limits, for `strawberry export-schema schema.app:schema`.
+schema = build_schema()

@@ -1,0 +1,75 @@
+"""Input types shared by queries and mutations, with their conversion to domain values."""
+
+from __future__ import annotations
+
+import strawberry
+
+from domain.directory import BBox, Scope
+from domain.errors import InvalidInput, UserError
+from geo.crs import CoordSystem as Crs
+from schema.enums import CoordSystem, MemberRole, MemberStatus, ServiceCategory
+from schema.geometry import bbox_in, point_in
+from schema.ids import decode_optional
+
+
+@strawberry.input(description="A position; `crs` says which map it came from.")
+class PointInput:
+    lon: float
+    lat: float
+    crs: CoordSystem = Crs.WGS84
+
+    def to_wgs84(self, field: str) -> tuple[float, float]:
+        return point_in(self.lon, self.lat, self.crs, field)
+
+
+@strawberry.input(description="A box in degrees: west < east, south < north.")
+class BBoxInput:
+    west: float
+    south: float
+    east: float
+    north: float
+    crs: CoordSystem = Crs.WGS84
+
+    def to_wgs84(self, field: str) -> BBox:
+        return bbox_in(self.west, self.south, self.east, self.north, self.crs, field)
+
+
+@strawberry.input(description="Narrows a list to one member, group, grid or community. At "
+                  "most one is set; none means everything the caller may see.")
+class ScopeInput:
+    member_id: strawberry.ID | None = None
+    building_group_id: strawberry.ID | None = None
+    grid_id: strawberry.ID | None = None
+    community_id: strawberry.ID | None = None
+
+    def to_scope(self, field: str) -> Scope:
+        named = [n for n, v in (("memberId", self.member_id),
+                                ("buildingGroupId", self.building_group_id),
+                                ("gridId", self.grid_id), ("communityId", self.community_id))
+                 if v is not None]
+        if len(named) > 1:
+            raise InvalidInput([UserError("INVALID_SCOPE", "set at most one of "
+                                          f"{', '.join(named)}", field)])
+        return Scope(
+            member_id=decode_optional(self.member_id, "Member", f"{field}.memberId"),
+            building_group_id=decode_optional(self.building_group_id, "BuildingGroup",
+                                              f"{field}.buildingGroupId"),
+            grid_id=decode_optional(self.grid_id, "Grid", f"{field}.gridId"),
+            community_id=decode_optional(self.community_id, "Community",
+                                         f"{field}.communityId"),
+        )
+
+
+@strawberry.input(description="A new member. Phone: a mainland mobile or a landline with "
+                  "area code. gridIds only for GRID_WORKERs.")
+class MemberInput:
+    name: str
+    phone: str | None = None
+    party_member: bool = True
+    roles: list[MemberRole] = strawberry.field(
+        default_factory=lambda: [MemberRole.STEWARD])
+    skills: list[ServiceCategory] = strawberry.field(default_factory=list)
+    status: MemberStatus = MemberStatus.ACTIVE
+    building_id: strawberry.ID | None = None
+    building_group_id: strawberry.ID | None = None
+    grid_ids: list[strawberry.ID] = strawberry.field(default_factory=list)

@@ -1,0 +1,77 @@
+"""Mutations of the spatial hierarchy: importing features and creating members.
+
+A user's mistake never raises: it is answered in the payload's `errors`, and nothing changes.
+"""
+
+from __future__ import annotations
+
+import strawberry
+
+from domain.db import transaction
+from domain.errors import InvalidInput
+from domain.importer import import_features
+from domain.members import NewMember, create_member
+from schema.context import Info
+from schema.ids import decode_id, decode_optional
+from schema.inputs import MemberInput
+from schema.payloads import UserErrorType
+from schema.permissions import ADMIN
+from schema.scalars import GeoJSON
+from schema.spatial.types import Member
+
+
+@strawberry.type(description="How many features of each layer were created or updated.")
+class ImportPayload:
+    communities: int = 0
+    grids: int = 0
+    buildings: int = 0
+    building_groups: int = 0
+    errors: list[UserErrorType] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class MemberPayload:
+    member: Member | None = None
+    errors: list[UserErrorType] = strawberry.field(default_factory=list)
+
+
+def _new_member(data: MemberInput) -> NewMember:
+    return NewMember(
+        name=data.name, phone=data.phone, party_member=data.party_member,
+        roles=[r.value for r in data.roles], skills=[s.value for s in data.skills],
+        status=data.status.value,
+        building_id=decode_optional(data.building_id, "Building", "input.buildingId"),
+        group_id=decode_optional(data.building_group_id, "BuildingGroup",
+                                 "input.buildingGroupId"),
+        grid_ids=[decode_id(g, "Grid", f"input.gridIds[{i}]")
+                  for i, g in enumerate(data.grid_ids)],
+    )
+
+
+@strawberry.type
+class SpatialMutation:
+    @strawberry.mutation(permission_classes=ADMIN, description=(
+        "Loads or updates (by code) a GeoJSON FeatureCollection whose features carry "
+        "properties.layer: community (code, name; Polygon/MultiPolygon), grid (code, name, "
+        "community; Polygon/MultiPolygon), building (code, address, name?, households?, group?, "
+        "groupName?; Point or Polygon footprint). Grid and building membership is found "
+        "spatially. All or nothing: any error, nothing changes. Administrators only."))
+    async def import_features(self, info: Info, collection: GeoJSON) -> ImportPayload:
+        try:
+            async with transaction(info.context.sessions) as session:
+                counts = await import_features(session, collection)
+        except InvalidInput as exc:
+            return ImportPayload(errors=UserErrorType.list_of(exc.errors))
+        return ImportPayload(communities=counts.communities, grids=counts.grids,
+                             buildings=counts.buildings, building_groups=counts.building_groups)
+
+    @strawberry.mutation(permission_classes=ADMIN,
+                         description="Adds a member. Administrators only.")
+    async def create_member(self, info: Info, input: MemberInput) -> MemberPayload:
+        try:
+            new = _new_member(input)
+            async with transaction(info.context.sessions) as session:
+                member = await create_member(session, new)
+        except InvalidInput as exc:
+            return MemberPayload(errors=UserErrorType.list_of(exc.errors))
+        return MemberPayload(member=Member.of(member))

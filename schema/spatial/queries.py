@@ -1,0 +1,139 @@
+"""Read-only root fields of the spatial hierarchy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+
+from domain import coverage as cover
+from domain import directory
+from domain.errors import InvalidInput, UserError
+from domain.map_layers import map_features
+from geo.crs import CoordSystem as Crs
+from geo.crs import transform_geojson
+from schema.context import Info
+from schema.enums import CoordSystem, MapLayer, MemberRole, MemberStatus, ServiceCategory
+from schema.ids import decode_any, decode_cursor, decode_optional, encode_id
+from schema.inputs import BBoxInput, PointInput, ScopeInput
+from schema.permissions import AUTHENTICATED
+from schema.scalars import GeoJSON
+from schema.spatial import connections as conn
+from schema.spatial.coverage import Coverage
+from schema.spatial.types import NODE_TYPES, Building, Grid, Member, Node
+
+
+def _first(info: Info, first: int | None) -> int:
+    """The page size: 50 when not given, capped at the configured maximum (500)."""
+    if first is None:
+        return 50
+    if first < 0:
+        raise InvalidInput.one("INVALID_VALUE", "first must not be negative", "first")
+    return min(first, info.context.options.max_page)
+
+
+@strawberry.type
+class SpatialQuery:
+    @strawberry.field(permission_classes=AUTHENTICATED,
+                      description="Any object by its id (Community, Grid, Building, "
+                      "BuildingGroup, Member, ...); null when it does not exist.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        type_name, pk = decode_any(id, "id")
+        wrapper = NODE_TYPES.get(type_name)
+        if wrapper is None:
+            return None
+        loader = getattr(info.context.loaders, _LOADER_OF[type_name])
+        row = await loader.load(pk)
+        return None if row is None else wrapper.of(row)
+
+    @strawberry.field(description="Which building, building group, grid and community cover an "
+                      "address (e.g. 船山路63号, 湖南省衡阳市石鼓区船山路六十三号3单元502室) or a "
+                      "point. Give exactly one of the two. Null when nothing covers it or no "
+                      "building address matches well enough. Open to anonymous callers.")
+    async def coverage(self, info: Info, address: str | None = None,
+                       point: PointInput | None = None) -> Coverage | None:
+        options = info.context.options
+        if (address is None) == (point is None):
+            raise InvalidInput.one("INVALID_ARGUMENTS", "give exactly one of address and point",
+                                   "address" if address is not None else "point")
+        async with info.context.sessions() as session:
+            if point is not None:
+                lon, lat = point.to_wgs84("point")
+                found = await cover.cover_point(session, lon=lon, lat=lat,
+                                                nearest_metres=options.nearest_building_metres)
+            else:
+                found = await _cover_address(session, address or "", options)
+        return None if found is None else Coverage(result=found)
+
+    @strawberry.field(permission_classes=AUTHENTICATED,
+                      description="Grids, optionally within a box or a community.")
+    async def grids(self, info: Info, bbox: BBoxInput | None = None,
+                    community_id: strawberry.ID | None = None, first: int | None = 50,
+                    after: str | None = None) -> conn.GridConnection:
+        async with info.context.sessions() as session:
+            page = await directory.list_grids(
+                session, bbox=bbox.to_wgs84("bbox") if bbox else None,
+                community_id=decode_optional(community_id, "Community", "communityId"),
+                first=_first(info, first), after=decode_cursor(after))
+        return conn.to_connection(page, Grid.of, conn.GridEdge, conn.GridConnection)
+
+    @strawberry.field(permission_classes=AUTHENTICATED,
+                      description="Buildings, optionally within a box or grid, or matching "
+                      "`search` in address, name or code.")
+    async def buildings(self, info: Info, bbox: BBoxInput | None = None,
+                        grid_id: strawberry.ID | None = None, search: str | None = None,
+                        first: int | None = 50,
+                        after: str | None = None) -> conn.BuildingConnection:
+        async with info.context.sessions() as session:
+            page = await directory.list_buildings(
+                session, bbox=bbox.to_wgs84("bbox") if bbox else None,
+                grid_id=decode_optional(grid_id, "Grid", "gridId"), search=search,
+                first=_first(info, first), after=decode_cursor(after))
+        return conn.to_connection(page, Building.of, conn.BuildingEdge, conn.BuildingConnection)
+
+    @strawberry.field(permission_classes=AUTHENTICATED,
+                      description="Members, narrowed by scope, role, skill and status.")
+    async def members(self, info: Info, scope: ScopeInput | None = None,
+                      role: MemberRole | None = None,
+                      skill: ServiceCategory | None = None,
+                      status: MemberStatus | None = None,
+                      first: int | None = 50, after: str | None = None) -> conn.MemberConnection:
+        async with info.context.sessions() as session:
+            page = await directory.list_members(
+                session, scope=scope.to_scope("scope") if scope else directory.Scope(),
+                role=role.value if role else None, skill=skill.value if skill else None,
+                status=status.value if status else None, first=_first(info, first),
+                after=decode_cursor(after))
+        return conn.to_connection(page, Member.of, conn.MemberEdge, conn.MemberConnection)
+
+    @strawberry.field(permission_classes=AUTHENTICATED,
+                      description="One round trip for a map screen: a GeoJSON FeatureCollection "
+                      "of the requested layers within `bbox`. Each feature carries "
+                      "properties.layer (lower case), properties.id (the Node id) and "
+                      "properties.label.")
+    async def map_features(self, info: Info, bbox: BBoxInput,
+                           layers: list[MapLayer],
+                           crs: CoordSystem = Crs.WGS84) -> GeoJSON:
+        if not layers:
+            raise InvalidInput([UserError("REQUIRED", "name at least one layer", "layers")])
+        async with info.context.sessions() as session:
+            collection = await map_features(session, bbox=bbox.to_wgs84("bbox"),
+                                            layers=[layer.value for layer in layers])
+        for feature in collection["features"]:
+            props = feature["properties"]
+            props["id"] = encode_id(props.pop("kind"), props["id"])
+            feature["geometry"] = transform_geojson(feature["geometry"], Crs.WGS84, crs)
+        return GeoJSON(collection)
+
+
+async def _cover_address(session: Any, address: str, options: Any) -> cover.CoverageResult | None:
+    if not address.strip():
+        raise InvalidInput.one("REQUIRED", "address must not be empty", "address")
+    if len(address) > 300:
+        raise InvalidInput.one("TOO_LONG", "address must be at most 300 characters", "address")
+    return await cover.cover_address(session, address,
+                                     threshold=options.address_match_threshold)
+
+
+_LOADER_OF = {"Community": "community", "Grid": "grid", "Building": "building",
+              "BuildingGroup": "group", "Member": "member"}

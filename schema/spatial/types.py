@@ -1,0 +1,238 @@
+"""GraphQL types of the spatial hierarchy: Community, Grid, Building, BuildingGroup, Member.
+
+Each wraps a stored row (`row`, private) and resolves its links through the request's
+DataLoaders, so nested lists cost one statement per level.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from geoalchemy2.shape import to_shape
+from shapely import union_all
+from shapely.geometry import mapping
+
+from domain import models
+from domain.access import visible_phone
+from geo.crs import CoordSystem as Crs
+from geo.crs import transform_geojson
+from schema.context import Info
+from schema.enums import CoordSystem, MemberRole, MemberStatus, ServiceCategory
+from schema.geometry import geometry_out
+from schema.ids import encode_id
+from schema.scalars import GeoJSON
+
+WGS84 = Crs.WGS84
+
+
+@strawberry.interface(description="An object with a globally unique id, fetchable with `node`.")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type(description="A residential community (社区) under one community committee.")
+class Community(Node):
+    row: strawberry.Private[models.Community]
+    code: str
+    name: str
+
+    @classmethod
+    def of(cls, row: models.Community) -> Community:
+        return cls(id=strawberry.ID(encode_id("Community", row.id or 0)), row=row, code=row.code,
+                   name=row.name)
+
+    @strawberry.field(description="The community boundary (MultiPolygon), in `crs`.")
+    def boundary(self, crs: CoordSystem = WGS84) -> GeoJSON | None:
+        return geometry_out(self.row.boundary, crs)
+
+    @strawberry.field(description="The grids (网格) the community is divided into.")
+    async def grids(self, info: Info) -> list[Grid]:
+        return [Grid.of(g) for g in await info.context.loaders.grids_of_community.load(
+            self.row.id or 0)]
+
+
+@strawberry.type(description="A grid (网格): a slice of a community served by grid workers.")
+class Grid(Node):
+    row: strawberry.Private[models.Grid]
+    code: str
+    name: str
+
+    @classmethod
+    def of(cls, row: models.Grid) -> Grid:
+        return cls(id=strawberry.ID(encode_id("Grid", row.id or 0)), row=row, code=row.code,
+                   name=row.name)
+
+    @strawberry.field(description="The grid boundary (MultiPolygon), in `crs`.")
+    def boundary(self, crs: CoordSystem = WGS84) -> GeoJSON:
+        return geometry_out(self.row.boundary, crs)  # type: ignore[return-value]
+
+    @strawberry.field(description="The community this grid belongs to.")
+    async def community(self, info: Info) -> Community:
+        row = await info.context.loaders.community.load(self.row.community_id)
+        assert row is not None  # a foreign key guarantees it
+        return Community.of(row)
+
+    @strawberry.field(description="Grid workers (网格员) who serve this grid.")
+    async def grid_workers(self, info: Info) -> list[Member]:
+        return [Member.of(m) for m in await info.context.loaders.workers_of_grid.load(
+            self.row.id or 0)]
+
+    @strawberry.field(description="Buildings inside this grid (found spatially).")
+    async def buildings(self, info: Info) -> list[Building]:
+        return [Building.of(b) for b in await info.context.loaders.buildings_of_grid.load(
+            self.row.id or 0)]
+
+    @strawberry.field(description="Building groups whose buildings lie mostly in this grid.")
+    async def building_groups(self, info: Info) -> list[BuildingGroup]:
+        return [BuildingGroup.of(g) for g in await info.context.loaders.groups_of_grid.load(
+            self.row.id or 0)]
+
+
+@strawberry.type(description="A building (楼栋) with its street address, e.g. 船山路63号.")
+class Building(Node):
+    row: strawberry.Private[models.Building]
+    code: str
+    name: str | None
+    address: str
+    households: int | None
+
+    @classmethod
+    def of(cls, row: models.Building) -> Building:
+        return cls(id=strawberry.ID(encode_id("Building", row.id or 0)), row=row, code=row.code,
+                   name=row.name, address=row.address, households=row.households)
+
+    @strawberry.field(description="The building's point (GeoJSON Point), in `crs`.")
+    def location(self, crs: CoordSystem = WGS84) -> GeoJSON:
+        return geometry_out(self.row.location, crs)  # type: ignore[return-value]
+
+    @strawberry.field(description="The footprint (GeoJSON Polygon) where known, in `crs`.")
+    def footprint(self, crs: CoordSystem = WGS84) -> GeoJSON | None:
+        return geometry_out(self.row.footprint, crs)
+
+    @strawberry.field(description="The grid the building lies in.")
+    async def grid(self, info: Info) -> Grid | None:
+        return await _one(info.context.loaders.grid, self.row.grid_id, Grid.of)
+
+    @strawberry.field(description="The building group (楼栋党小组) that serves this building.")
+    async def group(self, info: Info) -> BuildingGroup | None:
+        return await _one(info.context.loaders.group, self.row.group_id, BuildingGroup.of)
+
+    @strawberry.field(description="Members whose home is in this building.")
+    async def members(self, info: Info) -> list[Member]:
+        return [Member.of(m) for m in await info.context.loaders.members_of_building.load(
+            self.row.id or 0)]
+
+
+@strawberry.type(description="A building group (楼栋党小组, 红色管家) serving adjacent buildings.")
+class BuildingGroup(Node):
+    row: strawberry.Private[models.BuildingGroup]
+    code: str
+    name: str
+
+    @classmethod
+    def of(cls, row: models.BuildingGroup) -> BuildingGroup:
+        return cls(id=strawberry.ID(encode_id("BuildingGroup", row.id or 0)), row=row,
+                   code=row.code, name=row.name)
+
+    @strawberry.field(description="The group leader (组长).")
+    async def leader(self, info: Info) -> Member | None:
+        return await _one(info.context.loaders.member, self.row.leader_id, Member.of)
+
+    @strawberry.field(description="The grid holding most of the group's buildings.")
+    async def grid(self, info: Info) -> Grid | None:
+        return await _one(info.context.loaders.grid, self.row.grid_id, Grid.of)
+
+    @strawberry.field(description="The buildings this group serves.")
+    async def buildings(self, info: Info) -> list[Building]:
+        return [Building.of(b) for b in await info.context.loaders.buildings_of_group.load(
+            self.row.id or 0)]
+
+    @strawberry.field(description="The group's members.")
+    async def members(self, info: Info) -> list[Member]:
+        return [Member.of(m) for m in await info.context.loaders.members_of_group.load(
+            self.row.id or 0)]
+
+    @strawberry.field(description="The union of the group's buildings (footprints, or an 8 m "
+                      "disc where a footprint is unknown), in `crs`.")
+    async def coverage(self, info: Info, crs: CoordSystem = WGS84) -> GeoJSON | None:
+        buildings = await info.context.loaders.buildings_of_group.load(self.row.id or 0)
+        shapes = [_shape_of(b) for b in buildings]
+        if not shapes:
+            return None
+        return GeoJSON(transform_geojson(dict(mapping(union_all(shapes))), WGS84, crs))
+
+
+def _shape_of(building: models.Building) -> Any:
+    if building.footprint is not None:
+        return to_shape(building.footprint)
+    return to_shape(building.location).buffer(0.00008)
+
+
+@strawberry.type(description="A person who serves: party member, red steward (红色管家), "
+                 "volunteer or grid worker (网格员).")
+class Member(Node):
+    row: strawberry.Private[models.Member]
+    name: str
+    party_member: bool
+
+    @classmethod
+    def of(cls, row: models.Member) -> Member:
+        return cls(id=strawberry.ID(encode_id("Member", row.id or 0)), row=row, name=row.name,
+                   party_member=row.party_member)
+
+    @strawberry.field(description="Phone number, masked (138****5678) except for "
+                      "administrators, the grid workers of the member's grid and the member.")
+    async def phone(self, info: Info) -> str | None:
+        viewer = info.context.viewer
+        if viewer.admin or viewer.member_id == self.row.id or not viewer.grid_ids:
+            return visible_phone(viewer, self.row.phone, owner_member_id=self.row.id)
+        return visible_phone(viewer, self.row.phone, grid_ids=await self._grid_ids(info))
+
+    async def _grid_ids(self, info: Info) -> list[int | None]:
+        loaders = info.context.loaders
+        group = await loaders.group.load(self.row.group_id) if self.row.group_id else None
+        building = (await loaders.building.load(self.row.building_id)
+                    if self.row.building_id else None)
+        served = await loaders.grids_of_worker.load(self.row.id or 0)
+        return [group.grid_id if group else None, building.grid_id if building else None,
+                *served]
+
+    @strawberry.field(description="What the member does.")
+    def roles(self) -> list[MemberRole]:
+        return [models.MemberRole(r) for r in self.row.roles]
+
+    @strawberry.field(description="Service categories the member can take.")
+    def skills(self) -> list[ServiceCategory]:
+        return [models.ServiceCategory(s) for s in self.row.skills]
+
+    @strawberry.field(description="Lifecycle: CANDIDATE → ACTIVE → SUSPENDED / EXITED.")
+    def status(self) -> MemberStatus:
+        return models.MemberStatus(self.row.status)
+
+    @strawberry.field(description="The member's home building.")
+    async def building(self, info: Info) -> Building | None:
+        return await _one(info.context.loaders.building, self.row.building_id, Building.of)
+
+    @strawberry.field(description="The building group the member belongs to.")
+    async def group(self, info: Info) -> BuildingGroup | None:
+        return await _one(info.context.loaders.group, self.row.group_id, BuildingGroup.of)
+
+    @strawberry.field(description="The grids a grid worker serves (empty for others).")
+    async def grids(self, info: Info) -> list[Grid]:
+        ids = await info.context.loaders.grids_of_worker.load(self.row.id or 0)
+        rows = await info.context.loaders.grid.load_many(ids)
+        return [Grid.of(g) for g in rows if g is not None]
+
+
+async def _one(loader: Any, key: int | None, wrap: Any) -> Any:
+    if key is None:
+        return None
+    row = await loader.load(key)
+    return None if row is None else wrap(row)
+
+
+NODE_TYPES: dict[str, Any] = {
+    "Community": Community, "Grid": Grid, "Building": Building, "BuildingGroup": BuildingGroup,
+    "Member": Member,
+}

@@ -1,0 +1,182 @@
+"""The `gridsteward` command: dev, migrate, serve, worker, import, demo, token.
+
+Every subcommand reads its settings from the environment (see README); `--help` explains each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from server.settings import Settings
+
+STATE_DIR = Path(os.environ.get("GRIDSTEWARD_HOME", ".gridsteward"))
+
+
+def _settings() -> Settings:
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        raise SystemExit(f"gridsteward: bad settings:\n{exc}") from None
+    if not settings.database_url:
+        raise SystemExit("gridsteward: DATABASE_URL is not set (or use `gridsteward dev`, "
+                         "which starts a local PostGIS)")
+    return settings
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Bring the database schema up to date (safe to run twice)."""
+    from domain.migrate import upgrade_database
+    upgrade_database(_settings().database_url)
+    print("database schema is up to date")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the API with uvicorn."""
+    import uvicorn
+    _settings()  # fail early, with a readable message
+    uvicorn.run("server.asgi:app", host=args.host, port=args.port, workers=args.workers,
+                log_level="info", access_log=False)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run the Dramatiq worker for every queue."""
+    print("gridsteward worker: there is no background work yet; dispatch, escalation and "
+          "surveys arrive with the service-request issue (#3)", file=sys.stderr)
+    return 2
+
+
+def _run_async(fn: Callable[..., object], *args: object) -> object:
+    return asyncio.run(fn(*args))  # type: ignore[arg-type]
+
+
+async def _import(url: str, collection: object) -> int:
+    from domain.db import make_async_engine, session_factory, transaction
+    from domain.errors import InvalidInput
+    from domain.importer import import_features
+    engine = make_async_engine(url, pool_size=1)
+    try:
+        async with transaction(session_factory(engine)) as session:
+            counts = await import_features(session, collection)
+    except InvalidInput as exc:
+        for error in exc.errors:
+            print(f"{error.code} {error.field or ''}: {error.message}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    print(f"communities {counts.communities}, grids {counts.grids}, buildings "
+          f"{counts.buildings}, building groups {counts.building_groups}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Load a GeoJSON FeatureCollection as importFeatures does."""
+    try:
+        collection = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"gridsteward import: cannot read {args.file}: {exc}", file=sys.stderr)
+        return 1
+    return int(_run_async(_import, _settings().database_url, collection))  # type: ignore[call-overload]
+
+
+async def _demo(url: str) -> None:
+    from domain.db import make_async_engine, session_factory, transaction
+    from domain.demo import load_demo
+    engine = make_async_engine(url, pool_size=1)
+    try:
+        async with transaction(session_factory(engine)) as session:
+            counts = await load_demo(session)
+    finally:
+        await engine.dispose()
+    f = counts.features
+    print(f"demo community loaded: {f.grids} grids, {f.buildings} buildings, "
+          f"{f.building_groups} building groups, {counts.members} members")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Load the demo community (idempotent)."""
+    _run_async(_demo, _settings().database_url)
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    """Print a bearer token for an administrator or a member."""
+    from server.auth import issue_token
+    settings = _settings_for_token()
+    token = issue_token(settings.secret_key, admin=args.admin, member_id=args.member,
+                        ttl_seconds=args.ttl or settings.token_ttl_seconds)
+    print(token)
+    return 0
+
+
+def _settings_for_token() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SystemExit(f"gridsteward: bad settings:\n{exc}") from None
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    """Everything on one machine: local PostGIS, migrations, demo, API (and worker)."""
+    from server.devrun import run_dev
+    return run_dev(STATE_DIR, host=args.host, port=args.port)
+
+
+def dev_secret(state_dir: Path) -> str:
+    """A random secret kept in the state folder, so dev tokens survive restarts."""
+    path = state_dir / "secret_key"
+    if not path.exists():
+        state_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gridsteward", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    dev = sub.add_parser("dev", help=cmd_dev.__doc__)
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=8000)
+    dev.set_defaults(fn=cmd_dev)
+    sub.add_parser("migrate", help=cmd_migrate.__doc__).set_defaults(fn=cmd_migrate)
+    serve = sub.add_parser("serve", help=cmd_serve.__doc__)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    serve.set_defaults(fn=cmd_serve)
+    worker = sub.add_parser("worker", help=cmd_worker.__doc__)
+    worker.add_argument("--processes", type=int, default=2)
+    worker.add_argument("--threads", type=int, default=4)
+    worker.set_defaults(fn=cmd_worker)
+    imp = sub.add_parser("import", help=cmd_import.__doc__)
+    imp.add_argument("file", help="a GeoJSON FeatureCollection (see importFeatures)")
+    imp.set_defaults(fn=cmd_import)
+    sub.add_parser("demo", help=cmd_demo.__doc__).set_defaults(fn=cmd_demo)
+    token = sub.add_parser("token", help=cmd_token.__doc__)
+    who = token.add_mutually_exclusive_group(required=True)
+    who.add_argument("--admin", action="store_true", help="a community administrator")
+    who.add_argument("--member", type=int, metavar="ID", help="a member, by database id")
+    token.add_argument("--ttl", type=int, help="seconds until it expires (TOKEN_TTL_SECONDS)")
+    token.set_defaults(fn=cmd_token)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `gridsteward` console script."""
+    args = build_parser().parse_args(argv)
+    return int(args.fn(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""Every setting GridSteward reads, in one pydantic-settings class.
+
+Settings come from the environment (or a `.env` file in the working directory). This module
+imports nothing from the project, so any layer may be handed a `Settings` object.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Secrets that must never sign production tokens.
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "development"})
+
+#: Default time limits (规定时限) per service category, in hours; see README.
+DEFAULT_DUE_HOURS: dict[str, int] = {
+    "EMERGENCY": 4,
+    "ASSISTANCE": 24,
+    "CONSULTATION": 48,
+    "MEDIATION": 72,
+    "MAINTENANCE": 72,
+    "CULTURE": 168,
+}
+
+
+class Settings(BaseSettings):
+    """GridSteward configuration. Names match the contract's environment variables."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Literal["dev", "test", "production"] = Field(
+        default="production", alias="GRIDSTEWARD_ENV"
+    )
+    database_url: str = Field(default="", alias="DATABASE_URL")
+    broker_url: str = Field(default="amqp://guest:guest@127.0.0.1:5672/", alias="BROKER_URL")
+    secret_key: str = Field(default="", alias="SECRET_KEY")
+    token_ttl_seconds: int = Field(default=12 * 3600, alias="TOKEN_TTL_SECONDS", gt=0)
+
+    survey_delay_seconds: int = Field(default=3600, alias="SURVEY_DELAY_SECONDS", ge=0)
+    survey_reminder_seconds: int = Field(default=172800, alias="SURVEY_REMINDER_SECONDS", ge=0)
+    survey_expiry_seconds: int = Field(default=604800, alias="SURVEY_EXPIRY_SECONDS", ge=0)
+    accept_timeout_seconds: int = Field(default=1800, alias="ACCEPT_TIMEOUT_SECONDS", gt=0)
+    due_hours: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_DUE_HOURS),
+                                      alias="DUE_HOURS")
+
+    nearest_building_metres: float = Field(default=30.0, alias="NEAREST_BUILDING_METRES", ge=0)
+    address_match_threshold: float = Field(
+        default=0.8, alias="ADDRESS_MATCH_THRESHOLD", ge=0, le=1
+    )
+
+    max_query_depth: int = Field(default=10, alias="MAX_QUERY_DEPTH", gt=0)
+    max_aliases: int = Field(default=30, alias="MAX_ALIASES", gt=0)
+    max_tokens: int = Field(default=2000, alias="MAX_TOKENS", gt=0)
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, alias="MAX_BODY_BYTES", gt=0)
+    parser_cache_size: int = Field(default=512, alias="PARSER_CACHE_SIZE", gt=0)
+    db_pool_size: int = Field(default=10, alias="DB_POOL_SIZE", gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: str) -> str:
+        """Accept PostgreSQL URLs only and pin the psycopg (v3) driver."""
+        if not value:
+            return value
+        scheme, sep, rest = value.partition("://")
+        if not sep or not scheme.startswith(("postgresql", "postgres")):
+            raise ValueError("DATABASE_URL must be a postgresql:// URL")
+        return f"postgresql+psycopg://{rest}"
+
+    @field_validator("due_hours")
+    @classmethod
+    def _known_categories(cls, value: dict[str, int]) -> dict[str, int]:
+        """Overrides may name only known categories; unnamed ones keep their default."""
+        unknown = set(value) - set(DEFAULT_DUE_HOURS)
+        if unknown:
+            raise ValueError(f"DUE_HOURS names unknown categories: {sorted(unknown)}")
+        return {**DEFAULT_DUE_HOURS, **value}
+
+    @model_validator(mode="after")
+    def _real_secret_outside_dev(self) -> Settings:
+        """Refuse to sign tokens with a missing or placeholder secret outside development."""
+        if self.environment != "production":
+            return self
+        if self.secret_key.lower() in PLACEHOLDER_SECRETS or len(self.secret_key) < 32:
+            raise ValueError(
+                "SECRET_KEY is missing or a placeholder: set a random value of at least 32 "
+                "characters (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            )
+        return self
+
+    @property
+    def async_database_url(self) -> str:
+        """The same URL; psycopg serves both sync and async SQLAlchemy engines."""
+        return self.database_url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

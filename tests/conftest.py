@@ -1,0 +1,106 @@
+"""Test fixtures: a real PostGIS for the whole session, migrated once, emptied before each test.
+
+The database is TEST_DATABASE_URL when set (it will be emptied!), else `gridsteward_test` in
+the project's local cluster (.gridsteward/pg), created afresh for each run. Without PostGIS the
+database tests are skipped locally with the reason, and fail in CI.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from domain.access import ANONYMOUS, Viewer
+from domain.db import make_async_engine, session_factory
+from domain.migrate import upgrade_database
+from schema.app import build_schema
+from schema.context import ApiOptions, Context
+
+ADMIN = Viewer(admin=True)
+ROOT = Path(__file__).resolve().parent.parent
+TABLES = "community, grid, building_group, building, member, grid_worker"
+os.environ.setdefault("GRIDSTEWARD_ENV", "test")
+os.environ.setdefault("SECRET_KEY", "test-secret-key-used-only-by-the-test-suite-0123456789")
+
+
+def _fresh_local_database() -> str:
+    from server.localdb import ensure_local_cluster
+    cluster = ensure_local_cluster(ROOT / ".gridsteward" / "pg", databases=())
+    admin = cluster.url("postgres").replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS gridsteward_test WITH (FORCE)")
+        conn.execute("CREATE DATABASE gridsteward_test")
+    return cluster.url("gridsteward_test")
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    """A migrated PostGIS database for this test session."""
+    try:
+        url = os.environ.get("TEST_DATABASE_URL") or _fresh_local_database()
+        url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+        upgrade_database(url)
+    except Exception as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no PostGIS database for the tests: {exc}")
+    return url
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_async_engine(database_url, pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """A session factory over a database emptied for this test."""
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+    return session_factory(engine)
+
+
+@pytest.fixture
+async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with sessions() as session:
+        yield session
+
+
+@pytest.fixture(scope="session")
+def gql_schema() -> Any:
+    return build_schema()
+
+
+class Api:
+    """Runs GraphQL operations through `schema.execute` with a real context."""
+
+    def __init__(self, schema: Any, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.schema = schema
+        self.sessions = sessions
+
+    async def run(self, query: str, variables: dict[str, Any] | None = None, *,
+                  viewer: Viewer = ANONYMOUS, options: ApiOptions | None = None) -> Any:
+        context = Context(sessions=self.sessions, viewer=viewer, options=options or ApiOptions())
+        return await self.schema.execute(query, variable_values=variables,
+                                         context_value=context)
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None, *,
+                   viewer: Viewer = ADMIN) -> dict[str, Any]:
+        """Run and insist on success; returns `data`."""
+        result = await self.run(query, variables, viewer=viewer)
+        assert result.errors is None, result.errors
+        return result.data  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def api(gql_schema: Any, sessions: async_sessionmaker[AsyncSession]) -> Iterator[Api]:
+    yield Api(gql_schema, sessions)

@@ -10,6 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.errors import InvalidInput, UserError
 from geo.geojson import Feature
 
+#: Overlaps smaller than this (square metres) are rounding slivers, not overlapping grids.
+OVERLAP_SLACK_M2 = 1.0
+
 _GEOM = "ST_SetSRID(ST_GeomFromWKB({}), 4326)"
 
 
@@ -48,7 +51,11 @@ async def upsert_grid(session: AsyncSession, *, code: str, name: str, community_
 
 
 async def check_grid_overlaps(session: AsyncSession, grids: dict[str, int]) -> None:
-    """Grids of one community may share edges but never area: raise naming both grids."""
+    """Grids of one community may share edges but never area: raise naming both grids.
+
+    Overlaps below OVERLAP_SLACK_M2 are floating-point slivers along a shared edge (two
+    surveys of the same line), not two grids claiming the same ground; coverage still gives a
+    point on such an edge to one grid, the lowest id."""
     if not grids:
         return
     rows = await session.execute(text("""
@@ -59,8 +66,9 @@ async def check_grid_overlaps(session: AsyncSession, grids: dict[str, int]) -> N
         JOIN community c ON c.id = a.community_id
         WHERE (a.id IN :ids OR b.id IN :ids) AND a.boundary && b.boundary
           AND ST_Relate(a.boundary, b.boundary, '2********')
+          AND ST_Area(ST_Intersection(a.boundary, b.boundary)::geography) > :slack
         ORDER BY a.code, b.code""").bindparams(bindparam("ids", expanding=True)),
-        {"ids": list(grids.values())})
+        {"ids": list(grids.values()), "slack": OVERLAP_SLACK_M2})
     errors = [UserError("OVERLAPPING_GRIDS",
                         f'grid "{r.a}" and grid "{r.b}" of community "{r.community}" overlap '
                         f"by {r.area} m²; grids of one community may only share edges",

@@ -2,7 +2,8 @@
 
 - `PublicError`: access denied and the like, shown as raised.
 - `InvalidInput` from the domain (a wrong query argument): shown with its code and field.
-- GraphQL validation errors (unknown field, wrong enum value, depth limit...): shown as they are.
+- Errors before execution (syntax, validation, variable values, depth limit...): shown as
+  they are.
 - Anything else is a bug: logged with its stack trace, shown as "Unexpected error.".
 """
 
@@ -42,8 +43,8 @@ def _from_invalid_input(error: GraphQLError, exc: InvalidInput) -> GraphQLError:
 def public_view(error: GraphQLError) -> GraphQLError:
     """What the client sees of `error`."""
     original = error.original_error
-    if original is None or isinstance(original, PublicError):
-        return error
+    if original is None or error.path is None or isinstance(original, PublicError):
+        return error  # validation, variable coercion, access: written for the client already
     if isinstance(original, InvalidInput):
         return _from_invalid_input(error, original)
     log.error("unexpected error at %s", error.path, exc_info=original)

@@ -1,0 +1,78 @@
+"""`coverage` over GraphQL: points in each coordinate system, addresses, and bad input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from domain.access import ANONYMOUS
+from geo.crs import CoordSystem, from_wgs84
+from tests.factories import X0, Y0, load
+
+QUERY = """
+query ($address: String, $point: PointInput, $crs: CoordSystem! = WGS84) {
+  coverage(address: $address, point: $point) {
+    point(crs: $crs) matchedAddress matchConfidence
+    building { code address } buildingGroup { code name } grid { code } community { code }
+    contacts { name }
+  }
+}"""
+
+
+@pytest.fixture
+async def city(sessions: Any) -> None:
+    await load(sessions)
+
+
+@pytest.mark.parametrize("crs", ["WGS84", "GCJ02", "BD09"])
+async def test_point_in_each_coordinate_system(api: Any, city: None, crs: str) -> None:
+    lon, lat = from_wgs84(X0 + 0.0051, Y0 + 0.0051, CoordSystem[crs])
+    data = await api.data(QUERY, {"point": {"lon": lon, "lat": lat, "crs": crs}, "crs": crs},
+                          viewer=ANONYMOUS)
+    found = data["coverage"]
+    assert (found["building"]["code"], found["buildingGroup"]["code"], found["grid"]["code"],
+            found["community"]["code"]) == ("B1", "L1", "G1", "C1")
+    back = found["point"]["coordinates"]
+    assert back == pytest.approx([lon, lat], abs=1e-6)
+
+
+async def test_a_gcj02_point_taken_as_wgs84_lands_elsewhere(api: Any, city: None) -> None:
+    lon, lat = from_wgs84(X0 + 0.0051, Y0 + 0.0051, CoordSystem.GCJ02)
+    data = await api.data(QUERY, {"point": {"lon": lon, "lat": lat}})
+    assert data["coverage"] is None or data["coverage"]["building"] is None
+
+
+async def test_address_question(api: Any, city: None) -> None:
+    data = await api.data(QUERY, {"address": "湖南省衡阳市石鼓区船山路六十三号3单元502室"})
+    found = data["coverage"]
+    assert found["matchedAddress"] == "船山路63号" and found["matchConfidence"] == 1.0
+    assert found["buildingGroup"]["name"] == "船山路63号党小组"
+
+
+async def test_outside_everything_is_null(api: Any, city: None) -> None:
+    data = await api.data(QUERY, {"point": {"lon": 100.0, "lat": 30.0}})
+    assert data["coverage"] is None
+
+
+@pytest.mark.parametrize(("variables", "field"), [
+    ({"point": {"lon": X0, "lat": 91.0}}, "point.lat"),
+    ({"point": {"lon": 181.0, "lat": Y0}}, "point.lon"),
+    ({"address": "   "}, "address"),
+    ({}, "point"),
+    ({"address": "船山路63号", "point": {"lon": X0, "lat": Y0}}, "address"),
+])
+async def test_bad_input_names_the_field(api: Any, city: None, variables: dict[str, Any],
+                                         field: str) -> None:
+    result = await api.run(QUERY, variables)
+    assert result.data == {"coverage": None} or result.data is None
+    (error,) = result.errors
+    assert error.extensions["field"] == field
+    assert error.message.startswith(field)
+    assert "Traceback" not in error.message
+
+
+async def test_not_a_number_is_refused_by_graphql(api: Any, city: None) -> None:
+    result = await api.run(QUERY, {"point": {"lon": "east", "lat": Y0}})
+    (error,) = result.errors
+    assert "lon" in error.message and "Float" in error.message

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -14,6 +15,7 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.types import ExecutionContext
 
 from schema.errors import PublicErrors
 from schema.requests.fields import RequestMutation, RequestQuery, RequestSubscription
@@ -39,6 +41,15 @@ class Subscription(RequestSubscription):
     """Live updates for dispatch screens (graphql-transport-ws)."""
 
 
+class GridStewardSchema(strawberry.Schema):
+    """strawberry.Schema that does not log a client's mistakes as server errors; the
+    PublicErrors extension logs the unexpected ones, with their stack traces."""
+
+    def process_errors(self, errors: list[GraphQLError],
+                       execution_context: ExecutionContext | None = None) -> None:
+        return None
+
+
 @dataclass(frozen=True)
 class Limits:
     """Per-request limits, from settings."""
@@ -60,7 +71,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
         lambda: ValidationCache(maxsize=limits.cache_size),
         PublicErrors,
     ]
-    return strawberry.Schema(
+    return GridStewardSchema(
         query=Query, mutation=Mutation, subscription=Subscription,
         types=[Community, Grid, Building, BuildingGroup, Member, ServiceRequest],
         extensions=extensions, scalar_overrides={GeoJSON: GEOJSON_SCALAR},

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from domain.access import ANONYMOUS, Viewer
+from domain.access import Viewer
 from domain.db import make_async_engine, session_factory
 from domain.migrate import upgrade_database
 from schema.app import build_schema
@@ -88,7 +88,7 @@ class Api:
         self.sessions = sessions
 
     async def run(self, query: str, variables: dict[str, Any] | None = None, *,
-                  viewer: Viewer = ANONYMOUS, options: ApiOptions | None = None) -> Any:
+                  viewer: Viewer = ADMIN, options: ApiOptions | None = None) -> Any:
         context = Context(sessions=self.sessions, viewer=viewer, options=options or ApiOptions())
         return await self.schema.execute(query, variable_values=variables,
                                          context_value=context)

@@ -1,0 +1,41 @@
+"""Limits that keep one request from hurting the service: depth, aliases, tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from schema.app import Limits, build_schema
+from schema.context import Context
+
+
+async def _run(sessions: Any, query: str, limits: Limits) -> Any:
+    from domain.access import Viewer
+    return await build_schema(limits).execute(
+        query, context_value=Context(sessions=sessions, viewer=Viewer(admin=True)))
+
+
+async def test_depth_limit(sessions: Any) -> None:
+    deep = "{ grids { edges { node { community { grids { community { grids { code } } } } } } } }"
+    result = await _run(sessions, deep, Limits(max_depth=5))
+    assert result.errors and "exceeds maximum operation depth" in result.errors[0].message
+    assert (await _run(sessions, deep, Limits(max_depth=20))).errors is None
+
+
+async def test_alias_limit(sessions: Any) -> None:
+    aliases = " ".join(f"a{i}: grids {{ totalCount }}" for i in range(5))
+    result = await _run(sessions, f"{{ {aliases} }}", Limits(max_aliases=3))
+    assert result.errors and "aliases" in result.errors[0].message
+
+
+async def test_token_limit(sessions: Any) -> None:
+    fields = " ".join(["totalCount"] * 200)
+    result = await _run(sessions, f"{{ grids {{ {fields} }} }}", Limits(max_tokens=100))
+    assert result.errors and "token" in result.errors[0].message.lower()
+
+
+@pytest.mark.parametrize("query", ["{ grids { nope } }", "{ grids(", "query { __typename"])
+async def test_malformed_queries_get_a_readable_error(sessions: Any, query: str) -> None:
+    result = await _run(sessions, query, Limits())
+    assert result.errors and result.errors[0].message != "Unexpected error."

@@ -11,6 +11,7 @@ import glob
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -105,15 +106,41 @@ def _create_database(cluster: LocalCluster, bindir: Path, name: str) -> None:
           SUPERUSER, name])
 
 
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _choose_port(root: Path, preferred: int) -> int:
+    """The port this cluster used last time if still free, else the first free one from
+    `preferred` on (another checkout's cluster may hold 54329); remembered in `root/port`."""
+    remembered = root / "port"
+    if remembered.exists() and _port_is_free(int(remembered.read_text())):
+        return int(remembered.read_text())
+    port = next(p for p in range(preferred, preferred + 100) if _port_is_free(p))
+    remembered.write_text(str(port))
+    return port
+
+
 def ensure_local_cluster(root: Path, *, port: int = DEFAULT_PORT,
                          databases: tuple[str, ...] = ("gridsteward",)) -> LocalCluster:
     """Create (once) and start (if stopped) the local cluster; make sure `databases` exist."""
-    cluster = LocalCluster(root=root.resolve(), port=port)
+    root = root.resolve()
     bindir = find_bindir()
+    cluster = LocalCluster(root=root, port=port)
     if not (cluster.data_dir / "PG_VERSION").exists():
         _initdb(cluster, bindir)
-    if not _is_running(cluster, bindir):
+    if _is_running(cluster, bindir):  # postmaster.pid's fourth line is the port it listens on
+        running = (cluster.data_dir / "postmaster.pid").read_text().splitlines()[3]
+        cluster = LocalCluster(root=root, port=int(running))
+    else:
+        cluster = LocalCluster(root=root, port=_choose_port(root, port))
         _start(cluster, bindir)
+    port = cluster.port
     for _attempt in range(50):
         if _run([str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)]).returncode == 0:
             break
@@ -122,10 +149,3 @@ def ensure_local_cluster(root: Path, *, port: int = DEFAULT_PORT,
         _create_database(cluster, bindir, name)
     return cluster
 
-
-def stop_local_cluster(root: Path) -> None:
-    """Stop the local cluster if it runs (fast shutdown: committed data is kept)."""
-    cluster = LocalCluster(root=root.resolve())
-    bindir = find_bindir()
-    if (cluster.data_dir / "PG_VERSION").exists() and _is_running(cluster, bindir):
-        _run([str(bindir / "pg_ctl"), "-D", str(cluster.data_dir), "-m", "fast", "-w", "stop"])

@@ -1,3 +1,4 @@
 """Imports every table module so that `SQLModel.metadata` is complete (Alembic, tests)."""
 
 from domain import models  # noqa: F401
+from domain.requests import models as request_models  # noqa: F401

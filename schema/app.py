@@ -18,7 +18,8 @@ from strawberry.extensions import (
 from strawberry.types import ExecutionContext
 
 from schema.errors import PublicErrors
-from schema.requests.fields import RequestMutation, RequestQuery, RequestSubscription
+from schema.requests.fields import RequestMutation, RequestQuery
+from schema.requests.subscriptions import RequestSubscription
 from schema.requests.types import ServiceRequest
 from schema.scalars import GEOJSON_SCALAR, GeoJSON
 from schema.spatial.mutations import SpatialMutation

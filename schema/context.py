@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.types import Info as _Info
@@ -21,6 +22,21 @@ class ApiOptions:
     max_page: int = 500
 
 
+class Background(Protocol):
+    """Hands work to the workers after a transaction commits (the server wires Dramatiq in).
+    Losing a call is safe: the sweep finds whatever is due; it only makes things faster."""
+
+    def dispatch(self, request_id: int) -> None: ...
+
+    def send(self, message_id: int) -> None: ...
+
+
+class EventFeed(Protocol):
+    """Ids of request events as they are written, by any process (LISTEN/NOTIFY)."""
+
+    def subscribe(self) -> AsyncIterator[int]: ...
+
+
 @dataclass
 class Context:
     """Per-request context. `db` opens short sessions; `transaction` for mutations."""
@@ -28,6 +44,8 @@ class Context:
     sessions: async_sessionmaker[AsyncSession]
     viewer: Viewer = ANONYMOUS
     options: ApiOptions = field(default_factory=ApiOptions)
+    background: Background | None = None
+    events: EventFeed | None = None
     loaders: Loaders = field(init=False)
     request: Any = None
     response: Any = None

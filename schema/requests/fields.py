@@ -5,7 +5,6 @@ Each answers NOT_IMPLEMENTED rather than an empty or made-up result.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from datetime import datetime
 
 import strawberry
@@ -17,7 +16,6 @@ from schema.payloads import UserErrorType
 from schema.permissions import ADMIN, AUTHENTICATED
 from schema.requests.types import (
     OutboundMessage,
-    RequestEvent,
     RequestStats,
     RequestStatus,
     SatisfactionSummary,
@@ -112,13 +110,3 @@ class RequestMutation:
                                      resolved: bool | None = None,
                                      comment: str | None = None) -> SurveyPayload:
         raise not_built("submitSurveyResponse")
-
-
-@strawberry.type
-class RequestSubscription:
-    @strawberry.subscription(permission_classes=AUTHENTICATED)
-    async def service_request_events(
-        self, info: Info, scope: ScopeInput | None = None
-    ) -> AsyncGenerator[RequestEvent, None]:
-        raise not_built("serviceRequestEvents")
-        yield  # pragma: no cover  (makes this an async generator)

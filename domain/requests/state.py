@@ -1,0 +1,118 @@
+"""The one way a request's status changes: compare-and-set in SQL, with an event for each.
+
+Every transition is an UPDATE guarded by the states it may start from (and, where it matters,
+by who holds the request). Two callers racing for the same change: exactly one UPDATE matches,
+the other is told the request's current state (INVALID_TRANSITION).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.errors import InvalidInput, UserError
+from domain.requests.models import RequestStatus as S
+
+
+@dataclass(frozen=True)
+class Transition:
+    """An action, the states it may start from and the state it leads to."""
+
+    action: str
+    sources: tuple[S, ...]
+    target: S
+    event: str
+
+
+TRANSITIONS = {t.action: t for t in (
+    Transition("dispatch", (S.SUBMITTED,), S.DISPATCHED, "DISPATCHED"),
+    Transition("assign", (S.SUBMITTED, S.DISPATCHED), S.DISPATCHED, "ASSIGNED"),
+    Transition("decline", (S.DISPATCHED,), S.SUBMITTED, "DECLINED"),
+    Transition("accept_timeout", (S.DISPATCHED,), S.SUBMITTED, "ACCEPT_TIMEOUT"),
+    Transition("accept", (S.DISPATCHED,), S.ACCEPTED, "ACCEPTED"),
+    Transition("take", (S.SUBMITTED,), S.ACCEPTED, "ACCEPTED"),
+    Transition("start", (S.ACCEPTED,), S.IN_PROGRESS, "STARTED"),
+    Transition("complete", (S.IN_PROGRESS,), S.COMPLETED, "COMPLETED"),
+    Transition("close", (S.COMPLETED,), S.CLOSED, "CLOSED"),
+    Transition("reopen", (S.COMPLETED,), S.SUBMITTED, "REOPENED"),
+    Transition("cancel", (S.SUBMITTED, S.DISPATCHED, S.ACCEPTED, S.IN_PROGRESS), S.CANCELLED,
+               "CANCELLED"),
+)}
+
+_SETTABLE = frozenset({"assignee_id", "dispatched_at", "accept_deadline", "completed_at",
+                       "resolution", "escalation_level"})
+
+
+@dataclass(frozen=True)
+class Changed:
+    """The request after a successful transition, and the event written for it."""
+
+    request_id: int
+    from_status: str
+    to_status: str
+    event_id: int
+
+
+async def record_event(session: AsyncSession, *, request_id: int, kind: str, now: datetime,
+                       actor: str | None, member_id: int | None = None,
+                       from_status: str | None = None, to_status: str | None = None,
+                       note: str | None = None) -> int:
+    """Append one event to a request's timeline (the database notifies live screens)."""
+    row = await session.execute(text("""
+        INSERT INTO request_event (request_id, at, kind, from_status, to_status, actor,
+                                   member_id, note)
+        VALUES (:request_id, :at, :kind, :from_status, :to_status, :actor, :member_id, :note)
+        RETURNING id"""), {"request_id": request_id, "at": now, "kind": kind,
+                           "from_status": from_status, "to_status": to_status, "actor": actor,
+                           "member_id": member_id, "note": note})
+    return int(row.scalar_one())
+
+
+async def transition(session: AsyncSession, *, request_id: int, action: str, now: datetime,
+                     actor: str | None, assignee: int | None = None,
+                     member_id: int | None = None, note: str | None = None,
+                     changes: dict[str, Any] | None = None,
+                     field: str = "id") -> Changed:
+    """Apply `action` to a request if it is in a source state (and, when `assignee` is given,
+    held by that member); raise InvalidInput saying why not otherwise."""
+    step = TRANSITIONS[action]
+    changes = changes or {}
+    unknown = set(changes) - _SETTABLE
+    if unknown:
+        raise ValueError(f"cannot set {sorted(unknown)} through a transition")
+    sets = "".join(f", {name} = :{name}" for name in changes)
+    guard = " AND assignee_id = :assignee" if assignee is not None else ""
+    old = await session.execute(text(f"""
+        WITH old AS (SELECT id, status FROM service_request WHERE id = :id FOR UPDATE)
+        UPDATE service_request r SET status = :target, updated_at = :now{sets}
+        FROM old WHERE r.id = old.id AND old.status = ANY(:sources){guard}
+        RETURNING old.status"""),
+        {"id": request_id, "target": step.target.value, "now": now, "assignee": assignee,
+         "sources": [s.value for s in step.sources], **changes})
+    previous = old.scalar_one_or_none()
+    if previous is None:
+        raise await _why_not(session, request_id, step, assignee, field)
+    event_id = await record_event(session, request_id=request_id, kind=step.event, now=now,
+                                  actor=actor, member_id=member_id, from_status=previous,
+                                  to_status=step.target.value, note=note)
+    return Changed(request_id, previous, step.target.value, event_id)
+
+
+async def _why_not(session: AsyncSession, request_id: int, step: Transition,
+                   assignee: int | None, field: str) -> InvalidInput:
+    row = (await session.execute(text(
+        "SELECT status, assignee_id FROM service_request WHERE id = :id"),
+        {"id": request_id})).first()
+    if row is None:
+        return InvalidInput([UserError("NOT_FOUND", "no service request has this id", field)])
+    if row.status in {s.value for s in step.sources} and assignee is not None:
+        return InvalidInput([UserError("NOT_ASSIGNEE", "only the member the request is "
+                                       "dispatched to may do this", field)])
+    allowed = ", ".join(s.value for s in step.sources)
+    return InvalidInput([UserError(
+        "INVALID_TRANSITION", f"the request is {row.status}; {step.action.replace('_', ' ')} "
+        f"needs it to be {allowed}", field)])

@@ -1,0 +1,168 @@
+"""Submitting a request (群众点单): checked, located through coverage, numbered, timed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.coverage import CoverageResult, cover_address, cover_point
+from domain.errors import InvalidInput, UserError
+from domain.models import ServiceCategory
+from domain.phone import normalize_phone
+from domain.requests.policy import due_at
+from domain.requests.state import record_event
+
+MAX_DESCRIPTION = 4000
+DUPLICATE_METRES = 50
+DUPLICATE_DAYS = 7
+
+
+@dataclass
+class NewRequest:
+    """What a resident sends; `point` is WGS-84 (lon, lat), already converted."""
+
+    category: str
+    description: str
+    address: str | None = None
+    point: tuple[float, float] | None = None
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """The stored request's id, whether it is new, and possible duplicates nearby."""
+
+    request_id: int
+    created: bool
+    possible_duplicates: list[int]
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Settings submission needs."""
+
+    due_hours: dict[str, int]
+    nearest_metres: float = 30.0
+    address_threshold: float = 0.8
+
+
+def _check(new: NewRequest, where: str) -> list[UserError]:
+    errors = []
+    if new.category not in ServiceCategory.__members__:
+        errors.append(UserError("INVALID_VALUE", f"unknown category {new.category!r}",
+                                f"{where}.category"))
+    if not new.description.strip():
+        errors.append(UserError("REQUIRED", "description must not be empty",
+                                f"{where}.description"))
+    elif len(new.description) > MAX_DESCRIPTION:
+        errors.append(UserError("TOO_LONG", f"description must be at most {MAX_DESCRIPTION} "
+                                "characters", f"{where}.description"))
+    if (new.address is None) == (new.point is None):
+        errors.append(UserError("INVALID_ARGUMENTS", "give exactly one of address and point",
+                                f"{where}.address"))
+    elif new.address is not None and not new.address.strip():
+        errors.append(UserError("REQUIRED", "address must not be empty", f"{where}.address"))
+    if new.contact_phone:
+        try:
+            normalize_phone(new.contact_phone)
+        except ValueError as exc:
+            errors.append(UserError("INVALID_PHONE", str(exc), f"{where}.contactPhone"))
+    return errors
+
+
+async def _locate(session: AsyncSession, new: NewRequest, tuning: Tuning,
+                  where: str) -> CoverageResult:
+    if new.point is not None:
+        found = await cover_point(session, lon=new.point[0], lat=new.point[1],
+                                  nearest_metres=tuning.nearest_metres)
+    else:
+        found = await cover_address(session, new.address or "",
+                                    threshold=tuning.address_threshold)
+    if found is None or found.grid_id is None:
+        field = f"{where}.point" if new.point is not None else f"{where}.address"
+        raise InvalidInput.one("OUT_OF_AREA", "no grid of any community covers this place; "
+                               "check the address or the point", field)
+    return found
+
+
+async def submit_request(session: AsyncSession, new: NewRequest, *, now: datetime,
+                         tuning: Tuning, where: str = "input") -> Submitted:
+    """Store a new request (or return the one a retried `idempotency_key` made)."""
+    errors = _check(new, where)
+    if errors:
+        raise InvalidInput(errors)
+    if new.idempotency_key:
+        existing = await _by_key(session, new.idempotency_key)
+        if existing is not None:
+            return Submitted(existing, False, [])
+    found = await _locate(session, new, tuning, where)
+    request_id = await _insert(session, new, found, now, tuning)
+    if request_id is None:  # a concurrent retry with the same key won
+        return Submitted(await _by_key(session, new.idempotency_key or "") or 0, False, [])
+    await record_event(session, request_id=request_id, kind="SUBMITTED", now=now,
+                       actor="resident", to_status="SUBMITTED")
+    await record_event(session, request_id=request_id, kind="LOCATED", now=now,
+                       actor="coverage", note=_located_note(found))
+    return Submitted(request_id, True, await _duplicates(session, request_id, now))
+
+
+async def _by_key(session: AsyncSession, key: str) -> int | None:
+    row = await session.execute(text(
+        "SELECT id FROM service_request WHERE idempotency_key = :key"), {"key": key})
+    value = row.scalar_one_or_none()
+    return None if value is None else int(value)
+
+
+async def _insert(session: AsyncSession, new: NewRequest, found: CoverageResult,
+                  now: datetime, tuning: Tuning) -> int | None:
+    values: dict[str, Any] = {
+        "category": new.category, "description": new.description.strip(),
+        "address": found.matched_address or new.address, "lon": found.lon, "lat": found.lat,
+        "building_id": found.building_id, "group_id": found.group_id,
+        "grid_id": found.grid_id, "community_id": found.community_id, "now": now,
+        "due_at": due_at(new.category, now, tuning.due_hours),
+        "contact_name": (new.contact_name or "").strip() or None,
+        "contact_phone": normalize_phone(new.contact_phone) if new.contact_phone else None,
+        "key": new.idempotency_key,
+    }
+    row = await session.execute(text("""
+        INSERT INTO service_request (number, category, description, status, address, location,
+            building_id, group_id, grid_id, community_id, submitted_at, updated_at, due_at,
+            contact_name, contact_phone, idempotency_key)
+        VALUES ('GS' || to_char(CAST(:now AS timestamptz), 'YYMMDD') ||
+                lpad((nextval('service_request_number_seq') % 1000000)::text, 6, '0'),
+                :category, :description, 'SUBMITTED', :address,
+                ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :building_id, :group_id, :grid_id,
+                :community_id, :now, :now, :due_at, :contact_name, :contact_phone, :key)
+        ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"""), values)
+    value = row.scalar_one_or_none()
+    return None if value is None else int(value)
+
+
+def _located_note(found: CoverageResult) -> str:
+    parts = [f"grid {found.grid_id}"]
+    if found.group_id:
+        parts.append(f"building group {found.group_id}")
+    if found.building_id:
+        parts.append(f"building {found.building_id}")
+    if found.matched_address:
+        parts.append(f"address {found.matched_address} ({found.match_confidence})")
+    return ", ".join(parts)
+
+
+async def _duplicates(session: AsyncSession, request_id: int, now: datetime) -> list[int]:
+    """Open requests of the same category within 50 m in the last 7 days."""
+    rows = await session.execute(text(f"""
+        SELECT o.id FROM service_request o JOIN service_request r ON r.id = :id
+        WHERE o.id <> r.id AND o.category = r.category
+          AND o.status IN ('SUBMITTED', 'DISPATCHED', 'ACCEPTED', 'IN_PROGRESS')
+          AND o.submitted_at >= CAST(:now AS timestamptz) - interval '{DUPLICATE_DAYS} days'
+          AND ST_DWithin(o.location::geography, r.location::geography, {DUPLICATE_METRES})
+        ORDER BY o.submitted_at DESC LIMIT 10"""), {"id": request_id, "now": now})
+    return [int(r.id) for r in rows]

@@ -2,3 +2,4 @@
 
 from domain import models  # noqa: F401
 from domain.requests import models as request_models  # noqa: F401
+from domain.surveys import models as survey_models  # noqa: F401

@@ -59,6 +59,8 @@ class ServiceRequest(SQLModel, table=True):
         CheckConstraint("length(description) BETWEEN 1 AND 4000", name="request_description"),
         Index("request_open_idx", "status", "accept_deadline", postgresql_where=text(
             "status IN ('SUBMITTED','DISPATCHED','ACCEPTED','IN_PROGRESS')")),
+        Index("request_completed_idx", "completed_at",
+              postgresql_where=text("status = 'COMPLETED'")),
         Index("request_due_idx", "due_at", postgresql_where=text(
             "NOT overdue AND status IN ('SUBMITTED','DISPATCHED','ACCEPTED','IN_PROGRESS')")),
     )

@@ -1,0 +1,169 @@
+"""Survey batches, set-based in SQL and chunked: schedule, send, remind, expire.
+
+Every completed request gets a SCHEDULED survey due SURVEY_DELAY_SECONDS after completion (or
+a SURVEY_SKIPPED event when there is no contact phone); due surveys are SENT with a one-time
+token; one reminder follows SURVEY_REMINDER_SECONDS after sending; unanswered surveys EXPIRE
+SURVEY_EXPIRY_SECONDS after sending.
+
+Each step is one statement per chunk of CHUNK rows, committed chunk by chunk, so a million
+completed requests never sit in Python memory and a crash loses at most one chunk's work
+(which the next run redoes: every step only picks rows still due). Tokens are 256 random bits
+from gen_random_uuid() (two v4 UUIDs: 244 random bits), URL-safe hex; only their SHA-256 is
+stored on the survey. The plaintext lives in the outbound message that carries it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from domain.db import transaction
+
+CHUNK = 20_000
+_CATEGORY = """CASE r.category WHEN 'MAINTENANCE' THEN '维修维护'
+  WHEN 'ASSISTANCE' THEN '爱心帮扶' WHEN 'CONSULTATION' THEN '信息咨询'
+  WHEN 'CULTURE' THEN '文化娱乐' WHEN 'EMERGENCY' THEN '应急处理' ELSE '矛盾调处' END"""
+
+
+@dataclass(frozen=True)
+class SurveyTimes:
+    """SURVEY_DELAY_SECONDS, SURVEY_REMINDER_SECONDS and SURVEY_EXPIRY_SECONDS."""
+
+    delay: timedelta
+    reminder: timedelta
+    expiry: timedelta
+
+
+@dataclass
+class BatchCounts:
+    """How many rows each step touched in one run."""
+
+    scheduled: int = 0
+    skipped_no_phone: int = 0
+    sent: int = 0
+    reminded: int = 0
+    expired: int = 0
+
+
+_SCHEDULE = text("""
+WITH due AS (
+  SELECT r.id, r.contact_phone, r.completed_at FROM service_request r
+  WHERE r.status = 'COMPLETED' AND r.completed_at <= :cutoff
+    AND NOT EXISTS (SELECT 1 FROM survey s WHERE s.request_id = r.id)
+    AND NOT EXISTS (SELECT 1 FROM request_event e WHERE e.request_id = r.id
+                    AND e.kind = 'SURVEY_SKIPPED')
+  ORDER BY r.completed_at LIMIT :chunk),
+made AS (
+  INSERT INTO survey (request_id, status, phone, scheduled_for)
+  SELECT id, 'SCHEDULED', contact_phone, completed_at + :delay FROM due
+  WHERE contact_phone IS NOT NULL RETURNING id),
+skipped AS (
+  INSERT INTO request_event (request_id, at, kind, actor, note)
+  SELECT id, :now, 'SURVEY_SKIPPED', 'surveys', 'no contact phone: no survey sent' FROM due
+  WHERE contact_phone IS NULL RETURNING id)
+SELECT (SELECT count(*) FROM made), (SELECT count(*) FROM skipped)""")
+
+_SEND = text(f"""
+WITH due AS (
+  SELECT s.id, s.request_id, s.phone FROM survey s
+  WHERE s.status = 'SCHEDULED' AND s.scheduled_for <= :now
+  ORDER BY s.scheduled_for LIMIT :chunk FOR UPDATE SKIP LOCKED),
+tokens AS (
+  SELECT due.*, replace(gen_random_uuid()::text, '-', '') ||
+                replace(gen_random_uuid()::text, '-', '') AS token FROM due),
+sent AS (
+  UPDATE survey s SET status = 'SENT', sent_at = :now, expires_at = :now + :expiry,
+         token_hash = encode(sha256(convert_to(t.token, 'UTF8')), 'hex')
+  FROM tokens t WHERE s.id = t.id RETURNING s.id),
+events AS (
+  INSERT INTO request_event (request_id, at, kind, actor, note)
+  SELECT request_id, :now, 'SURVEY_SENT', 'surveys', NULL FROM tokens RETURNING id),
+messages AS (
+  INSERT INTO outbound_message (channel, recipient, kind, body, request_id, survey_token,
+                                dedupe_key, next_attempt_at)
+  SELECT CAST(:channel AS text), t.phone, 'SURVEY',
+         format('【红色管家】您好！您的服务单%s（%s，%s办结）已完成，请为本次服务评分（1-5分）：%s%s',
+                r.number, {_CATEGORY}, to_char(r.completed_at AT TIME ZONE 'Asia/Shanghai',
+                'YYYY-MM-DD'), CAST(:link AS text), t.token),
+         r.id, t.token, 'SURVEY:' || t.id, :now
+  FROM tokens t JOIN service_request r ON r.id = t.request_id
+  ON CONFLICT (dedupe_key) DO NOTHING RETURNING id)
+SELECT (SELECT count(*) FROM sent), (SELECT count(*) FROM events), (SELECT count(*) FROM messages)
+""")
+
+_REMIND = text(f"""
+WITH due AS (
+  SELECT s.id, s.request_id, s.phone FROM survey s
+  WHERE s.status = 'SENT' AND s.reminded_at IS NULL AND s.sent_at <= :cutoff
+    AND s.expires_at > :now
+  ORDER BY s.sent_at LIMIT :chunk FOR UPDATE SKIP LOCKED),
+reminded AS (
+  UPDATE survey s SET reminded_at = :now FROM due WHERE s.id = due.id RETURNING s.id),
+messages AS (
+  INSERT INTO outbound_message (channel, recipient, kind, body, request_id, survey_token,
+                                dedupe_key, next_attempt_at)
+  SELECT CAST(:channel AS text), due.phone, 'SURVEY_REMINDER',
+         format('【红色管家】提醒：服务单%s（%s）的评价尚未填写，欢迎您评分：%s%s', r.number,
+                {_CATEGORY}, CAST(:link AS text), first.survey_token),
+         r.id, first.survey_token, 'SURVEY_REMINDER:' || due.id, :now
+  FROM due JOIN service_request r ON r.id = due.request_id
+  JOIN outbound_message first ON first.dedupe_key = 'SURVEY:' || due.id
+  ON CONFLICT (dedupe_key) DO NOTHING RETURNING id)
+SELECT (SELECT count(*) FROM reminded)""")
+
+_EXPIRE = text("""
+WITH due AS (
+  SELECT s.id, s.request_id FROM survey s WHERE s.status = 'SENT' AND s.expires_at <= :now
+  ORDER BY s.expires_at LIMIT :chunk FOR UPDATE SKIP LOCKED),
+expired AS (UPDATE survey s SET status = 'EXPIRED' FROM due WHERE s.id = due.id RETURNING s.id),
+events AS (
+  INSERT INTO request_event (request_id, at, kind, actor, note)
+  SELECT request_id, :now, 'SURVEY_EXPIRED', 'surveys', NULL FROM due RETURNING id)
+SELECT count(*) FROM expired""")
+
+
+async def _chunks(sessions: async_sessionmaker[AsyncSession],
+                  step: Callable[[AsyncSession], Awaitable[tuple[int, ...]]]) -> list[int]:
+    """Run `step` in its own transaction until it touches nothing; sum its counts."""
+    totals: list[int] = []
+    while True:
+        async with transaction(sessions) as session:
+            counts = await step(session)
+        totals = [a + b for a, b in zip(counts, totals or [0] * len(counts), strict=True)]
+        if not any(counts):
+            return totals
+
+
+async def run_survey_batch(sessions: async_sessionmaker[AsyncSession], *, now: datetime,
+                           times: SurveyTimes, channel: str = "log", link: str = "",
+                           chunk: int = CHUNK) -> BatchCounts:
+    """Everything due at `now`: schedule surveys of completed requests, send due ones,
+    remind once, expire old ones. Safe to run twice or at once."""
+    params = {"now": now, "chunk": chunk, "channel": channel, "link": link}
+
+    async def schedule(session: AsyncSession) -> tuple[int, ...]:
+        row = await session.execute(_SCHEDULE, {**params, "cutoff": now,
+                                                "delay": times.delay})
+        return tuple(row.one())
+
+    async def send(session: AsyncSession) -> tuple[int, ...]:
+        return (int((await session.execute(_SEND, {**params, "expiry": times.expiry})
+                     ).one()[0]),)
+
+    async def remind(session: AsyncSession) -> tuple[int, ...]:
+        return (int((await session.execute(_REMIND, {**params,
+                                                     "cutoff": now - times.reminder})
+                     ).scalar_one()),)
+
+    async def expire(session: AsyncSession) -> tuple[int, ...]:
+        return (int((await session.execute(_EXPIRE, params)).scalar_one()),)
+
+    scheduled, skipped = await _chunks(sessions, schedule)
+    (sent,) = await _chunks(sessions, send)
+    (expired,) = await _chunks(sessions, expire)
+    (reminded,) = await _chunks(sessions, remind)
+    return BatchCounts(scheduled, skipped, sent, reminded, expired)

@@ -52,11 +52,11 @@ class BatchCounts:
 _SCHEDULE = text("""
 WITH due AS (
   SELECT r.id, r.contact_phone, r.completed_at FROM service_request r
-  WHERE r.status = 'COMPLETED' AND r.completed_at <= :cutoff
+  WHERE r.status = 'COMPLETED' AND r.completed_at <= :cutoff AND r.id > :after
     AND NOT EXISTS (SELECT 1 FROM survey s WHERE s.request_id = r.id)
     AND NOT EXISTS (SELECT 1 FROM request_event e WHERE e.request_id = r.id
                     AND e.kind = 'SURVEY_SKIPPED')
-  ORDER BY r.completed_at LIMIT :chunk),
+  ORDER BY r.id LIMIT :chunk),
 made AS (
   INSERT INTO survey (request_id, status, phone, scheduled_for)
   SELECT id, 'SCHEDULED', contact_phone, completed_at + :delay FROM due
@@ -65,13 +65,14 @@ skipped AS (
   INSERT INTO request_event (request_id, at, kind, actor, note)
   SELECT id, :now, 'SURVEY_SKIPPED', 'surveys', 'no contact phone: no survey sent' FROM due
   WHERE contact_phone IS NULL RETURNING id)
-SELECT (SELECT count(*) FROM made), (SELECT count(*) FROM skipped)""")
+SELECT (SELECT max(id) FROM due), (SELECT count(*) FROM made), (SELECT count(*) FROM skipped)
+""")
 
 _SEND = text(f"""
 WITH due AS (
   SELECT s.id, s.request_id, s.phone FROM survey s
-  WHERE s.status = 'SCHEDULED' AND s.scheduled_for <= :now
-  ORDER BY s.scheduled_for LIMIT :chunk FOR UPDATE SKIP LOCKED),
+  WHERE s.status = 'SCHEDULED' AND s.scheduled_for <= :now AND s.id > :after
+  ORDER BY s.id LIMIT :chunk FOR UPDATE SKIP LOCKED),
 tokens AS (
   SELECT due.*, replace(gen_random_uuid()::text, '-', '') ||
                 replace(gen_random_uuid()::text, '-', '') AS token FROM due),
@@ -92,15 +93,15 @@ messages AS (
          r.id, t.token, 'SURVEY:' || t.id, :now
   FROM tokens t JOIN service_request r ON r.id = t.request_id
   ON CONFLICT (dedupe_key) DO NOTHING RETURNING id)
-SELECT (SELECT count(*) FROM sent), (SELECT count(*) FROM events), (SELECT count(*) FROM messages)
-""")
+SELECT (SELECT max(id) FROM due), (SELECT count(*) FROM sent),
+       (SELECT count(*) FROM events), (SELECT count(*) FROM messages)""")
 
 _REMIND = text(f"""
 WITH due AS (
   SELECT s.id, s.request_id, s.phone FROM survey s
   WHERE s.status = 'SENT' AND s.reminded_at IS NULL AND s.sent_at <= :cutoff
-    AND s.expires_at > :now
-  ORDER BY s.sent_at LIMIT :chunk FOR UPDATE SKIP LOCKED),
+    AND s.expires_at > :now AND s.id > :after
+  ORDER BY s.id LIMIT :chunk FOR UPDATE SKIP LOCKED),
 reminded AS (
   UPDATE survey s SET reminded_at = :now FROM due WHERE s.id = due.id RETURNING s.id),
 messages AS (
@@ -113,54 +114,62 @@ messages AS (
   FROM due JOIN service_request r ON r.id = due.request_id
   JOIN outbound_message first ON first.dedupe_key = 'SURVEY:' || due.id
   ON CONFLICT (dedupe_key) DO NOTHING RETURNING id)
-SELECT (SELECT count(*) FROM reminded)""")
+SELECT (SELECT max(id) FROM due), (SELECT count(*) FROM reminded)""")
 
 _EXPIRE = text("""
 WITH due AS (
-  SELECT s.id, s.request_id FROM survey s WHERE s.status = 'SENT' AND s.expires_at <= :now
-  ORDER BY s.expires_at LIMIT :chunk FOR UPDATE SKIP LOCKED),
+  SELECT s.id, s.request_id FROM survey s
+  WHERE s.status = 'SENT' AND s.expires_at <= :now AND s.id > :after
+  ORDER BY s.id LIMIT :chunk FOR UPDATE SKIP LOCKED),
 expired AS (UPDATE survey s SET status = 'EXPIRED' FROM due WHERE s.id = due.id RETURNING s.id),
 events AS (
   INSERT INTO request_event (request_id, at, kind, actor, note)
   SELECT request_id, :now, 'SURVEY_EXPIRED', 'surveys', NULL FROM due RETURNING id)
-SELECT count(*) FROM expired""")
+SELECT (SELECT max(id) FROM due), (SELECT count(*) FROM expired)""")
 
 
-async def _chunks(sessions: async_sessionmaker[AsyncSession],
-                  step: Callable[[AsyncSession], Awaitable[tuple[int, ...]]]) -> list[int]:
-    """Run `step` in its own transaction until it touches nothing; sum its counts."""
+Step = Callable[[AsyncSession, int], Awaitable[tuple[int | None, ...]]]
+
+
+async def _chunks(sessions: async_sessionmaker[AsyncSession], step: Step) -> list[int]:
+    """Run `step` chunk after chunk, each in its own transaction, walking ids upwards (so no
+    chunk rescans rows an earlier one handled) until a chunk finds nothing; sum the counts
+    that follow the last id in each step's result."""
     totals: list[int] = []
+    after = 0
     while True:
         async with transaction(sessions) as session:
-            counts = await step(session)
-        totals = [a + b for a, b in zip(counts, totals or [0] * len(counts), strict=True)]
-        if not any(counts):
-            return totals
+            last, *counts = await step(session, after)
+        if last is None:
+            return totals or [0] * len(counts)
+        totals = [a + int(b or 0) for a, b in zip(totals or [0] * len(counts), counts,
+                                                   strict=True)]
+        after = int(last)
 
 
 async def run_survey_batch(sessions: async_sessionmaker[AsyncSession], *, now: datetime,
                            times: SurveyTimes, channel: str = "log", link: str = "",
                            chunk: int = CHUNK) -> BatchCounts:
     """Everything due at `now`: schedule surveys of completed requests, send due ones,
-    remind once, expire old ones. Safe to run twice or at once."""
+    expire old ones, remind once. Safe to run twice or at once."""
     params = {"now": now, "chunk": chunk, "channel": channel, "link": link}
 
-    async def schedule(session: AsyncSession) -> tuple[int, ...]:
-        row = await session.execute(_SCHEDULE, {**params, "cutoff": now,
+    async def schedule(session: AsyncSession, after: int) -> tuple[int | None, ...]:
+        row = await session.execute(_SCHEDULE, {**params, "after": after, "cutoff": now,
                                                 "delay": times.delay})
         return tuple(row.one())
 
-    async def send(session: AsyncSession) -> tuple[int, ...]:
-        return (int((await session.execute(_SEND, {**params, "expiry": times.expiry})
-                     ).one()[0]),)
+    async def send(session: AsyncSession, after: int) -> tuple[int | None, ...]:
+        row = await session.execute(_SEND, {**params, "after": after, "expiry": times.expiry})
+        return tuple(row.one())[:2]
 
-    async def remind(session: AsyncSession) -> tuple[int, ...]:
-        return (int((await session.execute(_REMIND, {**params,
-                                                     "cutoff": now - times.reminder})
-                     ).scalar_one()),)
+    async def remind(session: AsyncSession, after: int) -> tuple[int | None, ...]:
+        row = await session.execute(_REMIND, {**params, "after": after,
+                                              "cutoff": now - times.reminder})
+        return tuple(row.one())
 
-    async def expire(session: AsyncSession) -> tuple[int, ...]:
-        return (int((await session.execute(_EXPIRE, params)).scalar_one()),)
+    async def expire(session: AsyncSession, after: int) -> tuple[int | None, ...]:
+        return tuple((await session.execute(_EXPIRE, {**params, "after": after})).one())
 
     scheduled, skipped = await _chunks(sessions, schedule)
     (sent,) = await _chunks(sessions, send)

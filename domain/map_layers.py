@@ -2,6 +2,8 @@
 
 Each feature carries properties.layer (lower case), properties.id (the raw database id, turned
 into a Node id by the schema layer), properties.label and a few layer-specific properties.
+Open service requests are personal data: that layer shows only what the viewer may see
+(domain.requests.queries.can_see), and nothing when no viewer is given.
 """
 
 from __future__ import annotations
@@ -12,10 +14,16 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.access import Viewer
 from domain.directory import BBox
+from domain.requests.models import OPEN_STATUSES
+from domain.requests.policy import CATEGORY_NAMES
 from geo.sql import envelope_sql
 
 _BOX = envelope_sql()
+_OPEN = ", ".join(f"'{s.value}'" for s in OPEN_STATUSES)
+_CATEGORY_NAME = "CASE r.category {} END".format(
+    " ".join(f"WHEN '{code}' THEN '{name}'" for code, name in CATEGORY_NAMES.items()))
 
 _LAYER_SQL: dict[str, str] = {
     "COMMUNITIES": f"""
@@ -40,6 +48,16 @@ _LAYER_SQL: dict[str, str] = {
         FROM building_group bg JOIN building b ON b.group_id = bg.id
         WHERE bg.id IN (SELECT group_id FROM building WHERE location && {_BOX})
         GROUP BY bg.id""",
+    "OPEN_REQUESTS": f"""
+        SELECT 'open_requests', 'ServiceRequest', r.id, r.number || ' ' || {_CATEGORY_NAME},
+               json_build_object('number', r.number, 'category', r.category,
+                                 'status', r.status, 'escalationLevel', r.escalation_level,
+                                 'dueAt', r.due_at, 'overdue', r.overdue OR r.due_at < now()),
+               r.location
+        FROM service_request r
+        WHERE r.status IN ({_OPEN}) AND r.location && {_BOX}
+          AND (:see_all OR r.assignee_id = :viewer_member
+               OR r.grid_id = ANY(CAST(:viewer_grids AS integer[])))""",
 }
 
 SUPPORTED_LAYERS = frozenset(_LAYER_SQL)
@@ -57,11 +75,21 @@ def _statement(layers: list[str]) -> str:
         FROM ({union}) AS f(layer, kind, id, label, extra, geom)"""
 
 
-async def map_features(session: AsyncSession, *, bbox: BBox, layers: list[str]) -> dict[str, Any]:
-    """A FeatureCollection of the requested layers intersecting `bbox` (WGS-84)."""
+def _viewer_params(viewer: Viewer | None) -> dict[str, Any]:
+    if viewer is None:
+        return {"see_all": False, "viewer_member": None, "viewer_grids": []}
+    return {"see_all": viewer.admin, "viewer_member": viewer.member_id,
+            "viewer_grids": sorted(viewer.grid_ids)}
+
+
+async def map_features(session: AsyncSession, *, bbox: BBox, layers: list[str],
+                       viewer: Viewer | None = None) -> dict[str, Any]:
+    """A FeatureCollection of the requested layers intersecting `bbox` (WGS-84). Open
+    requests (label: number and category) appear only as far as `viewer` may see them."""
     wanted = [layer for layer in _LAYER_SQL if layer in layers]
     if not wanted:
         return {"type": "FeatureCollection", "features": []}
-    params = {"west": bbox.west, "south": bbox.south, "east": bbox.east, "north": bbox.north}
+    params = {"west": bbox.west, "south": bbox.south, "east": bbox.east, "north": bbox.north,
+              **_viewer_params(viewer)}
     value = (await session.execute(text(_statement(wanted)), params)).scalar_one()
     return value if isinstance(value, dict) else json.loads(value)

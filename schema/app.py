@@ -18,6 +18,7 @@ from strawberry.extensions import (
 from strawberry.types import ExecutionContext
 
 from schema.errors import PublicErrors
+from schema.node import NodeQuery
 from schema.requests.fields import RequestMutation, RequestQuery
 from schema.requests.subscriptions import RequestSubscription
 from schema.requests.types import ServiceRequest
@@ -25,15 +26,16 @@ from schema.scalars import GEOJSON_SCALAR, GeoJSON
 from schema.spatial.mutations import SpatialMutation
 from schema.spatial.queries import SpatialQuery
 from schema.spatial.types import Building, BuildingGroup, Community, Grid, Member
+from schema.surveys.fields import SurveyMutation, SurveyQuery
 
 
 @strawberry.type
-class Query(SpatialQuery, RequestQuery):
+class Query(NodeQuery, SpatialQuery, RequestQuery, SurveyQuery):
     """Everything a client can read."""
 
 
 @strawberry.type
-class Mutation(SpatialMutation, RequestMutation):
+class Mutation(SpatialMutation, RequestMutation, SurveyMutation):
     """Everything a client can change."""
 
 

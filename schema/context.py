@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -12,14 +13,28 @@ from strawberry.types import Info as _Info
 from domain.access import ANONYMOUS, Viewer
 from schema.loaders import Loaders, build_loaders
 
+#: The documented time limits (规定时限) per category, in hours: the same values as
+#: server.settings.DEFAULT_DUE_HOURS (which schema may not import; a test keeps them equal).
+DEFAULT_DUE_HOURS: dict[str, int] = {"EMERGENCY": 4, "ASSISTANCE": 24, "CONSULTATION": 48,
+                                     "MEDIATION": 72, "MAINTENANCE": 72, "CULTURE": 168}
+
 
 @dataclass(frozen=True)
 class ApiOptions:
-    """Tunables the resolvers need, copied from settings by the server."""
+    """Tunables the resolvers need, copied from settings by the server; the defaults are the
+    settings' defaults."""
 
     nearest_building_metres: float = 30.0
     address_match_threshold: float = 0.8
     max_page: int = 500
+    due_hours: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_DUE_HOURS))
+    accept_timeout_seconds: int = 1800
+    outbound_channel: str = "log"
+
+    @property
+    def accept_timeout(self) -> timedelta:
+        """How long a member has to accept a request offered to them."""
+        return timedelta(seconds=self.accept_timeout_seconds)
 
 
 class Background(Protocol):

@@ -14,6 +14,9 @@ from strawberry.dataloader import DataLoader
 
 from domain import directory
 from domain.models import Building, BuildingGroup, Community, Grid, Member
+from domain.requests import queries as request_queries
+from domain.requests.models import RequestEvent, ServiceRequest
+from domain.surveys.models import Survey
 
 T = TypeVar("T")
 Factory = async_sessionmaker[AsyncSession]
@@ -53,6 +56,9 @@ class Loaders:
     members_of_building: DataLoader[int, list[Member]]
     workers_of_grid: DataLoader[int, list[Member]]
     grids_of_worker: DataLoader[int, list[int]]
+    request: DataLoader[int, ServiceRequest | None]
+    events_of_request: DataLoader[int, list[RequestEvent]]
+    survey_of_request: DataLoader[int, list[Survey]]
 
 
 def build_loaders(factory: Factory) -> Loaders:
@@ -69,4 +75,7 @@ def build_loaders(factory: Factory) -> Loaders:
         members_of_building=_children(factory, Member, "building_id"),
         workers_of_grid=_loader(factory, directory.grid_workers_of),
         grids_of_worker=_loader(factory, directory.grid_ids_of_members),
+        request=_loader(factory, request_queries.requests_by_ids),
+        events_of_request=_loader(factory, request_queries.events_of),
+        survey_of_request=_children(factory, Survey, "request_id"),
     )

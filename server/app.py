@@ -71,7 +71,9 @@ def create_app(settings: Settings) -> Starlette:
     """The whole HTTP surface: POST/GET /graphql (GraphiQL on GET), WebSocket /graphql,
     GET /healthz."""
     options = ApiOptions(nearest_building_metres=settings.nearest_building_metres,
-                         address_match_threshold=settings.address_match_threshold)
+                         address_match_threshold=settings.address_match_threshold,
+                         due_hours=dict(settings.due_hours),
+                         accept_timeout_seconds=settings.accept_timeout_seconds)
     limits = Limits(max_depth=settings.max_query_depth, max_aliases=settings.max_aliases,
                     max_tokens=settings.max_tokens, cache_size=settings.parser_cache_size)
     graphql = GridStewardGraphQL(options=options, limits=limits)

@@ -68,11 +68,29 @@ def _check(new: NewRequest, where: str) -> list[UserError]:
                                 f"{where}.address"))
     elif new.address is not None and not new.address.strip():
         errors.append(UserError("REQUIRED", "address must not be empty", f"{where}.address"))
+    errors += _too_long(new, where)
     if new.contact_phone:
         try:
             normalize_phone(new.contact_phone)
         except ValueError as exc:
             errors.append(UserError("INVALID_PHONE", str(exc), f"{where}.contactPhone"))
+    return errors
+
+
+#: Longest accepted values of the text columns that the resident chooses.
+_MAX_LENGTHS = {"address": 300, "contact_name": 100, "idempotency_key": 200}
+_FIELD_NAMES = {"address": "address", "contact_name": "contactName",
+                "idempotency_key": "idempotencyKey"}
+
+
+def _too_long(new: NewRequest, where: str) -> list[UserError]:
+    errors = []
+    for name, limit in _MAX_LENGTHS.items():
+        value = getattr(new, name)
+        if value is not None and len(value) > limit:
+            field = _FIELD_NAMES[name]
+            errors.append(UserError("TOO_LONG", f"{field} must be at most {limit} characters",
+                                    f"{where}.{field}"))
     return errors
 
 
@@ -100,7 +118,7 @@ async def submit_request(session: AsyncSession, new: NewRequest, *, now: datetim
     if new.idempotency_key:
         existing = await _by_key(session, new.idempotency_key)
         if existing is not None:
-            return Submitted(existing, False, [])
+            return Submitted(existing, False, await _duplicates(session, existing, now))
     found = await _locate(session, new, tuning, where)
     request_id = await _insert(session, new, found, now, tuning)
     if request_id is None:  # a concurrent retry with the same key won

@@ -17,10 +17,13 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.access import Viewer
+from domain.directory import Scope
 from domain.errors import InvalidInput
+from domain.surveys.models import MemberAssessment
 
 WEIGHTS = {"participation": 0.25, "effectiveness": 0.35, "satisfaction": 0.40}
 TIERS = ((85.0, "EXCELLENT"), (70.0, "GOOD"), (50.0, "ADEQUATE"), (0.0, "POOR"))
@@ -151,3 +154,35 @@ def _row(period: str, f: Figures, score: float | None, rank: int | None,
             "responses": f.responses,
             "csat": round(f.satisfied / f.responses, 4) if f.responses else None,
             "score": score, "rank": rank, "tier": tier_of(score), "now": now}
+
+
+_VISIBLE = """
+SELECT a.* FROM member_assessment a JOIN member m ON m.id = a.member_id
+LEFT JOIN building_group bg ON bg.id = m.group_id
+WHERE a.period = :period
+  AND (:admin OR m.id = :viewer OR bg.grid_id = ANY(:viewer_grids)
+       OR EXISTS (SELECT 1 FROM grid_worker gw WHERE gw.member_id = m.id
+                  AND gw.grid_id = ANY(:viewer_grids)))
+  AND (CAST(:member AS int) IS NULL OR m.id = :member)
+  AND (CAST(:group AS int) IS NULL OR m.group_id = :group)
+  AND (CAST(:grid AS int) IS NULL OR bg.grid_id = :grid)
+  AND (CAST(:community AS int) IS NULL OR a.community_id = :community)
+ORDER BY a.community_id, a.rank NULLS LAST, a.member_id"""
+
+
+async def list_assessments(session: AsyncSession, *, period: str, viewer: Viewer, scope: Scope,
+                           now: datetime) -> list[MemberAssessment]:
+    """The stored snapshot of `period` as the caller may see it (administrators everything,
+    grid workers the members of their grids, members themselves), narrowed by `scope`.
+    A period never assessed yet is assessed now and stored."""
+    period_bounds(period)
+    exists = await session.execute(text(
+        "SELECT 1 FROM member_assessment WHERE period = :p LIMIT 1"), {"p": period.strip()})
+    if exists.first() is None:
+        await assess_period(session, period=period, now=now)
+    rows = await session.execute(select(MemberAssessment).from_statement(text(_VISIBLE)), {
+        "period": period.strip(), "admin": viewer.admin, "viewer": viewer.member_id,
+        "viewer_grids": sorted(viewer.grid_ids), "member": scope.member_id,
+        "group": scope.building_group_id, "grid": scope.grid_id,
+        "community": scope.community_id})
+    return list(rows.scalars())

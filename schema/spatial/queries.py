@@ -14,13 +14,13 @@ from geo.crs import CoordSystem as Crs
 from geo.crs import transform_geojson
 from schema.context import Info
 from schema.enums import CoordSystem, MapLayer, MemberRole, MemberStatus, ServiceCategory
-from schema.ids import decode_any, decode_cursor, decode_optional, encode_id
+from schema.ids import decode_cursor, decode_optional, encode_id
 from schema.inputs import BBoxInput, PointInput, ScopeInput
 from schema.permissions import AUTHENTICATED
 from schema.scalars import GeoJSON
 from schema.spatial import connections as conn
 from schema.spatial.coverage import Coverage
-from schema.spatial.types import NODE_TYPES, Building, Grid, Member, Node
+from schema.spatial.types import Building, Grid, Member
 
 
 def _first(info: Info, first: int | None) -> int:
@@ -34,18 +34,6 @@ def _first(info: Info, first: int | None) -> int:
 
 @strawberry.type
 class SpatialQuery:
-    @strawberry.field(permission_classes=AUTHENTICATED,
-                      description="Any object by its id (Community, Grid, Building, "
-                      "BuildingGroup, Member, ...); null when it does not exist.")
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
-        type_name, pk = decode_any(id, "id")
-        wrapper = NODE_TYPES.get(type_name)
-        if wrapper is None:
-            return None
-        loader = getattr(info.context.loaders, _LOADER_OF[type_name])
-        row = await loader.load(pk)
-        return None if row is None else wrapper.of(row)
-
     @strawberry.field(description="Which building, building group, grid and community cover an "
                       "address (e.g. 船山路63号, 湖南省衡阳市石鼓区船山路六十三号3单元502室) or a "
                       "point. Give exactly one of the two. Null when nothing covers it or no "
@@ -118,6 +106,7 @@ class SpatialQuery:
             raise InvalidInput([UserError("REQUIRED", "name at least one layer", "layers")])
         async with info.context.sessions() as session:
             collection = await map_features(session, bbox=bbox.to_wgs84("bbox"),
+                                            viewer=info.context.viewer,
                                             layers=[layer.value for layer in layers])
         for feature in collection["features"]:
             props = feature["properties"]
@@ -134,6 +123,3 @@ async def _cover_address(session: Any, address: str, options: Any) -> cover.Cove
     return await cover.cover_address(session, address,
                                      threshold=options.address_match_threshold)
 
-
-_LOADER_OF = {"Community": "community", "Grid": "grid", "Building": "building",
-              "BuildingGroup": "group", "Member": "member"}

@@ -1,0 +1,207 @@
+"""Reading service requests: who may see which, filtered lists paged in SQL, the figures a
+community committee looks at, timelines and the outbox.
+
+Visibility: administrators see every request; a member sees the requests assigned to them and,
+as a grid worker, every request of the grids they serve; nobody else sees any.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from geoalchemy2.functions import ST_Intersects
+from sqlalchemy import and_, false, func, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Select
+from sqlmodel import col
+
+from domain import directory
+from domain.access import Viewer
+from domain.directory import BBox, Scope
+from domain.models import ServiceCategory
+from domain.paging import Page, fetch_page
+from domain.requests.models import OPEN_STATUSES, OutboundMessage, RequestEvent
+from domain.requests.models import ServiceRequest as Request
+
+OPEN = tuple(s.value for s in OPEN_STATUSES)
+DONE = ("COMPLETED", "CLOSED")
+#: Timeline events that hand a request to a member: dispatch, assignment by hand, and a grid
+#: worker taking an escalated request (ACCEPTED straight from SUBMITTED).
+_HANDED = ("DISPATCHED", "ASSIGNED")
+
+
+# ---------------------------------------------------------------- rules shared by every read
+
+def is_overdue(row: Request, now: datetime) -> bool:
+    """Past its time limit (规定时限): flagged by the sweep, still open after `due_at`, or
+    completed after it. `overdue_clause` is the same rule in SQL."""
+    if row.overdue:
+        return True
+    if row.status in OPEN:
+        return row.due_at < now
+    return row.completed_at is not None and row.completed_at > row.due_at
+
+
+def overdue_clause(now: datetime) -> Any:
+    """`is_overdue` as a SQL condition on service_request, never NULL (so NOT works)."""
+    return or_(col(Request.overdue),
+               and_(col(Request.status).in_(OPEN), col(Request.due_at) < now),
+               and_(col(Request.completed_at).is_not(None),
+                    col(Request.completed_at) > col(Request.due_at)))
+
+
+def can_see(viewer: Viewer, row: Request) -> bool:
+    """Whether `viewer` may read `row` in lists (and its contact in full)."""
+    if viewer.admin:
+        return True
+    if viewer.member_id is not None and row.assignee_id == viewer.member_id:
+        return True
+    return row.grid_id is not None and row.grid_id in viewer.grid_ids
+
+
+def visible_clause(viewer: Viewer) -> Any:
+    """`can_see` as a SQL condition on service_request."""
+    if viewer.admin:
+        return true()
+    clauses = []
+    if viewer.member_id is not None:
+        clauses.append(col(Request.assignee_id) == viewer.member_id)
+    if viewer.grid_ids:
+        clauses.append(col(Request.grid_id).in_(sorted(viewer.grid_ids)))
+    return or_(false(), *clauses)
+
+
+def scope_clause(scope: Scope) -> Any:
+    """Requests assigned to a member, or located in a building group, grid or community."""
+    if scope.member_id is not None:
+        return col(Request.assignee_id) == scope.member_id
+    if scope.building_group_id is not None:
+        return col(Request.group_id) == scope.building_group_id
+    if scope.grid_id is not None:
+        return col(Request.grid_id) == scope.grid_id
+    if scope.community_id is not None:
+        return col(Request.community_id) == scope.community_id
+    return true()
+
+
+def _within(column: Any, since: datetime | None, until: datetime | None) -> Any:
+    """since <= column < until; an open end is unbounded."""
+    bounds = [true()]
+    if since is not None:
+        bounds.append(column >= since)
+    if until is not None:
+        bounds.append(column < until)
+    return and_(*bounds)
+
+
+# ---------------------------------------------------------------- lists and look-ups
+
+@dataclass(frozen=True)
+class RequestFilter:
+    """What `serviceRequests` narrows by; empty `statuses` means every status."""
+
+    scope: Scope = field(default_factory=Scope)
+    statuses: Sequence[str] = ()
+    category: str | None = None
+    bbox: BBox | None = None
+    overdue: bool | None = None
+
+
+def _filtered(viewer: Viewer, filters: RequestFilter, now: datetime) -> Select[Any]:
+    stmt = select(Request).where(visible_clause(viewer), scope_clause(filters.scope))
+    if filters.statuses:
+        stmt = stmt.where(col(Request.status).in_(list(filters.statuses)))
+    if filters.category is not None:
+        stmt = stmt.where(col(Request.category) == filters.category)
+    if filters.bbox is not None:
+        stmt = stmt.where(ST_Intersects(Request.location, filters.bbox.envelope()))
+    if filters.overdue is not None:
+        late = overdue_clause(now)
+        stmt = stmt.where(late if filters.overdue else ~late)
+    return stmt
+
+
+async def list_requests(session: AsyncSession, *, viewer: Viewer, filters: RequestFilter,
+                        now: datetime, first: int, after: int | None) -> Page[Request]:
+    """The requests `viewer` may see that match `filters`, paged by id in SQL."""
+    return await fetch_page(session, _filtered(viewer, filters, now), Request.id,
+                            first=first, after=after)
+
+
+async def requests_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[Request | None]:
+    """Requests in the order of `ids` (None where unknown), read afresh from the database."""
+    stmt = select(Request).where(col(Request.id).in_(ids)).execution_options(
+        populate_existing=True)
+    found = {row.id: row for row in (await session.execute(stmt)).scalars()}
+    return [found.get(i) for i in ids]
+
+
+async def events_of(session: AsyncSession,
+                    request_ids: Sequence[int]) -> list[list[RequestEvent]]:
+    """For each request, its timeline in the order it was written (ids grow with each
+    append, and every change locks the request, so id order is the causal order)."""
+    return await directory.by_parent(session, RequestEvent, "request_id", request_ids)
+
+
+async def list_messages(session: AsyncSession, *, request_id: int | None, kind: str | None,
+                        first: int, after: int | None) -> list[OutboundMessage]:
+    """Outbound messages, oldest first, optionally of one request or kind, after an id."""
+    stmt = select(OutboundMessage)
+    if request_id is not None:
+        stmt = stmt.where(col(OutboundMessage.request_id) == request_id)
+    if kind:
+        stmt = stmt.where(col(OutboundMessage.kind) == kind)
+    if after is not None:
+        stmt = stmt.where(col(OutboundMessage.id) > after)
+    rows = await session.execute(stmt.order_by(col(OutboundMessage.id)).limit(first))
+    return list(rows.scalars())
+
+
+# ---------------------------------------------------------------- figures
+
+@dataclass(frozen=True)
+class Stats:
+    """The committee's figures ("100+ needs collected, 60+ dispatched, 80+ served")."""
+
+    submitted: int
+    dispatched: int
+    completed: int
+    overdue: int
+    by_category: dict[str, int]
+
+
+def _stats_statement(viewer: Viewer, scope: Scope, since: datetime | None,
+                     until: datetime | None, now: datetime) -> Select[*tuple[Any, ...]]:
+    kind, from_status = col(RequestEvent.kind), col(RequestEvent.from_status)
+    handed = select(col(RequestEvent.request_id)).where(
+        or_(kind.in_(_HANDED), and_(kind == "ACCEPTED", from_status == "SUBMITTED")),
+        _within(col(RequestEvent.at), since, until))
+    submitted = _within(col(Request.submitted_at), since, until)
+    done = and_(col(Request.status).in_(DONE), _within(col(Request.completed_at), since, until))
+    counts = [
+        func.count().filter(submitted).label("submitted"),
+        func.count().filter(col(Request.id).in_(handed)).label("dispatched"),
+        func.count().filter(done).label("completed"),
+        func.count().filter(and_(submitted, overdue_clause(now))).label("overdue"),
+        *(func.count().filter(and_(submitted, col(Request.category) == c.value)).label(c.value)
+          for c in ServiceCategory),
+    ]
+    return select(*counts).select_from(Request).where(visible_clause(viewer),
+                                                      scope_clause(scope))
+
+
+async def request_stats(session: AsyncSession, *, viewer: Viewer, scope: Scope,
+                        since: datetime | None, until: datetime | None,
+                        now: datetime) -> Stats:
+    """Figures over the requests `viewer` may see in `scope`, in one statement:
+    submitted (submitted in the window), dispatched (handed to a member in the window),
+    completed (completed in the window and not reopened), overdue (submitted in the window
+    and overdue at `now`), and submissions per category."""
+    row = (await session.execute(_stats_statement(viewer, scope, since, until, now))).one()
+    values = row._mapping
+    return Stats(submitted=values["submitted"], dispatched=values["dispatched"],
+                 completed=values["completed"], overdue=values["overdue"],
+                 by_category={c.value: values[c.value] for c in ServiceCategory})

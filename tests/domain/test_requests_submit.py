@@ -1,0 +1,86 @@
+"""Submission rules at the domain level: every field checked before anything is written, time
+limits from the configured hours, retries answered like the first submission."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from domain.db import transaction
+from domain.errors import InvalidInput
+from domain.requests.submit import NewRequest, Submitted, Tuning, submit_request
+from tests.factories import X0, Y0, load
+
+NOW = datetime(2026, 11, 23, 8, tzinfo=UTC)
+IN_B1 = (X0 + 0.0051, Y0 + 0.0051)
+HOURS = {"EMERGENCY": 4, "ASSISTANCE": 24, "CONSULTATION": 48, "MEDIATION": 72,
+         "MAINTENANCE": 72, "CULTURE": 168}
+
+
+async def _submit(sessions: Any, hours: dict[str, int] | None = None,
+                  **fields: Any) -> Submitted:
+    new = NewRequest(**{"category": "MAINTENANCE", "description": "路灯不亮", "point": IN_B1,
+                        **fields})
+    async with transaction(sessions) as session:
+        return await submit_request(session, new, now=NOW,
+                                    tuning=Tuning(due_hours=hours or HOURS))
+
+
+async def _rows(sessions: Any) -> int:
+    async with sessions() as session:
+        return int((await session.execute(text(
+            "SELECT (SELECT count(*) FROM service_request) + "
+            "(SELECT count(*) FROM request_event)"))).scalar_one())
+
+
+@pytest.mark.parametrize(("fields", "code", "field"), [
+    ({"category": "PLUMBING"}, "INVALID_VALUE", "input.category"),
+    ({"description": ""}, "REQUIRED", "input.description"),
+    ({"description": "x" * 4001}, "TOO_LONG", "input.description"),
+    ({"contact_phone": "138-1234"}, "INVALID_PHONE", "input.contactPhone"),
+    ({"contact_name": "名" * 101}, "TOO_LONG", "input.contactName"),
+    ({"idempotency_key": "k" * 201}, "TOO_LONG", "input.idempotencyKey"),
+    ({"point": None, "address": "路" * 301}, "TOO_LONG", "input.address"),
+    ({"point": None}, "INVALID_ARGUMENTS", "input.address"),
+])
+async def test_bad_input_names_the_field_and_writes_nothing(
+        sessions: Any, fields: dict[str, Any], code: str, field: str) -> None:
+    await load(sessions)
+    with pytest.raises(InvalidInput) as raised:
+        await _submit(sessions, **fields)
+    assert [(e.code, e.field) for e in raised.value.errors] == [(code, field)]
+    assert await _rows(sessions) == 0
+
+
+async def test_a_description_of_exactly_4000_characters_is_accepted(sessions: Any) -> None:
+    await load(sessions)
+    assert (await _submit(sessions, description="灯" * 4000)).created
+
+
+async def test_every_problem_is_reported_at_once(sessions: Any) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        await _submit(sessions, category="PLUMBING", description=" ", contact_phone="1")
+    assert [e.field for e in raised.value.errors] == [
+        "input.category", "input.description", "input.contactPhone"]
+
+
+async def test_time_limits_follow_the_configured_hours(sessions: Any) -> None:
+    await load(sessions)
+    done = await _submit(sessions, {**HOURS, "MAINTENANCE": 5})
+    async with sessions() as session:
+        due = (await session.execute(text("SELECT due_at FROM service_request WHERE id = :id"),
+                                     {"id": done.request_id})).scalar_one()
+    assert due == NOW + timedelta(hours=5)
+
+
+async def test_a_retry_is_answered_like_the_first_submission(sessions: Any) -> None:
+    await load(sessions)
+    older = await _submit(sessions)
+    first = await _submit(sessions, idempotency_key="abc")
+    again = await _submit(sessions, idempotency_key="abc", description="再说一遍")
+    assert (first.created, again.created) == (True, False)
+    assert again.request_id == first.request_id
+    assert first.possible_duplicates == again.possible_duplicates == [older.request_id]

@@ -50,10 +50,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    """Run the Dramatiq worker for every queue."""
-    print("gridsteward worker: there is no background work yet; dispatch, escalation and "
-          "surveys arrive with the service-request issue (#3)", file=sys.stderr)
-    return 2
+    """Run the Dramatiq worker for every queue, and the sweep beside it."""
+    from workers.cli import run_worker
+    return run_worker(_settings(), processes=args.processes, threads=args.threads)
 
 
 def _run_async(fn: Callable[..., object], *args: object) -> object:

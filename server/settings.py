@@ -15,6 +15,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 #: Secrets that must never sign production tokens.
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "development"})
 
+#: Shortest WEBHOOK_SECRET accepted outside development.
+MIN_WEBHOOK_SECRET = 16
+
 #: Default time limits (规定时限) per service category, in hours; see README.
 DEFAULT_DUE_HOURS: dict[str, int] = {
     "EMERGENCY": 4,
@@ -58,6 +61,12 @@ class Settings(BaseSettings):
     parser_cache_size: int = Field(default=512, alias="PARSER_CACHE_SIZE", gt=0)
     db_pool_size: int = Field(default=10, alias="DB_POOL_SIZE", gt=0)
 
+    outbound_channel: Literal["log", "webhook"] = Field(default="log", alias="OUTBOUND_CHANNEL")
+    webhook_url: str = Field(default="", alias="WEBHOOK_URL")
+    webhook_secret: str = Field(default="", alias="WEBHOOK_SECRET")
+    sweep_interval_seconds: float = Field(default=5.0, alias="SWEEP_INTERVAL_SECONDS", gt=0)
+    dispatch_stale_seconds: float = Field(default=30.0, alias="DISPATCH_STALE_SECONDS", ge=0)
+
     @field_validator("database_url")
     @classmethod
     def _postgres_only(cls, value: str) -> str:
@@ -88,6 +97,22 @@ class Settings(BaseSettings):
                 "SECRET_KEY is missing or a placeholder: set a random value of at least 32 "
                 "characters (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _webhook_configured(self) -> Settings:
+        """The webhook channel needs somewhere to post and, outside development, a real secret
+        to sign with: receivers must be able to tell our messages from forged ones."""
+        if self.outbound_channel != "webhook":
+            return self
+        if not self.webhook_url.startswith(("http://", "https://")):
+            raise ValueError("OUTBOUND_CHANNEL is webhook: set WEBHOOK_URL to an http(s) URL")
+        weak = (self.webhook_secret.lower() in PLACEHOLDER_SECRETS
+                or len(self.webhook_secret) < MIN_WEBHOOK_SECRET)
+        if self.environment != "dev" and weak:
+            raise ValueError(
+                "OUTBOUND_CHANNEL is webhook: set WEBHOOK_SECRET to a random value of at least "
+                f"{MIN_WEBHOOK_SECRET} characters (receivers verify X-GridSteward-Signature)")
         return self
 
     @property

@@ -52,8 +52,10 @@ async def _grid_timeouts(session: AsyncSession, now: datetime, timeout: timedelt
                          channel: str, result: SweepResult) -> None:
     for (request_id,) in await _ids(session, """
             SELECT id FROM service_request
-            WHERE status = 'SUBMITTED' AND escalation_level = 1 AND accept_deadline < :now
-            ORDER BY accept_deadline LIMIT :batch FOR UPDATE SKIP LOCKED""", now=now):
+            WHERE status = 'SUBMITTED' AND escalation_level = 1
+              AND COALESCE(accept_deadline, updated_at + :timeout) < :now
+            ORDER BY COALESCE(accept_deadline, updated_at) LIMIT :batch FOR UPDATE SKIP LOCKED""",
+            now=now, timeout=timeout):
         await escalate(session, request_id=request_id, now=now, to_level=2,
                        reason="网格员未及时接单", accept_timeout=timeout, channel=channel)
         result.escalated += 1

@@ -1,0 +1,116 @@
+"""Fixtures for the worker tests: the real actors on a StubBroker with a real Worker (unit
+tests), and helpers to read what happened in the database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import dramatiq
+import pytest
+from dramatiq.brokers.stub import StubBroker
+from sqlalchemy import text
+
+from domain.db import transaction
+from domain.requests.submit import NewRequest, submit_request
+from tests.requests_factory import B1_POINT, TUNING
+from workers.actors import Actors, declare_actors
+from workers.broker import DISPATCH_QUEUE, OUTBOUND_QUEUE, SWEEP_QUEUE, worker_middleware
+from workers.config import WorkerConfig
+from workers.runtime import Runtime
+
+QUEUES = (SWEEP_QUEUE, DISPATCH_QUEUE, OUTBOUND_QUEUE)
+
+
+@dataclass
+class Stub:
+    """A StubBroker, the actors declared on it, and a running Worker."""
+
+    broker: StubBroker
+    actors: Actors
+    worker: dramatiq.Worker
+
+    def drain(self, timeout_ms: int = 20_000) -> None:
+        """Wait until every queue is empty and every actor has finished (follow-ups
+        included); re-raises an actor's failure."""
+        while True:
+            for queue in QUEUES:
+                self.broker.join(queue, timeout=timeout_ms)
+            self.worker.join()
+            if not any(self.broker.queues[q].unfinished_tasks for q in QUEUES):
+                return
+
+
+@pytest.fixture
+def worker_config(database_url: str) -> WorkerConfig:
+    """Actors' settings for the unit tests: the test database, no stale delay."""
+    return WorkerConfig(database_url=database_url, broker_url="stub://",
+                        dispatch_stale_seconds=0, sweep_interval_seconds=0.2)
+
+
+def start_stub(config: WorkerConfig) -> Stub:
+    broker = StubBroker(middleware=worker_middleware())
+    broker.emit_after("process_boot")
+    actors = declare_actors(broker, Runtime(config))
+    worker = dramatiq.Worker(broker, worker_timeout=50, worker_threads=2)
+    worker.start()
+    return Stub(broker, actors, worker)
+
+
+@pytest.fixture
+def stub_factory(sessions: Any) -> Iterator[Any]:
+    """Start a Stub for a given config (`sessions` first, so the database is emptied before
+    any actor runs); every Stub started is stopped afterwards."""
+    started: list[Stub] = []
+
+    def start(config: WorkerConfig, **changes: Any) -> Stub:
+        started.append(start_stub(replace(config, **changes)))
+        return started[-1]
+    yield start
+    for stub in started:
+        stub.worker.stop()
+        stub.broker.close()
+
+
+@pytest.fixture
+def stub(stub_factory: Any, worker_config: WorkerConfig) -> Stub:
+    return stub_factory(worker_config)  # type: ignore[no-any-return]
+
+
+async def submit(sessions: Any, count: int, *, now: datetime,
+                 category: str = "MAINTENANCE") -> list[int]:
+    """`count` requests in building B1 (group L1, grid G1), committed together."""
+    async with transaction(sessions) as session:
+        return [(await submit_request(session, NewRequest(
+            category=category, description=f"楼道灯不亮 {n}", point=B1_POINT),
+            now=now, tuning=TUNING)).request_id for n in range(count)]
+
+
+async def events(sessions: Any, kind: str) -> dict[int, int]:
+    """How many events of `kind` each request has (requests with none are absent)."""
+    async with sessions() as session:
+        rows = await session.execute(text(
+            "SELECT request_id, count(*) FROM request_event WHERE kind = :kind "
+            "GROUP BY request_id"), {"kind": kind})
+        return {int(r[0]): int(r[1]) for r in rows}
+
+
+async def scalar(sessions: Any, sql: str, **params: Any) -> Any:
+    async with sessions() as session:
+        return (await session.execute(text(sql), params)).scalar_one()
+
+
+async def add_grid_worker(sessions: Any, grid: str = "G1", name: str = "网格员") -> int:
+    """An ACTIVE grid worker serving `grid`; returns the member id."""
+    async with transaction(sessions) as session:
+        member = (await session.execute(text("""
+            INSERT INTO member (name, phone, party_member, roles, skills, status)
+            VALUES (:name, '13700000001', true, ARRAY['GRID_WORKER'], ARRAY[]::text[],
+                    'ACTIVE') RETURNING id"""), {"name": name})).scalar_one()
+        await session.execute(text("""
+            INSERT INTO grid_worker (member_id, grid_id)
+            SELECT :member, id FROM grid WHERE code = :grid"""),
+            {"member": member, "grid": grid})
+        return int(member)

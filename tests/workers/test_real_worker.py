@@ -1,0 +1,158 @@
+"""Real `gridsteward worker` processes on real brokers: every request ends dispatched exactly
+once, on RabbitMQ and on Redis, after a worker is SIGKILLed mid-dispatch, and across a
+RabbitMQ restart during which submissions still commit."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from server.background import DramatiqBackground
+from tests.requests_factory import community_with_stewards
+from tests.workers.conftest import events, scalar, submit
+from tests.workers.live import (
+    Workers,
+    has_rabbitmqctl,
+    rabbitmq_vhost,
+    rabbitmqctl,
+    redis_database,
+    wait_until,
+)
+from workers.config import WorkerConfig
+
+SWEEP_SECONDS = 0.5
+STALE_SECONDS = 2.0
+
+BROKERS = {"rabbitmq": rabbitmq_vhost, "redis": redis_database}
+
+
+@pytest.fixture(scope="module", params=sorted(BROKERS))
+def broker_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    context: AbstractContextManager[str] = BROKERS[request.param]()
+    with context as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def rabbitmq_url() -> Iterator[str]:
+    with rabbitmq_vhost() as url:
+        yield url
+
+
+def _config(database_url: str, broker: str) -> WorkerConfig:
+    return WorkerConfig(database_url=database_url, broker_url=broker,
+                        dispatch_stale_seconds=STALE_SECONDS,
+                        sweep_interval_seconds=SWEEP_SECONDS)
+
+
+def _workers(database_url: str, broker: str, tmp_path: Path) -> Workers:
+    env = {**os.environ, "DATABASE_URL": database_url, "BROKER_URL": broker,
+           "SWEEP_INTERVAL_SECONDS": str(SWEEP_SECONDS),
+           "DISPATCH_STALE_SECONDS": str(STALE_SECONDS), "OUTBOUND_CHANNEL": "log",
+           "GRIDSTEWARD_ENV": "test"}
+    return Workers(env, tmp_path)
+
+
+@pytest.fixture
+def workers(database_url: str, broker_url: str, tmp_path: Path,
+            sessions: Any) -> Iterator[Workers]:
+    started = _workers(database_url, broker_url, tmp_path)
+    yield started
+    started.stop_all()
+
+
+@pytest.fixture
+def rabbit_workers(database_url: str, rabbitmq_url: str, tmp_path: Path,
+                   sessions: Any) -> Iterator[Workers]:
+    started = _workers(database_url, rabbitmq_url, tmp_path)
+    yield started
+    started.stop_all()
+
+
+def _enqueue(config: WorkerConfig, ids: list[int]) -> None:
+    """What the API does after commit: hand each request to the workers."""
+    background = DramatiqBackground(config)
+    for request_id in ids:
+        background.dispatch(request_id)
+    background.close()
+
+
+async def _all_dispatched(sessions: Any, ids: list[int], workers: Workers) -> None:
+    async def done() -> bool:
+        return set(await events(sessions, "DISPATCHED")) >= set(ids)
+    await wait_until(done, seconds=60, what=f"{len(ids)} dispatches", logs=workers.logs)
+
+
+async def _exactly_once(sessions: Any, ids: list[int]) -> None:
+    assert await events(sessions, "DISPATCHED") == dict.fromkeys(ids, 1)
+    assert await scalar(sessions, "SELECT count(*) FROM service_request "
+                        "WHERE status <> 'DISPATCHED'") == 0
+    notices = await scalar(sessions, "SELECT count(*) FROM outbound_message "
+                           "WHERE kind = 'DISPATCH_NOTICE'")
+    assert notices == len(ids)
+
+
+async def test_a_real_worker_dispatches_every_request_exactly_once(
+        sessions: Any, database_url: str, broker_url: str, workers: Workers) -> None:
+    await community_with_stewards(sessions, 3)
+    workers.start(processes=2, threads=2)
+    ids = await submit(sessions, 30, now=datetime.now(UTC))
+    _enqueue(_config(database_url, broker_url), ids)
+    await _all_dispatched(sessions, ids, workers)
+
+    async def notices_sent() -> bool:
+        return await scalar(sessions, "SELECT count(*) FROM outbound_message "
+                            "WHERE status = 'SENT'") == len(ids)
+    await wait_until(notices_sent, seconds=30, what="notices sent", logs=workers.logs)
+    await _exactly_once(sessions, ids)
+
+
+async def test_a_worker_killed_mid_dispatch_loses_and_doubles_nothing(
+        sessions: Any, database_url: str, rabbitmq_url: str, rabbit_workers: Workers) -> None:
+    await community_with_stewards(sessions, 3)
+    ids = await submit(sessions, 200, now=datetime.now(UTC))
+    _enqueue(_config(database_url, rabbitmq_url), ids)
+    first = rabbit_workers.start(processes=1, threads=2)
+
+    async def started() -> bool:
+        return len(await events(sessions, "DISPATCHED")) >= 20
+    await wait_until(started, seconds=60, what="the first dispatches",
+                     logs=rabbit_workers.logs, every=0.02)
+    first.kill()
+    at_kill = len(await events(sessions, "DISPATCHED"))
+    assert at_kill < len(ids), "the worker finished before it could be killed"
+
+    rabbit_workers.start(processes=1, threads=2)
+    await _all_dispatched(sessions, ids, rabbit_workers)
+    await _exactly_once(sessions, ids)
+
+
+@pytest.mark.skipif(not has_rabbitmqctl() and not os.environ.get("CI"),
+                    reason="restarting RabbitMQ needs rabbitmqctl on this machine")
+async def test_a_broker_restart_loses_and_doubles_nothing(
+        sessions: Any, database_url: str, rabbitmq_url: str, rabbit_workers: Workers) -> None:
+    await community_with_stewards(sessions, 3)
+    config = _config(database_url, rabbitmq_url)
+    rabbit_workers.start(processes=1, threads=2)
+    before = await submit(sessions, 5, now=datetime.now(UTC))
+    _enqueue(config, before)
+    await _all_dispatched(sessions, before, rabbit_workers)
+
+    rabbitmqctl("stop_app")
+    try:
+        during = await submit(sessions, 10, now=datetime.now(UTC))
+        _enqueue(config, during)  # fails quietly: the sweep will dispatch them
+        assert await scalar(sessions, "SELECT count(*) FROM service_request "
+                            "WHERE status = 'SUBMITTED'") == len(during)
+    finally:
+        rabbitmqctl("start_app")
+    after = await submit(sessions, 5, now=datetime.now(UTC))
+    _enqueue(config, after)
+    await _all_dispatched(sessions, before + during + after, rabbit_workers)
+    await _exactly_once(sessions, before + during + after)

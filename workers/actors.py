@@ -1,0 +1,104 @@
+"""The actors: dispatch a request, deliver a message, run the sweep.
+
+They are declared by `declare_actors(broker, runtime)`, never at import, so the broker is
+always chosen first and explicitly. Each takes ids only, runs one transaction through the
+runtime (workers.jobs), and enqueues follow-ups only after that transaction committed. All
+are safe to run twice or at once: the domain locks rows and changes state by compare-and-set.
+
+Enqueueing a follow-up may fail (the broker is away): that is logged, not raised, because the
+work is already committed and the sweep re-sends whatever is due.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import dramatiq
+
+from domain.requests.delivery import Delivery
+from domain.requests.sweep import SweepResult
+from workers import jobs
+from workers.broker import DISPATCH_QUEUE, OUTBOUND_QUEUE, SWEEP_QUEUE
+from workers.channels import make_sender
+from workers.runtime import Runtime
+
+log = logging.getLogger("gridsteward.workers")
+
+#: A sweep trigger is worth running only while fresh: the sweeper loop sends new ones.
+SWEEP_MAX_AGE_MS = 60_000
+
+#: Delivery outcomes worth a warning in the log.
+_TROUBLE = frozenset({Delivery.RETRY, Delivery.FAILED})
+
+
+@dataclass(frozen=True)
+class Actors:
+    """The declared actors of one broker; `.send(id)` enqueues, a call runs synchronously."""
+
+    dispatch_request: dramatiq.Actor[[int], None]
+    deliver_message: dramatiq.Actor[[int], None]
+    run_sweep: dramatiq.Actor[[], None]
+
+
+def send_quietly(actor: dramatiq.Actor[Any, Any], ids: Iterable[int]) -> list[int]:
+    """Enqueue `actor` once per id and return the ids enqueued. At the first failure (the
+    broker is away, most likely) it logs once and stops: the rest would fail the same way,
+    and the sweep re-sends all of them once the broker is back."""
+    pending = list(ids)
+    for done, item in enumerate(pending):
+        try:
+            actor.send(item)
+        except Exception as exc:
+            log.warning("could not enqueue %s for %d id(s) from %s on (%s: %s); the sweep "
+                        "will retry", actor.actor_name, len(pending) - done, item,
+                        type(exc).__name__, exc)
+            return pending[:done]
+    return pending
+
+
+def enqueue_sweep_result(actors: Actors, result: SweepResult, *,
+                         skip: frozenset[tuple[str, int]] = frozenset()) -> list[tuple[str, int]]:
+    """Enqueue what a sweep found, except pairs in `skip`; returns the pairs enqueued."""
+    dispatch = [i for i in result.to_dispatch if ("dispatch", i) not in skip]
+    send = [i for i in result.to_send if ("send", i) not in skip]
+    return ([("dispatch", i) for i in send_quietly(actors.dispatch_request, dispatch)]
+            + [("send", i) for i in send_quietly(actors.deliver_message, send)])
+
+
+def declare_actors(broker: dramatiq.Broker, runtime: Runtime) -> Actors:
+    """Declare the actors on `broker`, running their work through `runtime` (added to the
+    broker's middleware, after AsyncIO, so it closes the engine at worker shutdown)."""
+    if runtime not in broker.middleware:
+        broker.add_middleware(runtime)
+    send = make_sender(runtime.config)
+    config = runtime.config
+
+    @dramatiq.actor(broker=broker, queue_name=DISPATCH_QUEUE)
+    def dispatch_request(request_id: int) -> None:
+        """Offer a SUBMITTED request to the best member of its group, or escalate it; then
+        send the notices that wrote."""
+        message_ids = runtime.run(lambda s: jobs.dispatch_job(s, config, request_id))
+        send_quietly(deliver_message, message_ids)
+
+    @dramatiq.actor(broker=broker, queue_name=OUTBOUND_QUEUE)
+    def deliver_message(message_id: int) -> None:
+        """Deliver one outbound message through its channel. A channel failure is recorded
+        on the row (attempts, next_attempt_at) and retried by the sweep with backoff, so it
+        does not raise here."""
+        outcome = runtime.run(lambda s: jobs.deliver_job(s, message_id, send))
+        level = logging.WARNING if outcome in _TROUBLE else logging.DEBUG
+        log.log(level, "outbound message %s: %s", message_id, outcome)
+
+    @dramatiq.actor(broker=broker, queue_name=SWEEP_QUEUE, max_age=SWEEP_MAX_AGE_MS)
+    def run_sweep() -> None:
+        """One sweep on demand (the sweeper loop calls the same job directly)."""
+        result = runtime.run(lambda s: jobs.sweep_job(s, config))
+        sent = enqueue_sweep_result(actors, result)
+        log.info("sweep: %d accept timeouts, %d escalations, %d triggers enqueued",
+                 result.timed_out, result.escalated, len(sent))
+
+    actors = Actors(dispatch_request, deliver_message, run_sweep)
+    return actors

@@ -1,0 +1,70 @@
+"""The Dramatiq broker: RabbitMQ in production, Redis supported, chosen by BROKER_URL.
+
+`make_broker` only builds it. Whoever runs workers sets it (`dramatiq.set_broker`) before any
+actor is declared, explicitly; importing this module changes nothing.
+
+Messages are triggers, not state: the database says what is due and the sweep re-sends
+whatever a lost message would have done. The middleware is chosen with that in mind.
+"""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import AgeLimit, Middleware, Retries, TimeLimit
+
+from workers.daemon_loop import DaemonEventLoop
+
+#: Queues: dispatching never waits behind a backlog of slow webhook deliveries.
+DISPATCH_QUEUE = "gridsteward.dispatch"
+OUTBOUND_QUEUE = "gridsteward.outbound"
+SWEEP_QUEUE = "gridsteward.sweep"
+
+#: An actor that raised (database unreachable, say) is retried a few times, quickly: beyond
+#: that the sweep takes over, so long Dramatiq backoffs (its default is up to 7 days) would
+#: only pile up stale triggers.
+MAX_RETRIES = 3
+MIN_BACKOFF_MS = 1_000
+MAX_BACKOFF_MS = 30_000
+
+#: An actor is interrupted after this long (its transaction rolls back, nothing half-done).
+TIME_LIMIT_MS = 60_000
+
+#: A trigger older than this is dropped unprocessed: by then the sweep has acted on it.
+MAX_AGE_MS = 3_600_000
+
+
+def worker_middleware() -> list[Middleware]:
+    """The middleware every GridSteward broker runs, each for a reason:
+
+    - AgeLimit drops triggers older than an actor's `max_age` (the sweep made them moot);
+    - TimeLimit interrupts a stuck actor, so a hung connection cannot hold a thread forever;
+    - Retries re-runs an actor that raised, a few times with short exponential backoff;
+    - DaemonEventLoop (Dramatiq's AsyncIO, with a daemon thread) gives each worker process
+      one event loop thread, where the actors' database work runs (workers.runtime), so one
+      async engine per process serves every thread.
+
+    Left out on purpose: Callbacks, Pipelines, GroupCallbacks (unused), ShutdownNotifications
+    (an actor finishes its short transaction rather than being interrupted at shutdown),
+    CurrentMessage and Prometheus (not needed).
+    """
+    return [AgeLimit(max_age=MAX_AGE_MS), TimeLimit(time_limit=TIME_LIMIT_MS),
+            Retries(max_retries=MAX_RETRIES, min_backoff=MIN_BACKOFF_MS,
+                    max_backoff=MAX_BACKOFF_MS),
+            DaemonEventLoop()]
+
+
+def make_broker(url: str) -> dramatiq.Broker:
+    """A broker for `url`: amqp:// or amqps:// (RabbitMQ) or redis:// or rediss:// (Redis).
+
+    RabbitMQ publishes with confirmations: `send` returns only once the broker has the
+    message (durable queue, persistent message), so an enqueue that did not raise survives a
+    broker restart. Nothing connects until the first message is sent or consumed."""
+    scheme = url.partition("://")[0].lower()
+    if scheme in {"amqp", "amqps"}:
+        return RabbitmqBroker(url=url, confirm_delivery=True, middleware=worker_middleware())
+    if scheme in {"redis", "rediss"}:
+        return RedisBroker(url=url, middleware=worker_middleware())
+    raise ValueError(f"BROKER_URL must start with amqp:// (RabbitMQ) or redis:// (Redis), "
+                     f"not {scheme or url!r}")

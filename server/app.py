@@ -1,13 +1,17 @@
 """The ASGI application: Starlette, strawberry's GraphQL endpoint and the middleware.
 
-`create_app(settings)` is the only entry point; uvicorn calls `server.asgi:app`. The engine
-and the schema live in the lifespan state, never in module globals.
+`create_app(settings)` is the only entry point; uvicorn calls `server.asgi:app`. The engine,
+the schema and the live-event hub (one LISTEN connection per process) live in the lifespan
+state, never in module globals, and so does the Background that hands new requests to the
+workers. WebSocket callers authenticate with the Authorization header
+or, as browsers must, in graphql-transport-ws's connection_init payload.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
@@ -16,13 +20,18 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UNSET, UnsetType
 
 from domain.access import ANONYMOUS, Viewer
 from domain.db import make_async_engine, session_factory
 from schema.app import Limits, build_schema
 from schema.context import ApiOptions, Context
-from server.auth import Claims
+from server.auth import Claims, TokenError, bearer_token, read_token
+from server.background import DramatiqBackground
+from server.events import EventHub
 from server.middleware import BearerAuth, BodyLimit
 from server.settings import Settings
 
@@ -32,19 +41,64 @@ FROM member m LEFT JOIN grid_worker gw ON gw.member_id = m.id
 WHERE m.id = :id GROUP BY m.id""")
 
 
+@dataclass
+class SocketContext(Context):
+    """The context of one WebSocket connection, shared by its operations; strawberry puts the
+    connection_init payload in `connection_params`."""
+
+    connection_params: dict[str, object] | None = None
+
+
 class GridStewardGraphQL(GraphQL[Context, None]):
     """strawberry's ASGI endpoint with GridSteward's per-request context."""
 
-    def __init__(self, *, options: ApiOptions, limits: Limits) -> None:
+    def __init__(self, *, options: ApiOptions, limits: Limits, secret: str) -> None:
         super().__init__(build_schema(limits), graphql_ide="graphiql")
         self.options = options
+        self.secret = secret
 
     async def get_context(self, request: Any, response: Any) -> Context:
-        sessions = request.app.state.sessions
+        state = request.app.state
         claims: Claims | None = request.scope.get("state", {}).get("claims")
-        viewer = await _viewer(sessions, claims)
-        return Context(sessions=sessions, viewer=viewer, options=self.options,
-                       request=request, response=response)
+        viewer = await _viewer(state.sessions, claims)
+        kind = SocketContext if isinstance(request, WebSocket) else Context
+        return kind(sessions=state.sessions, viewer=viewer, options=self.options,
+                    background=state.background, events=state.events, request=request,
+                    response=response)
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """connection_init: browsers cannot set WebSocket headers, so a token may come in its
+        payload, `{"Authorization": "Bearer <token>"}`, and then names the caller instead of
+        the header. An expired, forged or malformed token in either place closes the
+        connection (graphql-transport-ws code 4403)."""
+        params = getattr(context, "connection_params", None) or {}
+        try:
+            given = _payload_authorization(params)
+            header = given if given is not None else context.request.headers.get(
+                "authorization")
+            claims = _read_claims(self.secret, header)
+        except TokenError as exc:
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED",
+                                            "message": str(exc)}) from None
+        if given is not None:
+            context.viewer = await _viewer(context.sessions, claims)
+        return UNSET
+
+
+def _payload_authorization(params: Mapping[str, object]) -> str | None:
+    """The `Authorization` entry of a connection_init payload (any case), if any."""
+    for key, value in params.items():
+        if key.lower() == "authorization":
+            if not isinstance(value, str):
+                raise TokenError("Authorization must be `Bearer <token>`")
+            return value
+    return None
+
+
+def _read_claims(secret: str, header: str | None) -> Claims | None:
+    """The claims of a `Bearer <token>` value; None without one; TokenError when bad."""
+    token = bearer_token(header)
+    return read_token(secret, token) if token else None
 
 
 async def _viewer(sessions: Any, claims: Claims | None) -> Viewer:
@@ -73,16 +127,22 @@ def create_app(settings: Settings) -> Starlette:
     options = ApiOptions(nearest_building_metres=settings.nearest_building_metres,
                          address_match_threshold=settings.address_match_threshold,
                          due_hours=dict(settings.due_hours),
-                         accept_timeout_seconds=settings.accept_timeout_seconds)
+                         accept_timeout_seconds=settings.accept_timeout_seconds,
+                         outbound_channel=settings.outbound_channel)
     limits = Limits(max_depth=settings.max_query_depth, max_aliases=settings.max_aliases,
                     max_tokens=settings.max_tokens, cache_size=settings.parser_cache_size)
-    graphql = GridStewardGraphQL(options=options, limits=limits)
+    graphql = GridStewardGraphQL(options=options, limits=limits, secret=settings.secret_key)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = make_async_engine(settings.database_url, pool_size=settings.db_pool_size)
         app.state.sessions = session_factory(engine)
+        app.state.events = EventHub(settings.database_url)
+        await app.state.events.start()
+        app.state.background = DramatiqBackground(settings)
         yield
+        app.state.background.close()
+        await app.state.events.stop()
         await engine.dispose()
 
     return Starlette(

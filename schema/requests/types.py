@@ -21,7 +21,6 @@ from domain.requests.queries import can_see, is_overdue
 from geo.crs import CoordSystem as Crs
 from schema.context import Info
 from schema.enums import CoordSystem, ServiceCategory
-from schema.errors import PublicError
 from schema.geometry import geometry_out
 from schema.ids import encode_id
 from schema.inputs import PointInput
@@ -34,12 +33,6 @@ strawberry.enum(RequestStatus, description=(
     "Where a request is: SUBMITTED (waiting for someone to take it) → DISPATCHED (offered to "
     "a member) → ACCEPTED → IN_PROGRESS → COMPLETED → CLOSED; or CANCELLED."))
 
-
-
-def not_built(feature: str) -> PublicError:
-    """The error a not-yet-built part of the contract answers."""
-    return PublicError(f"{feature} is not available yet in this version of GridSteward.",
-                       code="NOT_IMPLEMENTED")
 
 
 def mask_name(name: str | None) -> str | None:

@@ -6,16 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import text
 from websockets.asyncio.client import ClientConnection, connect
@@ -24,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from schema.ids import encode_id
 from server.auth import issue_token
 from server.events import libpq_url
+from tests.e2e.serving import running_api
 from tests.factories import load
 from tests.requests_factory import community_with_stewards
 
@@ -53,40 +50,11 @@ with psycopg.connect(url, autocommit=True) as conn:
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(database_url: str) -> Iterator[str]:
     """The API in its own process; yields its ws:// GraphQL address."""
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET,
-           "GRIDSTEWARD_ENV": "production"}
-    process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        _wait_until_up(f"http://127.0.0.1:{port}", process)
-        yield f"ws://127.0.0.1:{port}/graphql"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            output = process.stdout.read().decode() if process.stdout else ""
-            raise RuntimeError(f"server exited:\n{output}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise RuntimeError("server did not start within 30 s")
+    with running_api(database_url, SECRET) as base:
+        yield base.replace("http://", "ws://") + "/graphql"
 
 
 class Screen:

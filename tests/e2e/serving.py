@@ -1,0 +1,62 @@
+"""The real `gridsteward serve` process for end-to-end tests, on a free port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_api(database_url: str, secret: str, **env: str) -> Iterator[str]:
+    """`gridsteward serve` in production mode against `database_url`, with `env` added to the
+    environment; yields its base URL (http://127.0.0.1:PORT) once /healthz answers."""
+    port = free_port()
+    environment = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": secret,
+                   "GRIDSTEWARD_ENV": "production", **env}
+    process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port",
+                                str(port)], env=environment, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base, process)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = process.stdout.read().decode() if process.stdout else ""
+            raise RuntimeError(f"server exited:\n{output}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError("server did not start within 30 s")
+
+
+def post(base: str, query: str, variables: dict[str, Any] | None = None,
+         token: str | None = None) -> httpx.Response:
+    """One GraphQL request over HTTP, with a bearer token when given."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.post(f"{base}/graphql", json={"query": query, "variables": variables or {}},
+                      headers=headers, timeout=10)

@@ -28,8 +28,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import psycopg
-from sqlalchemy.engine import make_url
 
+from domain.db import libpq_url
 from domain.requests.feed import FeedLost
 
 CHANNEL = "gridsteward_request_events"
@@ -46,11 +46,6 @@ class _Signal(enum.Enum):
 
 
 _Queue = asyncio.Queue[int | _Signal]
-
-
-def libpq_url(url: str) -> str:
-    """A SQLAlchemy URL (`postgresql+psycopg://…`) as libpq reads it (`postgresql://…`)."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 class EventHub:

@@ -26,7 +26,7 @@ from schema.context import ApiOptions, Context
 ADMIN = Viewer(admin=True)
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ("community, grid, building_group, building, member, grid_worker, service_request, "
-          "request_event, outbound_message")
+          "request_event, outbound_message, dramatiq.queue")
 os.environ.setdefault("GRIDSTEWARD_ENV", "test")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-used-only-by-the-test-suite-0123456789")
 

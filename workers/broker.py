@@ -1,4 +1,4 @@
-"""The Dramatiq broker: RabbitMQ in production, Redis supported, chosen by BROKER_URL.
+"""The Dramatiq broker: RabbitMQ in production, Redis or PostgreSQL supported, by BROKER_URL.
 
 `make_broker` only builds it. Whoever runs workers sets it (`dramatiq.set_broker`) before any
 actor is declared, explicitly; importing this module changes nothing.
@@ -13,7 +13,9 @@ import dramatiq
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AgeLimit, Middleware, Retries, TimeLimit
+from dramatiq_pg import PostgresBroker
 
+from domain.db import libpq_url
 from workers.daemon_loop import DaemonEventLoop
 
 #: Queues: dispatching never waits behind a backlog of slow webhook deliveries.
@@ -56,15 +58,22 @@ def worker_middleware() -> list[Middleware]:
 
 
 def make_broker(url: str) -> dramatiq.Broker:
-    """A broker for `url`: amqp:// or amqps:// (RabbitMQ) or redis:// or rediss:// (Redis).
+    """A broker for `url`: amqp:// or amqps:// (RabbitMQ), redis:// or rediss:// (Redis), or
+    postgresql:// (dramatiq-pg: messages in the table `dramatiq.queue` that `gridsteward
+    migrate` creates, woken by LISTEN/NOTIFY; for deployments that would rather not run a
+    broker at all).
 
     RabbitMQ publishes with confirmations: `send` returns only once the broker has the
     message (durable queue, persistent message), so an enqueue that did not raise survives a
-    broker restart. Nothing connects until the first message is sent or consumed."""
+    broker restart; PostgreSQL commits the message before `send` returns. Nothing connects
+    until the first message is sent or consumed."""
     scheme = url.partition("://")[0].lower()
     if scheme in {"amqp", "amqps"}:
         return RabbitmqBroker(url=url, confirm_delivery=True, middleware=worker_middleware())
     if scheme in {"redis", "rediss"}:
         return RedisBroker(url=url, middleware=worker_middleware())
-    raise ValueError(f"BROKER_URL must start with amqp:// (RabbitMQ) or redis:// (Redis), "
-                     f"not {scheme or url!r}")
+    if scheme.partition("+")[0] in {"postgresql", "postgres"}:
+        return PostgresBroker(url=libpq_url(url), results=False,
+                              middleware=worker_middleware())
+    raise ValueError(f"BROKER_URL must start with amqp:// (RabbitMQ), redis:// (Redis) or "
+                     f"postgresql:// (PostgreSQL), not {scheme or url!r}")

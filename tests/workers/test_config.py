@@ -9,6 +9,7 @@ import pytest
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AsyncIO, Retries
+from dramatiq_pg import PostgresBroker
 from pydantic import ValidationError
 
 from server.settings import Settings
@@ -71,6 +72,8 @@ def test_without_the_exported_config_a_process_says_how_to_start(
 @pytest.mark.parametrize(("url", "kind"), [
     ("amqp://guest:guest@127.0.0.1:5672/", RabbitmqBroker),
     ("redis://127.0.0.1:6379/0", RedisBroker),
+    ("postgresql+psycopg://root@127.0.0.1:5432/gridsteward", PostgresBroker),
+    ("postgresql://root@127.0.0.1:5432/gridsteward", PostgresBroker),
 ])
 def test_the_broker_follows_the_url_scheme_without_connecting(url: str, kind: Any) -> None:
     broker = make_broker(url)
@@ -81,7 +84,7 @@ def test_the_broker_follows_the_url_scheme_without_connecting(url: str, kind: An
 
 def test_an_unknown_broker_scheme_is_refused() -> None:
     with pytest.raises(ValueError, match="amqp://"):
-        make_broker("postgresql://127.0.0.1/db")
+        make_broker("kafka://127.0.0.1:9092")
 
 
 def test_the_worker_runs_the_sweeper_beside_the_actors() -> None:

@@ -1,5 +1,5 @@
 """Real `gridsteward worker` processes on real brokers: every request ends dispatched exactly
-once, on RabbitMQ and on Redis, after a worker is SIGKILLed mid-dispatch, and across a
+once, on RabbitMQ, Redis and PostgreSQL, after a worker is SIGKILLed mid-dispatch, and across a
 RabbitMQ restart during which submissions still commit."""
 
 from __future__ import annotations
@@ -32,8 +32,12 @@ STALE_SECONDS = 2.0
 BROKERS = {"rabbitmq": rabbitmq_vhost, "redis": redis_database}
 
 
-@pytest.fixture(scope="module", params=sorted(BROKERS))
-def broker_url(request: pytest.FixtureRequest) -> Iterator[str]:
+@pytest.fixture(scope="module", params=[*sorted(BROKERS), "postgresql"])
+def broker_url(request: pytest.FixtureRequest, database_url: str) -> Iterator[str]:
+    """Each broker in turn; PostgreSQL's is the test database itself (dramatiq.queue)."""
+    if request.param == "postgresql":
+        yield database_url
+        return
     context: AbstractContextManager[str] = BROKERS[request.param]()
     with context as url:
         yield url

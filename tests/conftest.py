@@ -99,7 +99,7 @@ class Api:
         """Run and insist on success; returns `data`."""
         result = await self.run(query, variables, viewer=viewer)
         assert result.errors is None, result.errors
-        return result.data  # type: ignore[no-any-return]
+        return result.data
 
 
 @pytest.fixture

@@ -62,7 +62,8 @@ async def _add(session: Any, key: str, grids: dict[str, int], member: int) -> in
 async def history(sessions: Any) -> dict[str, int]:
     await load(sessions)
     async with transaction(sessions) as session:
-        grids = dict((await session.execute(text("SELECT code, id FROM grid"))).all())
+        rows = (await session.execute(text("SELECT code, id FROM grid"))).all()
+        grids: dict[str, int] = {code: grid_id for code, grid_id in rows}
         member = (await session.execute(text(
             "INSERT INTO member (name, party_member, roles, skills, status) VALUES "
             "('甲', true, '{STEWARD}', '{}', 'ACTIVE') RETURNING id"))).scalar_one()
@@ -70,8 +71,9 @@ async def history(sessions: Any) -> dict[str, int]:
     return {**ids, "member": member, **grids}
 
 
-async def _stats(session: Any, viewer: Viewer = ADMIN, scope: Scope | None = None,
-                 **window: datetime) -> tuple[int, ...]:
+async def _stats(session: Any, viewer: Viewer = ADMIN, *, scope: Scope | None = None,
+                 window: dict[str, datetime] | None = None) -> tuple[int, ...]:
+    window = window or {}
     stats = await queries.request_stats(session, viewer=viewer, scope=scope or Scope(),
                                         since=window.get("since"), until=window.get("until"),
                                         now=NOW)
@@ -79,7 +81,7 @@ async def _stats(session: Any, viewer: Viewer = ADMIN, scope: Scope | None = Non
 
 
 async def test_stats_in_a_window(session: Any, history: dict[str, int]) -> None:
-    assert await _stats(session, **WINDOW) == (4, 4, 2, 2)
+    assert await _stats(session, window=WINDOW) == (4, 4, 2, 2)
     stats = await queries.request_stats(session, viewer=ADMIN, scope=Scope(), now=NOW,
                                         **WINDOW)
     assert stats.by_category == {"MAINTENANCE": 1, "ASSISTANCE": 1, "CONSULTATION": 0,
@@ -92,7 +94,7 @@ async def test_stats_without_a_window(session: Any, history: dict[str, int]) -> 
 
 async def test_stats_narrowed_by_scope_and_viewer(session: Any,
                                                   history: dict[str, int]) -> None:
-    assert await _stats(session, scope=Scope(grid_id=history["G2"]), **WINDOW) == (1, 2, 1, 1)
+    assert await _stats(session, scope=Scope(grid_id=history["G2"]), window=WINDOW) == (1, 2, 1, 1)
     worker = Viewer(member_id=999, grid_ids=frozenset({history["G1"]}))
     assert await _stats(session, worker) == (4, 2, 1, 1)
     assert await _stats(session, Viewer(member_id=history["member"])) == (1, 1, 0, 1)

@@ -61,7 +61,7 @@ def system(database_url: str, broker_url: str, tmp_path: Path,
 def _data(response: Any) -> dict[str, Any]:
     body = response.json()
     assert "errors" not in body, body
-    return body["data"]  # type: ignore[no-any-return]
+    return body["data"]
 
 
 def _wait_for_status(base: str, request_id: str, status: str, token: str) -> dict[str, Any]:
@@ -70,7 +70,7 @@ def _wait_for_status(base: str, request_id: str, status: str, token: str) -> dic
         node = _data(post(base, STATUS, {"id": request_id}, token))["node"]
         if node["status"] == status or time.monotonic() > deadline:
             assert node["status"] == status, node
-            return node  # type: ignore[no-any-return]
+            return node
         time.sleep(0.1)
 
 

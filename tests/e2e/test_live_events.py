@@ -123,7 +123,7 @@ async def _first_event(screen: Screen, database_url: str,
         message = await screen.receive(ATTEMPT)
         if message is not None:
             assert message["type"] == "next" and "errors" not in message["payload"], message
-            return message["payload"]["data"]["serviceRequestEvents"]  # type: ignore[no-any-return]
+            return message["payload"]["data"]["serviceRequestEvents"]
     raise AssertionError(f"no event within {DEADLINE} s")
 
 
@@ -170,12 +170,12 @@ async def test_a_scope_narrows_live_events(server: str, database_url: str,
 
 async def test_a_bad_token_closes_the_connection(server: str) -> None:
     forged = f"Bearer {issue_token('x' * 48, admin=True)}"
-    for placed in ({"payload": {"Authorization": forged}}, {"header": forged}):
+    placements: list[tuple[dict[str, str], dict[str, str] | None]] = [
+        ({"Authorization": forged}, None), ({}, {"Authorization": forged})]
+    for payload, headers in placements:
         async with connect(server, subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-                           additional_headers={"Authorization": placed["header"]}
-                           if "header" in placed else None, proxy=None) as ws:
-            await ws.send(json.dumps({"type": "connection_init",
-                                      "payload": placed.get("payload", {})}))
+                           additional_headers=headers, proxy=None) as ws:
+            await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
             with pytest.raises(ConnectionClosed) as closed:
                 async with asyncio.timeout(10):
                     await ws.recv()

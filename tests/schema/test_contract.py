@@ -37,7 +37,7 @@ def _at_least_as_strict(ours: object, theirs: object) -> bool:
     """Output types: ours may be non-null where theirs is nullable, not the reverse."""
     if is_non_null_type(theirs):
         return is_non_null_type(ours) and _at_least_as_strict(
-            ours.of_type, theirs.of_type)  # type: ignore[attr-defined]
+            ours.of_type, theirs.of_type)
     ours = _unwrap_nullable(ours)
     if hasattr(theirs, "of_type"):  # a list
         return hasattr(ours, "of_type") and _at_least_as_strict(ours.of_type, theirs.of_type)

@@ -71,12 +71,12 @@ class World:
     async def submit(self, viewer: Viewer = ANONYMOUS, **fields: Any) -> dict[str, Any]:
         data = {"category": "MAINTENANCE", "description": "楼道灯坏了", "point": IN_B1, **fields}
         result = await self.api.data(SUBMIT, {"input": data}, viewer=viewer)
-        return result["submitServiceRequest"]  # type: ignore[no-any-return]
+        return result["submitServiceRequest"]
 
     async def act(self, name: str, request_id: str, viewer: Viewer,
                   **args: str) -> dict[str, Any]:
         result = await self.api.data(act_query(name, id=request_id, **args), viewer=viewer)
-        return result[name]  # type: ignore[no-any-return]
+        return result[name]
 
     async def dispatch(self, request_id: str, now: datetime | None = None) -> Any:
         async with transaction(self.api.sessions) as session:

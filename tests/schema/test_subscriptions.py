@@ -193,7 +193,7 @@ async def _error(gql_schema: Any, sessions: Any, viewer: Viewer, feed: Any,
                  scope: dict[str, Any] | None = None) -> dict[str, Any]:
     results = await _run(gql_schema, sessions, viewer, feed, scope)
     assert results[-1].errors, results
-    return results[-1].errors[0].extensions  # type: ignore[no-any-return]
+    return results[-1].errors[0].extensions
 
 
 async def test_anonymous_callers_are_refused(gql_schema: Any, sessions: Any) -> None:

@@ -76,7 +76,7 @@ def stub_factory(sessions: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def stub(stub_factory: Any, worker_config: WorkerConfig) -> Stub:
-    return stub_factory(worker_config)  # type: ignore[no-any-return]
+    return stub_factory(worker_config)
 
 
 async def submit(sessions: Any, count: int, *, now: datetime,

@@ -21,7 +21,8 @@ SECRET_KEY = "k" * 40
 
 
 def _settings(**env: str) -> Settings:
-    return Settings(**{"SECRET_KEY": SECRET_KEY, "GRIDSTEWARD_ENV": "production", **env})
+    values: dict[str, Any] = {"SECRET_KEY": SECRET_KEY, "GRIDSTEWARD_ENV": "production", **env}
+    return Settings(**values)
 
 
 def test_the_defaults_are_the_log_channel_and_a_five_second_sweep() -> None:

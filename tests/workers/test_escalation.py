@@ -60,7 +60,8 @@ async def test_declines_walk_the_group_then_rise_to_grid_then_community(sessions
     at = T0
     for _ in stewards:
         outcome = await _dispatch(sessions, request_id, at)
-        assert outcome.action == "DISPATCHED" and outcome.member_id not in offered
+        assert outcome.action == "DISPATCHED" and outcome.member_id is not None
+        assert outcome.member_id not in offered
         offered.append(outcome.member_id)
         at += timedelta(minutes=1)
         await _decline(sessions, request_id, outcome.member_id, at)

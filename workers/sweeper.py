@@ -1,4 +1,5 @@
-"""The periodic sweep that `gridsteward worker` runs beside its worker processes.
+"""The periodic sweep that `gridsteward worker` runs beside its worker processes (in its
+periodic process, workers.scheduler).
 
 Every SWEEP_INTERVAL_SECONDS it runs the domain sweep (accept timeouts, grid timeouts, overdue
 escalations, requests left SUBMITTED, messages due) in one transaction, commits, then enqueues
@@ -21,11 +22,9 @@ import logging
 import time
 from collections.abc import Callable
 
-from domain.db import make_async_engine, session_factory
 from domain.requests.sweep import BATCH
 from workers import jobs
 from workers.actors import Actors, enqueue_sweep_result
-from workers.boot import boot
 from workers.config import WorkerConfig
 from workers.periodic import repeat
 
@@ -102,20 +101,3 @@ class Sweeper:
         await repeat(self.sweep_once, pause=self.pause, stop=stop or asyncio.Event(), log=log,
                      what="sweep")
 
-
-async def _serve(config: WorkerConfig) -> None:
-    actors = boot(config)
-    engine = make_async_engine(config.database_url, pool_size=1)
-    try:
-        await Sweeper(config, actors, session_factory(engine)).run_forever()
-    finally:
-        await engine.dispose()
-
-
-def run() -> int:
-    """Dramatiq's fork function (`--fork-function workers.sweeper:run`): sweep until the
-    process is told to stop."""
-    config = WorkerConfig.from_env()
-    log.info("sweeping every %ss", config.sweep_interval_seconds)
-    asyncio.run(_serve(config))
-    return 0

@@ -103,9 +103,9 @@ def test_an_unknown_broker_scheme_is_refused() -> None:
         make_broker("postgresql://127.0.0.1/db")
 
 
-def test_the_worker_runs_the_sweeper_beside_the_actors() -> None:
+def test_the_worker_runs_the_periodic_jobs_beside_the_actors() -> None:
     args = dramatiq_arguments(processes=2, threads=3)
     assert args[0] == "workers.boot:setup"
-    assert args[args.index("--fork-function") + 1] == "workers.sweeper:run"
+    assert args[args.index("--fork-function") + 1] == "workers.scheduler:run"
     with pytest.raises(ValueError):
         run_worker(_settings(), processes=0, threads=1)

@@ -241,14 +241,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_survey_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """`surveys` and `assess`, each explained in full by its --help."""
-    for name, fn in (("surveys", cmd_surveys), ("assess", cmd_assess)):
-        doc = fn.__doc__ or ""
-        summary = " ".join(doc.split("\n\n")[0].split())
-        command = sub.add_parser(name, help=summary, description=doc)
-        command.set_defaults(fn=fn)
-        if fn is cmd_assess:
-            command.add_argument("period", type=_period, metavar="PERIOD",
-                                 help="a month like 2026-11 or a quarter like 2026-Q4")
+    _described(sub, "surveys", cmd_surveys)
+    _described(sub, "assess", cmd_assess).add_argument(
+        "period", type=_period, metavar="PERIOD",
+        help="a month like 2026-11 or a quarter like 2026-Q4")
+
+
+def _described(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
+               fn: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+    """A subcommand running `fn`: its docstring's first paragraph in the list of commands,
+    the whole docstring in its own --help."""
+    doc = fn.__doc__ or ""
+    command = sub.add_parser(name, help=" ".join(doc.split("\n\n")[0].split()),
+                             description=doc)
+    command.set_defaults(fn=fn)
+    return command
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""The `gridsteward` command: dev, migrate, serve, worker, import, demo, token.
+"""The `gridsteward` command: dev, migrate, serve, worker, import, demo, token, surveys, assess.
 
 Every subcommand reads its settings from the environment (see README); `--help` explains each.
 """
@@ -50,7 +50,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    """Run the Dramatiq worker for every queue, and the sweep beside it."""
+    """Run the Dramatiq worker for every queue, and beside it the periodic jobs: the sweep,
+    the survey batch and the assessment refresh."""
     from workers.cli import run_worker
     return run_worker(_settings(), processes=args.processes, threads=args.threads)
 
@@ -118,6 +119,72 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_surveys(args: argparse.Namespace) -> int:
+    """Run one survey batch now and print the counts.
+
+    It does what the worker does every SURVEY_BATCH_INTERVAL_SECONDS: schedules a survey for
+    each completed request (SURVEY_DELAY_SECONDS after completion), sends the due ones with a
+    one-time token after SURVEY_LINK, reminds once (SURVEY_REMINDER_SECONDS) and expires
+    unanswered ones (SURVEY_EXPIRY_SECONDS). The messages it writes are delivered by
+    `gridsteward worker`. While another batch is running (a worker's, most likely) it skips
+    and says so. Safe to run at any time, from cron too."""
+    return asyncio.run(_surveys(_settings()))
+
+
+async def _surveys(settings: Settings) -> int:
+    from domain.db import make_async_engine
+    from workers.config import WorkerConfig
+    from workers.jobs import utcnow
+    from workers.surveys import describe, survey_batch_job
+    engine = make_async_engine(settings.database_url, pool_size=2)
+    try:
+        counts = await survey_batch_job(engine, WorkerConfig.from_settings(settings),
+                                        now=utcnow())
+    finally:
+        await engine.dispose()
+    if counts is None:
+        print("survey batch skipped: another one is running (a worker's, most likely)")
+    else:
+        print(f"survey batch: {describe(counts)}")
+    return 0
+
+
+def cmd_assess(args: argparse.Namespace) -> int:
+    """Compute and store the member assessment snapshot of PERIOD, replacing any earlier one,
+    and print how many members it covers.
+
+    PERIOD is a month (2026-11) or a quarter (2026-Q4), in UTC. The worker refreshes the
+    running month and quarter every ASSESSMENT_INTERVAL_SECONDS and finishes each period once
+    it has ended; use this for any other period, or to recompute one now."""
+    members = asyncio.run(_assess(_settings().database_url, args.period))
+    print(f"assessment {args.period}: {members} member{'' if members == 1 else 's'}")
+    return 0
+
+
+async def _assess(url: str, period: str) -> int:
+    from domain.db import make_async_engine, session_factory, transaction
+    from domain.surveys.assessment import assess_period
+    from workers.jobs import utcnow
+    engine = make_async_engine(url, pool_size=1)
+    try:
+        async with transaction(session_factory(engine)) as session:
+            return await assess_period(session, period=period, now=utcnow())
+    finally:
+        await engine.dispose()
+
+
+def _period(value: str) -> str:
+    """PERIOD as argparse reads it: refused (exit status 2, with the reason) unless a month
+    like 2026-11 or a quarter like 2026-Q4."""
+    from domain.errors import InvalidInput
+    from domain.surveys.assessment import period_bounds
+    try:
+        period_bounds(value)
+    except InvalidInput as exc:
+        raise argparse.ArgumentTypeError(exc.errors[0].message) from None
+    return value.strip()
+
+
 def _settings_for_token() -> Settings:
     try:
         return Settings()
@@ -168,7 +235,27 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--member", type=int, metavar="ID", help="a member, by database id")
     token.add_argument("--ttl", type=int, help="seconds until it expires (TOKEN_TTL_SECONDS)")
     token.set_defaults(fn=cmd_token)
+    _add_survey_commands(sub)
     return parser
+
+
+def _add_survey_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`surveys` and `assess`, each explained in full by its --help."""
+    _described(sub, "surveys", cmd_surveys)
+    _described(sub, "assess", cmd_assess).add_argument(
+        "period", type=_period, metavar="PERIOD",
+        help="a month like 2026-11 or a quarter like 2026-Q4")
+
+
+def _described(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
+               fn: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+    """A subcommand running `fn`: its docstring's first paragraph in the list of commands,
+    the whole docstring in its own --help."""
+    doc = fn.__doc__ or ""
+    command = sub.add_parser(name, help=" ".join(doc.split("\n\n")[0].split()),
+                             description=doc)
+    command.set_defaults(fn=fn)
+    return command
 
 
 def main(argv: Sequence[str] | None = None) -> int:

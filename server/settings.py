@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     survey_delay_seconds: int = Field(default=3600, alias="SURVEY_DELAY_SECONDS", ge=0)
     survey_reminder_seconds: int = Field(default=172800, alias="SURVEY_REMINDER_SECONDS", ge=0)
     survey_expiry_seconds: int = Field(default=604800, alias="SURVEY_EXPIRY_SECONDS", ge=0)
+    survey_batch_interval_seconds: float = Field(
+        default=60.0, alias="SURVEY_BATCH_INTERVAL_SECONDS", gt=0)
+    survey_link: str = Field(default="", alias="SURVEY_LINK")
+    assessment_interval_seconds: float = Field(
+        default=3600.0, alias="ASSESSMENT_INTERVAL_SECONDS", gt=0)
     accept_timeout_seconds: int = Field(default=1800, alias="ACCEPT_TIMEOUT_SECONDS", gt=0)
     due_hours: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_DUE_HOURS),
                                       alias="DUE_HOURS")
@@ -77,6 +82,16 @@ class Settings(BaseSettings):
         if not sep or not scheme.startswith(("postgresql", "postgres")):
             raise ValueError("DATABASE_URL must be a postgresql:// URL")
         return f"postgresql+psycopg://{rest}"
+
+    @field_validator("survey_link")
+    @classmethod
+    def _web_link(cls, value: str) -> str:
+        """The survey token is appended to this link in a text message, so it must be a web
+        address a phone can open (or empty: the message then carries the bare token)."""
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("SURVEY_LINK must be an http(s) URL the token is appended to, "
+                             "e.g. https://example.org/survey?token=")
+        return value
 
     @field_validator("due_hours")
     @classmethod

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Protocol
 
+from domain.surveys.batch import SurveyTimes
+
 #: The environment variable carrying the JSON of a WorkerConfig to worker processes.
 CONFIG_ENV = "GRIDSTEWARD_WORKER_CONFIG"
 
@@ -36,12 +38,25 @@ class WorkerSettings(Protocol):
     def webhook_url(self) -> str: ...
     @property
     def webhook_secret(self) -> str: ...
+    @property
+    def survey_delay_seconds(self) -> int: ...
+    @property
+    def survey_reminder_seconds(self) -> int: ...
+    @property
+    def survey_expiry_seconds(self) -> int: ...
+    @property
+    def survey_batch_interval_seconds(self) -> float: ...
+    @property
+    def survey_link(self) -> str: ...
+    @property
+    def assessment_interval_seconds(self) -> float: ...
 
 
 @dataclass(frozen=True)
 class WorkerConfig:
-    """Settings of the actors and the sweeper; `pool_size` is database connections per
-    process (one per worker thread is enough: a thread runs one actor at a time)."""
+    """Settings of the actors and the periodic jobs (sweep, survey batch, assessment
+    refresh); `pool_size` is database connections per worker process (one per worker thread is
+    enough: a thread runs one actor at a time)."""
 
     database_url: str
     broker_url: str
@@ -51,6 +66,12 @@ class WorkerConfig:
     outbound_channel: str = "log"
     webhook_url: str = ""
     webhook_secret: str = ""
+    survey_delay_seconds: int = 3600
+    survey_reminder_seconds: int = 172800
+    survey_expiry_seconds: int = 604800
+    survey_batch_interval_seconds: float = 60.0
+    survey_link: str = ""
+    assessment_interval_seconds: float = 3600.0
     pool_size: int = 2
 
     @classmethod
@@ -62,6 +83,12 @@ class WorkerConfig:
                    sweep_interval_seconds=settings.sweep_interval_seconds,
                    outbound_channel=settings.outbound_channel,
                    webhook_url=settings.webhook_url, webhook_secret=settings.webhook_secret,
+                   survey_delay_seconds=settings.survey_delay_seconds,
+                   survey_reminder_seconds=settings.survey_reminder_seconds,
+                   survey_expiry_seconds=settings.survey_expiry_seconds,
+                   survey_batch_interval_seconds=settings.survey_batch_interval_seconds,
+                   survey_link=settings.survey_link,
+                   assessment_interval_seconds=settings.assessment_interval_seconds,
                    pool_size=pool_size)
 
     @classmethod
@@ -86,3 +113,10 @@ class WorkerConfig:
     def stale_after(self) -> timedelta:
         """How long a SUBMITTED request may wait before the sweep dispatches it again."""
         return timedelta(seconds=self.dispatch_stale_seconds)
+
+    @property
+    def survey_times(self) -> SurveyTimes:
+        """When surveys are sent, reminded and expired, counted from completion and sending."""
+        return SurveyTimes(delay=timedelta(seconds=self.survey_delay_seconds),
+                           reminder=timedelta(seconds=self.survey_reminder_seconds),
+                           expiry=timedelta(seconds=self.survey_expiry_seconds))

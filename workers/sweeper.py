@@ -1,4 +1,5 @@
-"""The periodic sweep that `gridsteward worker` runs beside its worker processes.
+"""The periodic sweep that `gridsteward worker` runs beside its worker processes (in its
+periodic process, workers.scheduler).
 
 Every SWEEP_INTERVAL_SECONDS it runs the domain sweep (accept timeouts, grid timeouts, overdue
 escalations, requests left SUBMITTED, messages due) in one transaction, commits, then enqueues
@@ -9,23 +10,28 @@ Several sweepers at once are safe (the domain claims rows with SKIP LOCKED and c
 compare-and-set; the actors are idempotent). To keep a slow or stopped pool of workers from
 being buried under repeated triggers, a sweeper does not re-enqueue the same id within
 DISPATCH_STALE_SECONDS of enqueueing it.
+
+A backlog of due messages (a large survey batch writes thousands at once) goes out at the pace
+the workers deliver, not one page per interval: see `Sweeper.pause`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
 
-from domain.db import make_async_engine, session_factory
+from domain.requests.sweep import BATCH
 from workers import jobs
 from workers.actors import Actors, enqueue_sweep_result
-from workers.boot import boot
 from workers.config import WorkerConfig
+from workers.periodic import repeat
 
 log = logging.getLogger("gridsteward.sweeper")
+
+#: The pause between passes while a backlog of due messages is going out (see Sweeper.pause).
+BACKLOG_PAUSE_SECONDS = 0.25
 
 
 class Recently:
@@ -55,45 +61,43 @@ class Sweeper:
         self.actors = actors
         self.sessions = sessions
         self.recently = Recently(config.dispatch_stale_seconds)
+        self.backlog = False
 
     async def sweep_once(self) -> int:
-        """One pass; returns how many triggers it enqueued. Enqueueing blocks briefly (it is
-        this process's only work, so the loop has nothing else to serve meanwhile)."""
+        """One pass; returns how many triggers it enqueued. Enqueueing blocks the event loop
+        briefly (the other periodic jobs of this process only wait on the database)."""
+        was_backlog, self.backlog = self.backlog, False
         result = await jobs.sweep_job(self.sessions, self.config)
         sent = enqueue_sweep_result(self.actors, result, skip=self.recently.keys())
         self.recently.add(sent)
+        self.backlog = (self.recently.window > 0 and len(result.to_send) >= BATCH
+                        and any(kind == "send" for kind, _ in sent))
         if result.timed_out or result.escalated or sent:
-            log.info("sweep: %d accept timeouts, %d escalations, %d triggers enqueued",
-                     result.timed_out, result.escalated, len(sent))
+            # Passes a quarter second apart through a backlog would flood the log.
+            quiet = was_backlog and self.backlog and not (result.timed_out or result.escalated)
+            log.log(logging.DEBUG if quiet else logging.INFO,
+                    "sweep: %d accept timeouts, %d escalations, %d triggers enqueued",
+                    result.timed_out, result.escalated, len(sent))
         return len(sent)
 
+    def pause(self) -> float:
+        """Seconds until the next pass: the interval, or BACKLOG_PAUSE_SECONDS after a pass
+        that found a full page of due messages with new ones among them (a backlog the
+        workers are getting through).
+
+        A page is the oldest BATCH due messages, those enqueued but not yet delivered
+        included, so each pass only tops the queue up to about BATCH triggers: the backlog
+        goes out as fast as the workers deliver, and never buries them (or a dispatch notice
+        behind it). When the workers stop keeping up, a pass finds nothing new and the pace
+        falls back to the interval. Without a DISPATCH_STALE_SECONDS window a sweeper cannot
+        tell new messages from those in flight, so it keeps to the interval."""
+        if self.backlog:
+            return min(BACKLOG_PAUSE_SECONDS, self.config.sweep_interval_seconds)
+        return self.config.sweep_interval_seconds
+
     async def run_forever(self, stop: asyncio.Event | None = None) -> None:
-        """Sweep every interval until `stop` is set; a failed pass is logged and the next
+        """Sweep until `stop` is set, a pause apart; a failed pass is logged and the next
         one tries again (a sweeper that died would leave nothing to recover lost work)."""
-        stop = stop or asyncio.Event()
-        while not stop.is_set():
-            try:
-                await self.sweep_once()
-            except Exception:
-                log.exception("sweep failed; trying again in %ss",
-                              self.config.sweep_interval_seconds)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.config.sweep_interval_seconds)
+        await repeat(self.sweep_once, pause=self.pause, stop=stop or asyncio.Event(), log=log,
+                     what="sweep")
 
-
-async def _serve(config: WorkerConfig) -> None:
-    actors = boot(config)
-    engine = make_async_engine(config.database_url, pool_size=1)
-    try:
-        await Sweeper(config, actors, session_factory(engine)).run_forever()
-    finally:
-        await engine.dispose()
-
-
-def run() -> int:
-    """Dramatiq's fork function (`--fork-function workers.sweeper:run`): sweep until the
-    process is told to stop."""
-    config = WorkerConfig.from_env()
-    log.info("sweeping every %ss", config.sweep_interval_seconds)
-    asyncio.run(_serve(config))
-    return 0

@@ -123,8 +123,14 @@ def _ranks(scores: dict[int, tuple[int | None, float | None]]) -> dict[int, int]
 
 
 async def assess_period(session: AsyncSession, *, period: str, now: datetime) -> int:
-    """Compute and store (replacing) the snapshot of `period`; returns how many members."""
+    """Compute and store (replacing) the snapshot of `period`; returns how many members.
+
+    Writers of one period take turns (a transaction-level advisory lock): two at once, say the
+    worker's refresh and a first read, would otherwise both insert and one would fail on the
+    unique (period, member)."""
     start, end = period_bounds(period)
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                          {"key": f"member_assessment:{period.strip()}"})
     figures = [Figures(*row) for row in (await session.execute(
         _FIGURES, {"start": start, "end": end})).all()]
     busiest: dict[int | None, int] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -104,6 +105,18 @@ async def test_assessment_scores_tiers_and_ranks(sessions: Any, session: Any,
     assert [rank for _, rank in reversed(scored)] == list(range(1, len(scored) + 1))
     assert {r.tier for r in rows.values()} <= {"EXCELLENT", "GOOD", "ADEQUATE", "POOR",
                                               "INSUFFICIENT_DATA"}
+
+
+async def test_snapshots_of_one_period_at_once_take_turns(sessions: Any,
+                                                          rated: dict[str, int]) -> None:
+    async def assess() -> int:
+        async with transaction(sessions) as session:
+            return await assess_period(session, period="2026-11", now=T0 + timedelta(days=20))
+    for _ in range(3):
+        assert await asyncio.gather(assess(), assess(), assess()) == [4, 4, 4]
+    async with sessions() as session:
+        assert (await session.execute(text(
+            "SELECT count(*) FROM member_assessment WHERE period = '2026-11'"))).scalar() == 4
 
 
 @pytest.mark.parametrize(("period", "start", "end"), [

@@ -31,6 +31,12 @@ def test_the_defaults_are_the_log_channel_and_a_five_second_sweep() -> None:
             settings.dispatch_stale_seconds) == ("log", 5, 30)
 
 
+def test_the_survey_jobs_default_to_every_minute_and_every_hour() -> None:
+    settings = _settings()
+    assert (settings.survey_batch_interval_seconds, settings.survey_link,
+            settings.assessment_interval_seconds) == (60, "", 3600)
+
+
 @pytest.mark.parametrize("env", [
     {"OUTBOUND_CHANNEL": "webhook", "WEBHOOK_SECRET": "x" * 32},
     {"OUTBOUND_CHANNEL": "webhook", "WEBHOOK_URL": "ftp://x", "WEBHOOK_SECRET": "x" * 32},
@@ -39,6 +45,9 @@ def test_the_defaults_are_the_log_channel_and_a_five_second_sweep() -> None:
      "WEBHOOK_SECRET": "changeme"},
     {"OUTBOUND_CHANNEL": "sms"},
     {"SWEEP_INTERVAL_SECONDS": "0"},
+    {"SURVEY_BATCH_INTERVAL_SECONDS": "0"},
+    {"ASSESSMENT_INTERVAL_SECONDS": "-1"},
+    {"SURVEY_LINK": "example.org/survey?token="},
 ])
 def test_bad_worker_settings_are_refused(env: dict[str, str]) -> None:
     with pytest.raises(ValidationError):
@@ -56,11 +65,21 @@ def test_the_config_reaches_worker_processes_through_the_environment(
     monkeypatch.delenv(CONFIG_ENV, raising=False)
     settings = _settings(DATABASE_URL="postgresql://u@h/db", ACCEPT_TIMEOUT_SECONDS="60",
                          OUTBOUND_CHANNEL="webhook", WEBHOOK_URL="https://sms.example/hook",
-                         WEBHOOK_SECRET="w" * 20, SWEEP_INTERVAL_SECONDS="0.5")
+                         WEBHOOK_SECRET="w" * 20, SWEEP_INTERVAL_SECONDS="0.5",
+                         SURVEY_DELAY_SECONDS="60", SURVEY_REMINDER_SECONDS="120",
+                         SURVEY_EXPIRY_SECONDS="180", SURVEY_BATCH_INTERVAL_SECONDS="7.5",
+                         SURVEY_LINK="https://example.org/survey?token=",
+                         ASSESSMENT_INTERVAL_SECONDS="600")
     config = WorkerConfig.from_settings(settings, pool_size=3)
     config.export()
     assert WorkerConfig.from_env() == config
     assert (config.accept_timeout.total_seconds(), config.pool_size) == (60, 3)
+    times = config.survey_times
+    assert [t.total_seconds() for t in (times.delay, times.reminder, times.expiry)] == [
+        60, 120, 180]
+    assert (config.survey_batch_interval_seconds, config.survey_link,
+            config.assessment_interval_seconds) == (7.5, "https://example.org/survey?token=",
+                                                    600)
 
 
 def test_without_the_exported_config_a_process_says_how_to_start(
@@ -88,9 +107,9 @@ def test_an_unknown_broker_scheme_is_refused() -> None:
         make_broker("kafka://127.0.0.1:9092")
 
 
-def test_the_worker_runs_the_sweeper_beside_the_actors() -> None:
+def test_the_worker_runs_the_periodic_jobs_beside_the_actors() -> None:
     args = dramatiq_arguments(processes=2, threads=3)
     assert args[0] == "workers.boot:setup"
-    assert args[args.index("--fork-function") + 1] == "workers.sweeper:run"
+    assert args[args.index("--fork-function") + 1] == "workers.scheduler:run"
     with pytest.raises(ValueError):
         run_worker(_settings(), processes=0, threads=1)

@@ -1,20 +1,20 @@
 """Real `gridsteward worker` processes on real brokers: every request ends dispatched exactly
 once, on RabbitMQ, Redis and PostgreSQL, after a worker is SIGKILLed mid-dispatch, and across a
-RabbitMQ restart during which submissions still commit."""
+RabbitMQ restart during which submissions still commit; surveys go out on schedule."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from server.background import DramatiqBackground
-from tests.requests_factory import community_with_stewards
+from tests.requests_factory import community_with_stewards, completed_request
 from tests.workers.conftest import events, scalar, submit
 from tests.workers.live import (
     Workers,
@@ -28,6 +28,7 @@ from workers.config import WorkerConfig
 
 SWEEP_SECONDS = 0.5
 STALE_SECONDS = 2.0
+SURVEY_LINK = "https://example.org/survey?token="
 
 BROKERS = {"rabbitmq": rabbitmq_vhost, "redis": redis_database}
 
@@ -59,6 +60,7 @@ def _workers(database_url: str, broker: str, tmp_path: Path) -> Workers:
     env = {**os.environ, "DATABASE_URL": database_url, "BROKER_URL": broker,
            "SWEEP_INTERVAL_SECONDS": str(SWEEP_SECONDS),
            "DISPATCH_STALE_SECONDS": str(STALE_SECONDS), "OUTBOUND_CHANNEL": "log",
+           "SURVEY_BATCH_INTERVAL_SECONDS": str(SWEEP_SECONDS), "SURVEY_LINK": SURVEY_LINK,
            "GRIDSTEWARD_ENV": "test"}
     return Workers(env, tmp_path)
 
@@ -115,6 +117,19 @@ async def test_a_real_worker_dispatches_every_request_exactly_once(
                             "WHERE status = 'SENT'") == len(ids)
     await wait_until(notices_sent, seconds=30, what="notices sent", logs=workers.logs)
     await _exactly_once(sessions, ids)
+
+
+async def test_a_real_worker_sends_surveys_on_schedule(sessions: Any, workers: Workers) -> None:
+    await community_with_stewards(sessions, 1)
+    await completed_request(sessions, at=datetime.now(UTC) - timedelta(hours=2))
+    workers.start(processes=1, threads=2)
+
+    async def survey_sent() -> bool:
+        return await scalar(sessions, "SELECT count(*) FROM outbound_message WHERE kind = "
+                            "'SURVEY' AND status = 'SENT' AND body LIKE :link",
+                            link=f"%{SURVEY_LINK}%") == 1
+    await wait_until(survey_sent, seconds=60, what="the survey sent", logs=workers.logs)
+    assert "survey batch: 1 scheduled, 0 skipped (no phone), 1 sent" in workers.logs()
 
 
 async def test_a_worker_killed_mid_dispatch_loses_and_doubles_nothing(

@@ -1,0 +1,85 @@
+"""The sweeper and a backlog of due messages (a large survey batch): it goes out at the pace
+the workers deliver, not one page per interval, and never more than about a page in flight."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import Any
+
+from dramatiq.brokers.stub import StubBroker
+from sqlalchemy import text
+
+from domain.db import transaction
+from domain.requests.sweep import BATCH
+from tests.workers.conftest import Stub, scalar
+from tests.workers.live import wait_until
+from workers.actors import declare_actors
+from workers.broker import OUTBOUND_QUEUE, worker_middleware
+from workers.config import WorkerConfig
+from workers.runtime import Runtime
+from workers.sweeper import BACKLOG_PAUSE_SECONDS, Sweeper
+
+INTERVAL = 30.0
+
+
+async def pending_messages(sessions: Any, count: int) -> None:
+    """`count` PENDING messages, due in id order (the oldest first)."""
+    async with transaction(sessions) as session:
+        await session.execute(text("""
+            INSERT INTO outbound_message (channel, recipient, kind, body, dedupe_key,
+                                         next_attempt_at)
+            SELECT 'log', '1390000' || lpad(n::text, 4, '0'), 'SURVEY', '请为本次服务评分',
+                   'TEST:' || n, now() - interval '1 hour' + n * interval '1 millisecond'
+            FROM generate_series(1, :count) n"""), {"count": count})
+
+
+async def test_a_backlog_is_topped_up_to_a_page_in_flight(sessions: Any,
+                                                          worker_config: WorkerConfig) -> None:
+    await pending_messages(sessions, 2 * BATCH + 200)
+    config = replace(worker_config, sweep_interval_seconds=INTERVAL, dispatch_stale_seconds=60)
+    broker = StubBroker(middleware=worker_middleware())  # no worker: nothing is delivered
+    sweeper = Sweeper(config, declare_actors(broker, Runtime(config)), sessions)
+    assert (await sweeper.sweep_once(), sweeper.pause()) == (BATCH, BACKLOG_PAUSE_SECONDS)
+    assert (await sweeper.sweep_once(), sweeper.pause()) == (0, INTERVAL)  # all in flight
+
+    async with transaction(sessions) as session:  # the workers deliver the first 100
+        await session.execute(text(
+            "UPDATE outbound_message SET status = 'SENT' WHERE id <= 100"))
+    assert (await sweeper.sweep_once(), sweeper.pause()) == (100, BACKLOG_PAUSE_SECONDS)
+    assert broker.queues[OUTBOUND_QUEUE].qsize() == BATCH + 100
+    broker.close()
+
+
+async def test_a_backlog_goes_out_without_waiting_an_interval_per_page(
+        sessions: Any, stub_factory: Any, worker_config: WorkerConfig) -> None:
+    count = 3 * BATCH
+    await pending_messages(sessions, count)
+    interval = 2 * INTERVAL  # one page per interval would take three of them
+    config = replace(worker_config, sweep_interval_seconds=interval, dispatch_stale_seconds=60)
+    stub: Stub = stub_factory(config)
+    sweeper = Sweeper(config, stub.actors, sessions)
+    stop = asyncio.Event()
+    running = asyncio.create_task(sweeper.run_forever(stop))
+
+    async def all_sent() -> bool:
+        return await scalar(sessions, "SELECT count(*) FROM outbound_message "
+                            "WHERE status = 'SENT'") == count
+    try:
+        await wait_until(all_sent, seconds=INTERVAL, what=f"{count} messages sent")
+    finally:
+        stop.set()
+        await running
+    assert sweeper.pause() == interval
+
+
+async def test_without_a_stale_window_the_pace_stays_the_interval(
+        sessions: Any, worker_config: WorkerConfig) -> None:
+    """With DISPATCH_STALE_SECONDS=0 every pass re-enqueues what is in flight: hurrying would
+    multiply the triggers, not the deliveries."""
+    await pending_messages(sessions, BATCH + 1)
+    config = replace(worker_config, sweep_interval_seconds=INTERVAL, dispatch_stale_seconds=0)
+    broker = StubBroker(middleware=worker_middleware())
+    sweeper = Sweeper(config, declare_actors(broker, Runtime(config)), sessions)
+    assert (await sweeper.sweep_once(), sweeper.pause()) == (BATCH, INTERVAL)
+    broker.close()

@@ -1,0 +1,65 @@
+"""The periodic process of `gridsteward worker`: beside the Dramatiq worker processes, one
+more process (Dramatiq's `--fork-function workers.scheduler:run`) runs the periodic jobs side
+by side on one event loop, each on its own interval:
+
+- the sweep (workers.sweeper), every SWEEP_INTERVAL_SECONDS;
+- the survey batch (workers.surveys), every SURVEY_BATCH_INTERVAL_SECONDS;
+- the assessment refresh (workers.assessments), every ASSESSMENT_INTERVAL_SECONDS.
+
+Side by side, so a long survey batch never holds up the sweep's timeouts and escalations; each
+job logs its own failures and carries on (workers.periodic). Every worker machine runs this
+process: sweeps are safe on several machines at once, and the survey batch and the assessment
+refresh each take an advisory lock, so one machine at a time does them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from domain.db import make_async_engine, session_factory
+from workers.actors import Actors
+from workers.assessments import AssessmentRefresh
+from workers.boot import boot
+from workers.config import WorkerConfig
+from workers.surveys import SurveyBatches
+from workers.sweeper import Sweeper
+
+log = logging.getLogger("gridsteward.scheduler")
+
+#: Connections this process may use at once: the sweep's, and a lock and a transaction for
+#: each locked job (the engine allows as many again in overflow).
+POOL_SIZE = 3
+
+#: A periodic job: runs until the event is set.
+Periodic = Callable[[asyncio.Event], Awaitable[None]]
+
+
+def periodic_jobs(config: WorkerConfig, actors: Actors, engine: AsyncEngine) -> list[Periodic]:
+    """The jobs this process runs, over one engine; the sweep enqueues through `actors`."""
+    return [Sweeper(config, actors, session_factory(engine)).run_forever,
+            SurveyBatches(config, engine).run_forever,
+            AssessmentRefresh(config, engine).run_forever]
+
+
+async def serve(config: WorkerConfig, actors: Actors, stop: asyncio.Event) -> None:
+    """Run every periodic job until `stop` is set."""
+    engine = make_async_engine(config.database_url, pool_size=POOL_SIZE)
+    try:
+        await asyncio.gather(*(job(stop) for job in periodic_jobs(config, actors, engine)))
+    finally:
+        await engine.dispose()
+
+
+def run() -> int:
+    """Dramatiq's fork function: boot the broker and actors (the sweep enqueues), then run
+    the periodic jobs until the process is told to stop."""
+    config = WorkerConfig.from_env()
+    log.info("sweep every %ss, survey batch every %ss, assessment refresh every %ss",
+             config.sweep_interval_seconds, config.survey_batch_interval_seconds,
+             config.assessment_interval_seconds)
+    asyncio.run(serve(config, boot(config), asyncio.Event()))
+    return 0

@@ -15,6 +15,7 @@ from domain.models import ServiceCategory
 from domain.phone import normalize_phone
 from domain.requests.policy import due_at
 from domain.requests.state import record_event
+from geo.sql import within_metres_sql
 
 MAX_DESCRIPTION = 4000
 DUPLICATE_METRES = 50
@@ -174,13 +175,16 @@ def _located_note(found: CoverageResult) -> str:
     return ", ".join(parts)
 
 
+_DUPLICATES = text(f"""
+    SELECT o.id FROM service_request o JOIN service_request r ON r.id = :id
+    WHERE o.id <> r.id AND o.category = r.category
+      AND o.status IN ('SUBMITTED', 'DISPATCHED', 'ACCEPTED', 'IN_PROGRESS')
+      AND o.submitted_at >= CAST(:now AS timestamptz) - interval '{DUPLICATE_DAYS} days'
+      AND {within_metres_sql("o.location", "r.location", str(DUPLICATE_METRES))}
+    ORDER BY o.submitted_at DESC LIMIT 10""")
+
+
 async def _duplicates(session: AsyncSession, request_id: int, now: datetime) -> list[int]:
     """Open requests of the same category within 50 m in the last 7 days."""
-    rows = await session.execute(text(f"""
-        SELECT o.id FROM service_request o JOIN service_request r ON r.id = :id
-        WHERE o.id <> r.id AND o.category = r.category
-          AND o.status IN ('SUBMITTED', 'DISPATCHED', 'ACCEPTED', 'IN_PROGRESS')
-          AND o.submitted_at >= CAST(:now AS timestamptz) - interval '{DUPLICATE_DAYS} days'
-          AND ST_DWithin(o.location::geography, r.location::geography, {DUPLICATE_METRES})
-        ORDER BY o.submitted_at DESC LIMIT 10"""), {"id": request_id, "now": now})
+    rows = await session.execute(_DUPLICATES, {"id": request_id, "now": now})
     return [int(r.id) for r in rows]

@@ -71,7 +71,8 @@ def backends_of(snap: Snapshot, database: str) -> set[int]:
 def cores(start: Snapshot, end: Snapshot, parties: dict[str, set[int]]) -> dict[str, float]:
     """Cores each party used between two snapshots (a process that started in between
     counts from zero; one that ended in between is missed and lands in `unattributed` with
-    the kernel's own work); `other` is every long-lived process outside the parties."""
+    the kernel's own work); `other` is every long-lived process outside the parties;
+    `busy` the whole machine; `seconds` the window."""
     seconds = max(1e-9, end.at - start.at)
 
     def use(pids: Iterable[int]) -> float:
@@ -81,8 +82,9 @@ def cores(start: Snapshot, end: Snapshot, parties: dict[str, set[int]]) -> dict[
     result = {name: use(pids) / seconds for name, pids in parties.items()}
     result["other"] = use(set(end.used) - ours) / seconds
     result["busy"] = (end.busy - start.busy) / seconds
+    result["seconds"] = seconds
     result["unattributed"] = max(0.0, result["busy"] - sum(
-        v for k, v in result.items() if k != "busy"))
+        v for k, v in result.items() if k not in {"busy", "seconds"}))
     return result
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import random
 import re
@@ -57,7 +58,14 @@ from benchmarks.dispatch_load import (
     run_phase,
     steady,
 )
-from benchmarks.dispatch_report import BrokerRun, Context, console_line, render, write_docs
+from benchmarks.dispatch_report import (
+    BrokerRun,
+    Context,
+    console_line,
+    cpu_per_request,
+    render,
+    write_docs,
+)
 from benchmarks.stewards import Report, add_stewards, reports
 from benchmarks.worker_stack import (
     RunningWorker,
@@ -76,6 +84,7 @@ BROKERS: dict[str, Callable[[], AbstractContextManager[str]]] = {
 RESET = "TRUNCATE service_request, request_event, outbound_message CASCADE"
 SWEEP_LINE = re.compile(r"gridsteward\.sweeper.*sweep: \d+ accept timeouts, \d+ escalations, "
                         r"(\d+) triggers enqueued")
+TROUBLE_LINE = re.compile(r"^.*\] \[(?:WARNING|ERROR|CRITICAL)\] .*$", re.MULTILINE)
 
 
 def local_database() -> Database:
@@ -152,11 +161,37 @@ class Watch:
                                  if self.server_pid else set())
         return cpu_use.cores(self.start, end, parties)
 
-    def sweeper_triggers(self) -> int:
+    def _log(self) -> str:
         with self.worker.log.open("rb") as log:
             log.seek(self.log_from)
-            text = log.read().decode(errors="replace")
-        return sum(int(m.group(1)) for m in SWEEP_LINE.finditer(text))
+            return log.read().decode(errors="replace")
+
+    def sweeper_triggers(self) -> int:
+        return sum(int(m.group(1)) for m in SWEEP_LINE.finditer(self._log()))
+
+    def trouble(self) -> list[str]:
+        """The worker's warnings and errors during the phase."""
+        return TROUBLE_LINE.findall(self._log())
+
+
+class Complaints(logging.Handler):
+    """Collects what this process logs at WARNING or above (failed enqueues, say)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"[{record.name}] {record.getMessage()}")
+
+    @contextlib.contextmanager
+    def attached(self) -> Iterator[Complaints]:
+        root = logging.getLogger()
+        root.addHandler(self)
+        try:
+            yield self
+        finally:
+            root.removeHandler(self)
 
 
 def _quiet(args: argparse.Namespace) -> None:
@@ -167,9 +202,11 @@ def _quiet(args: argparse.Namespace) -> None:
                   "phase)", flush=True)
 
 
-def _measure(run: BrokerRun, name: str, watch: Watch, phase: Phase) -> None:
+def _measure(run: BrokerRun, name: str, watch: Watch, phase: Phase,
+             complaints: Complaints) -> None:
     run.cpu[name] = watch.cores()
     run.sweeper[name] = watch.sweeper_triggers()
+    run.trouble[name] = [*watch.trouble(), *complaints.lines]
     setattr(run, name, phase)
 
 
@@ -188,9 +225,12 @@ def steady_phase(args: argparse.Namespace, db: Database, base: str, worker: Runn
                                    lambda: steady(submit, cases, args.rate),
                                    timeout=args.timeout, on_start=watch.begin,
                                    on_end=watch.finish)
-    phase = asyncio.run(go())
-    _measure(run, "steady", watch, phase)
+    with Complaints().attached() as complaints:
+        phase = asyncio.run(go())
+    _measure(run, "steady", watch, phase, complaints)
     print(" " + console_line(phase, args.warmup), flush=True)
+    _print_cpu(run, "steady")
+    _print_trouble(run.trouble["steady"])
 
 
 def burst_phase(args: argparse.Namespace, db: Database, base: str | None,
@@ -219,9 +259,27 @@ def burst_phase(args: argparse.Namespace, db: Database, base: str | None,
                 "burst", "domain", db.conninfo,
                 lambda: burst(submit, cases, args.burst_concurrency),
                 timeout=args.timeout, on_start=watch.begin, on_end=watch.finish)
-    phase = asyncio.run(go())
-    _measure(run, "burst", watch, phase)
+    with Complaints().attached() as complaints:
+        phase = asyncio.run(go())
+    _measure(run, "burst", watch, phase, complaints)
     print(" " + console_line(phase), flush=True)
+    _print_cpu(run, "burst")
+    _print_trouble(run.trouble["burst"])
+
+
+def _print_cpu(run: BrokerRun, phase: str) -> None:
+    per = cpu_per_request(run, phase)
+    cpu = run.cpu[phase]
+    print("    CPU ms per request: " + ", ".join(f"{k} {v:.1f}" for k, v in per.items())
+          + f"; machine busy {cpu['busy']:.2f} cores, other processes {cpu['other']:.2f}",
+          flush=True)
+
+
+def _print_trouble(lines: list[str]) -> None:
+    if lines:
+        print(f"    {len(lines)} warnings or errors, e.g.:", flush=True)
+        for line in lines[:3]:
+            print(f"      {line[:300]}", flush=True)
 
 
 def worker_env(db: Database, broker_url: str, args: argparse.Namespace) -> dict[str, str]:
@@ -329,11 +387,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--brokers", nargs="+", choices=sorted(BROKERS),
                         default=["rabbitmq", "redis"], help="brokers to run on, in order")
-    parser.add_argument("--rate", type=float, default=20.0,
+    parser.add_argument("--rate", type=float, default=10.0,
                         help="(a) submissions per second over HTTP")
-    parser.add_argument("--count", type=int, default=600,
+    parser.add_argument("--count", type=int, default=300,
                         help="(a) measured submissions (0 skips (a))")
-    parser.add_argument("--warmup", type=int, default=40,
+    parser.add_argument("--warmup", type=int, default=20,
                         help="(a) submissions sent first at the same rate, not counted")
     parser.add_argument("--burst", type=int, default=10_000,
                         help="(b) submissions in the burst (0 skips (b))")

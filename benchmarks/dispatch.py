@@ -3,7 +3,7 @@ RabbitMQ and then on Redis, in one run.
 
     .venv/bin/python -m benchmarks.dispatch [--help]
 
-One run (about five minutes with the defaults):
+One run (about fifteen minutes on a 2-core machine with the defaults, most of it the bursts):
 
 1. drops and recreates `gridsteward_bench_dispatch` in the project's local PostGIS cluster
    (.gridsteward/pg), migrates it, and fills it in SQL: a small synthetic city

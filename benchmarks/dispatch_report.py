@@ -230,8 +230,9 @@ def render(ctx: Context, runs: list[BrokerRun]) -> str:
         "How fast a submitted request reaches DISPATCHED through real `gridsteward worker` "
         "processes, on RabbitMQ and on Redis, in one run: (a) latency at a steady rate, "
         "(b) throughput of a burst. Its own database `gridsteward_bench_dispatch`, a private "
-        "RabbitMQ virtual host and an empty Redis database. Run it (about five minutes; "
-        "`--help` lists the options):",
+        "RabbitMQ virtual host and an empty Redis database. Run it (about fifteen minutes on "
+        "this machine, most of it the two bursts; `--help` lists the options, `--skip-load` "
+        "reuses the data):",
         "",
         "```sh",
         ".venv/bin/python -m benchmarks.dispatch",
@@ -265,15 +266,21 @@ def render(ctx: Context, runs: list[BrokerRun]) -> str:
            "each the resolver's own work without HTTP and GraphQL: one transaction of "
            "`submit_request` and `requests_by_ids`, then `DramatiqBackground.dispatch` after "
            "commit (server/background.py, the object the API enqueues through). Why not over "
-           "HTTP: on these 2 shared cores one API process answers about 60-90 submissions/s "
-           "(see (a)'s CPU), so the burst would measure the GraphQL server, not dispatch; "
+           "HTTP: one API process spends 17-20 ms of CPU per submission here (the *API server* "
+           "CPU per request of (a)), so with a whole core to itself it could answer about 50 "
+           "a second, and the burst would measure the GraphQL server, not dispatch; "
            "`--burst-via http` measures that instead")
         + "; dispatches/s = submissions ÷ (time from the first submission's start to the "
         "arrival of the last DISPATCHED event). Each run checks every request was "
         "dispatched exactly once with one dispatch notice, and none escalated (every group "
         "has a steward with every skill). CPU cores per party are read from /proc over each "
         "phase; *other* = processes that are not part of the benchmark (including the "
-        "brokers), *unattributed* = short-lived processes and the kernel.",
+        "brokers), *unattributed* = short-lived processes and the kernel. *CPU ms per "
+        "request* = a party's CPU time over the phase ÷ the phase's submissions: other "
+        "people's load stretches the wall-clock figures but hardly this work, so it is the "
+        "figure to compare between runs. *Warnings and errors*: the worker's log lines at "
+        "WARNING or above and what this process logged (a failed enqueue, say) during the "
+        "phase; other sessions' tests stop and start the shared RabbitMQ, which shows here.",
         "",
         *_rows(runs, a.warmup),
         "",

@@ -4,8 +4,8 @@ Redis cannot push messages to a consumer: Dramatiq's Redis consumer polls, and w
 stays empty it backs off exponentially up to the worker timeout (one second by default). At
 a steady trickle of submissions that backoff grows between two messages, so each waited tens
 of milliseconds on average before a worker even saw it (benchmarks/dispatch.py, 10
-submissions/s: submit → DISPATCHED p50 88 ms, against 44 ms on RabbitMQ, which pushes; 61 ms
-with the cap). Capping the backoff of the queues named `prompt` at POLL_CAP_MS keeps that
+submissions/s: submit → DISPATCHED p50 88 ms, against 33-44 ms on RabbitMQ, which pushes;
+56-61 ms with the cap). Capping the backoff of the queues named `prompt` at POLL_CAP_MS keeps that
 wait short, for one poll per such queue per worker process every POLL_CAP_MS while idle
 (about 0.01 core per worker process); other queues keep Dramatiq's default.
 """

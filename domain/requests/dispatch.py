@@ -84,9 +84,9 @@ async def escalate(session: AsyncSession, *, request_id: int, now: datetime, to_
                    reason: str, accept_timeout: timedelta, channel: str = "log",
                    overdue: bool = False) -> Escalation:
     """Raise a request to `to_level` (1 grid, 2 community), notify who serves there, and
-    return the level reached (a grid with no active grid worker goes straight to 2). At level
-    1 the grid workers have `accept_timeout` to take it before it rises to the community,
-    where administrators assign it by hand."""
+    return the level reached (a grid with no active grid worker goes straight to 2) with the
+    notices written. At level 1 the grid workers have `accept_timeout` to take it before it
+    rises to the community, where administrators assign it by hand."""
     if to_level == 1 and not await _grid_workers(session, request_id):
         to_level = 2
     row = (await session.execute(_ESCALATE, {

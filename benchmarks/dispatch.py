@@ -28,10 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
-import os
 import random
-import re
 import secrets
 import shlex
 import signal
@@ -66,6 +63,7 @@ from benchmarks.dispatch_report import (
     render,
     write_docs,
 )
+from benchmarks.phase_watch import Complaints, Watch
 from benchmarks.stewards import Report, add_stewards, reports
 from benchmarks.worker_stack import (
     RunningWorker,
@@ -82,9 +80,6 @@ BENCH_DATABASE = "gridsteward_bench_dispatch"
 BROKERS: dict[str, Callable[[], AbstractContextManager[str]]] = {
     "rabbitmq": rabbitmq_vhost, "redis": redis_database}
 RESET = "TRUNCATE service_request, request_event, outbound_message CASCADE"
-SWEEP_LINE = re.compile(r"gridsteward\.sweeper.*sweep: \d+ accept timeouts, \d+ escalations, "
-                        r"(\d+) triggers enqueued")
-TROUBLE_LINE = re.compile(r"^.*\] \[(?:WARNING|ERROR|CRITICAL)\] .*$", re.MULTILINE)
 
 
 def local_database() -> Database:
@@ -133,65 +128,6 @@ def reset(db: Database) -> None:
     with psycopg.connect(db.conninfo, autocommit=True) as conn:
         conn.execute(RESET)
         conn.execute("VACUUM ANALYZE service_request, request_event, outbound_message")
-
-
-class Watch:
-    """CPU snapshots and the worker log's sweeper lines over one phase's window."""
-
-    def __init__(self, db: Database, worker: RunningWorker, server_pid: int | None) -> None:
-        self.db, self.worker, self.server_pid = db, worker, server_pid
-        self.start: cpu_use.Snapshot | None = None
-        self.end: cpu_use.Snapshot | None = None
-        self.log_from = 0
-
-    def begin(self) -> None:
-        self.log_from = self.worker.log.stat().st_size
-        self.start = cpu_use.snapshot()
-
-    def finish(self) -> None:
-        self.end = cpu_use.snapshot()
-
-    def cores(self) -> dict[str, float]:
-        assert self.start is not None and self.end is not None
-        end = self.end
-        parties = {"workers": cpu_use.tree(end, [self.worker.pid]),
-                   "PostgreSQL": cpu_use.backends_of(end, self.db.name),
-                   "benchmark": {os.getpid()}}
-        parties["API server"] = (cpu_use.tree(end, [self.server_pid])
-                                 if self.server_pid else set())
-        return cpu_use.cores(self.start, end, parties)
-
-    def _log(self) -> str:
-        with self.worker.log.open("rb") as log:
-            log.seek(self.log_from)
-            return log.read().decode(errors="replace")
-
-    def sweeper_triggers(self) -> int:
-        return sum(int(m.group(1)) for m in SWEEP_LINE.finditer(self._log()))
-
-    def trouble(self) -> list[str]:
-        """The worker's warnings and errors during the phase."""
-        return TROUBLE_LINE.findall(self._log())
-
-
-class Complaints(logging.Handler):
-    """Collects what this process logs at WARNING or above (failed enqueues, say)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(f"[{record.name}] {record.getMessage()}")
-
-    @contextlib.contextmanager
-    def attached(self) -> Iterator[Complaints]:
-        root = logging.getLogger()
-        root.addHandler(self)
-        try:
-            yield self
-        finally:
-            root.removeHandler(self)
 
 
 def _quiet(args: argparse.Namespace) -> None:

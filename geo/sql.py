@@ -33,6 +33,17 @@ def degrees_for_metres(metres: float, lat: float) -> float:
     return metres / (METRES_PER_DEGREE * shrink) * 1.01
 
 
+def within_metres_sql(geometry: str, point: str, metres: str) -> str:
+    """`geometry` lies within `metres` of `point` (both in 4326, `point` a single-point
+    expression): an index-friendly prefilter on geometry, by `degrees_for_metres` computed
+    at the point's latitude, then the exact distance on the spheroid. Without the
+    prefilter PostgreSQL computes a geography distance for every row."""
+    degrees = (f"({metres} / ({METRES_PER_DEGREE} * GREATEST(cos(radians(LEAST("
+               f"abs(ST_Y({point})), 89.0))), 0.01)) * 1.01)")
+    return (f"ST_DWithin({geometry}, {point}, {degrees}) "
+            f"AND ST_DWithin(({geometry})::geography, ({point})::geography, {metres})")
+
+
 def covers_sql(column: str, point: str) -> str:
     """`column` covers `point`, boundary included (a point on an edge is covered)."""
     return f"ST_Covers({column}, {point})"

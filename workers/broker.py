@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import dramatiq
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
-from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AgeLimit, Middleware, Retries, TimeLimit
 from dramatiq_pg import PostgresBroker
 
 from domain.db import libpq_url
 from workers.daemon_loop import DaemonEventLoop
+from workers.redis_polling import PromptRedisBroker
 
 #: Queues: dispatching never waits behind a backlog of slow webhook deliveries.
 DISPATCH_QUEUE = "gridsteward.dispatch"
@@ -65,13 +65,15 @@ def make_broker(url: str) -> dramatiq.Broker:
 
     RabbitMQ publishes with confirmations: `send` returns only once the broker has the
     message (durable queue, persistent message), so an enqueue that did not raise survives a
-    broker restart; PostgreSQL commits the message before `send` returns. Nothing connects
+    broker restart; PostgreSQL commits the message before `send` returns. Redis consumers poll
+    an idle dispatch queue at least every 100 ms (workers.redis_polling). Nothing connects
     until the first message is sent or consumed."""
     scheme = url.partition("://")[0].lower()
     if scheme in {"amqp", "amqps"}:
         return RabbitmqBroker(url=url, confirm_delivery=True, middleware=worker_middleware())
     if scheme in {"redis", "rediss"}:
-        return RedisBroker(url=url, middleware=worker_middleware())
+        return PromptRedisBroker(url=url, middleware=worker_middleware(),
+                                 prompt={DISPATCH_QUEUE})
     if scheme.partition("+")[0] in {"postgresql", "postgres"}:
         return PostgresBroker(url=libpq_url(url), results=False,
                               middleware=worker_middleware())

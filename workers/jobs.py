@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.db import transaction
-from domain.requests.delivery import Delivery, Send, deliver, fresh_messages
+from domain.requests.delivery import Delivery, Send, deliver
 from domain.requests.dispatch import dispatch_request
 from domain.requests.sweep import SweepResult, sweep
 from workers.config import WorkerConfig
@@ -28,9 +28,7 @@ async def dispatch_job(sessions: Sessions, config: WorkerConfig, request_id: int
         outcome = await dispatch_request(
             session, request_id=request_id, now=utcnow(), accept_timeout=config.accept_timeout,
             channel=config.outbound_channel)
-        if outcome.action == "NOOP":
-            return []
-        return await fresh_messages(session, request_id=request_id)
+        return list(outcome.message_ids)
 
 
 async def deliver_job(sessions: Sessions, message_id: int, send: Send) -> Delivery:

@@ -56,6 +56,9 @@ _CLAIM = text("""
     SELECT id, channel, recipient, kind, body, request_id, member_id, survey_token,
            created_at, status, attempts, next_attempt_at
     FROM outbound_message WHERE id = :id FOR UPDATE SKIP LOCKED""")
+_SENT = text("""
+    UPDATE outbound_message SET status = 'SENT', sent_at = :now, attempts = attempts + 1,
+           last_error = NULL WHERE id = :id""")
 
 
 async def deliver(session: AsyncSession, *, message_id: int, now: datetime, send: Send,
@@ -76,9 +79,7 @@ async def deliver(session: AsyncSession, *, message_id: int, now: datetime, send
         await asyncio.to_thread(send, payload(row))
     except Exception as exc:
         return await _failed(session, row, now, exc, policy or RetryPolicy())
-    await session.execute(text("""
-        UPDATE outbound_message SET status = 'SENT', sent_at = :now, attempts = attempts + 1,
-               last_error = NULL WHERE id = :id"""), {"id": message_id, "now": now})
+    await session.execute(_SENT, {"id": message_id, "now": now})
     return Delivery.SENT
 
 
@@ -110,12 +111,3 @@ async def _failed(session: AsyncSession, row: Row[Any], now: datetime, exc: Exce
          "next": now if final else now + policy.backoff(attempts)})
     return Delivery.FAILED if final else Delivery.RETRY
 
-
-async def fresh_messages(session: AsyncSession, *, request_id: int) -> list[int]:
-    """PENDING messages about a request that were never attempted: what a change just wrote,
-    for the caller to hand to the sender after commit."""
-    rows = await session.execute(text("""
-        SELECT id FROM outbound_message
-        WHERE request_id = :id AND status = 'PENDING' AND attempts = 0 ORDER BY id"""),
-        {"id": request_id})
-    return [int(r.id) for r in rows]

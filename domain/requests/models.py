@@ -105,6 +105,12 @@ class RequestEvent(SQLModel, table=True):
     UPDATE and DELETE)."""
 
     __tablename__ = "request_event"
+    __table_args__ = (
+        # Dispatch policy: when was a member last handed a request (one index probe per
+        # candidate, where a scan of the whole timeline grew with every request ever made).
+        Index("request_event_handed_idx", "member_id", "at",
+              postgresql_where=text("kind IN ('DISPATCHED', 'ASSIGNED')")),
+    )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
     request_id: int = Field(sa_column=Column(Integer, ForeignKey("service_request.id"),

@@ -28,13 +28,16 @@ class Message:
     channel: str = DEFAULT_CHANNEL
 
 
+_WRITE = text("""
+    INSERT INTO outbound_message (channel, recipient, kind, body, request_id, member_id,
+                                  survey_token, dedupe_key)
+    VALUES (:channel, :recipient, :kind, :body, :request_id, :member_id, :survey_token,
+            :dedupe_key)
+    ON CONFLICT (dedupe_key) DO NOTHING RETURNING id""")
+
+
 async def write_message(session: AsyncSession, message: Message) -> int | None:
     """Store a message for delivery; None when one with the same dedupe key exists."""
-    row = await session.execute(text("""
-        INSERT INTO outbound_message (channel, recipient, kind, body, request_id, member_id,
-                                      survey_token, dedupe_key)
-        VALUES (:channel, :recipient, :kind, :body, :request_id, :member_id, :survey_token,
-                :dedupe_key)
-        ON CONFLICT (dedupe_key) DO NOTHING RETURNING id"""), message.__dict__)
+    row = await session.execute(_WRITE, message.__dict__)
     value = row.scalar_one_or_none()
     return None if value is None else int(value)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import InvalidInput, UserError
@@ -57,19 +58,42 @@ class Changed:
     event_id: int
 
 
+_RECORD_EVENT = text("""
+    INSERT INTO request_event (request_id, at, kind, from_status, to_status, actor, member_id,
+                               note)
+    VALUES (:request_id, :at, :kind, :from_status, :to_status, :actor, :member_id, :note)
+    RETURNING id""")
+
+
 async def record_event(session: AsyncSession, *, request_id: int, kind: str, now: datetime,
                        actor: str | None, member_id: int | None = None,
                        from_status: str | None = None, to_status: str | None = None,
                        note: str | None = None) -> int:
     """Append one event to a request's timeline (the database notifies live screens)."""
-    row = await session.execute(text("""
-        INSERT INTO request_event (request_id, at, kind, from_status, to_status, actor,
-                                   member_id, note)
-        VALUES (:request_id, :at, :kind, :from_status, :to_status, :actor, :member_id, :note)
-        RETURNING id"""), {"request_id": request_id, "at": now, "kind": kind,
-                           "from_status": from_status, "to_status": to_status, "actor": actor,
-                           "member_id": member_id, "note": note})
+    row = await session.execute(_RECORD_EVENT, {
+        "request_id": request_id, "at": now, "kind": kind, "from_status": from_status,
+        "to_status": to_status, "actor": actor, "member_id": member_id, "note": note})
     return int(row.scalar_one())
+
+
+@lru_cache(maxsize=64)
+def _transition_sql(sets: tuple[str, ...], guarded: bool) -> TextClause:
+    """The compare-and-set UPDATE and its event in one statement: the event is inserted only
+    when the UPDATE matched (one round trip, where an UPDATE and an INSERT took two)."""
+    assignments = "".join(f", {name} = :{name}" for name in sets)
+    guard = " AND r.assignee_id = :assignee" if guarded else ""
+    return text(f"""
+        WITH old AS (SELECT id, status FROM service_request WHERE id = :id FOR UPDATE),
+        changed AS (
+          UPDATE service_request r SET status = :target, updated_at = :now{assignments}
+          FROM old WHERE r.id = old.id AND old.status = ANY(:sources){guard}
+          RETURNING old.status AS from_status),
+        event AS (
+          INSERT INTO request_event (request_id, at, kind, from_status, to_status, actor,
+                                     member_id, note)
+          SELECT :id, :now, :event, from_status, :target, :actor, :member_id, :note
+          FROM changed RETURNING id)
+        SELECT changed.from_status, event.id FROM changed, event""")
 
 
 async def transition(session: AsyncSession, *, request_id: int, action: str, now: datetime,
@@ -78,28 +102,20 @@ async def transition(session: AsyncSession, *, request_id: int, action: str, now
                      changes: dict[str, Any] | None = None,
                      field: str = "id") -> Changed:
     """Apply `action` to a request if it is in a source state (and, when `assignee` is given,
-    held by that member); raise InvalidInput saying why not otherwise."""
+    held by that member), with its event; raise InvalidInput saying why not otherwise."""
     step = TRANSITIONS[action]
     changes = changes or {}
     unknown = set(changes) - _SETTABLE
     if unknown:
         raise ValueError(f"cannot set {sorted(unknown)} through a transition")
-    sets = "".join(f", {name} = :{name}" for name in changes)
-    guard = " AND assignee_id = :assignee" if assignee is not None else ""
-    old = await session.execute(text(f"""
-        WITH old AS (SELECT id, status FROM service_request WHERE id = :id FOR UPDATE)
-        UPDATE service_request r SET status = :target, updated_at = :now{sets}
-        FROM old WHERE r.id = old.id AND old.status = ANY(:sources){guard}
-        RETURNING old.status"""),
-        {"id": request_id, "target": step.target.value, "now": now, "assignee": assignee,
-         "sources": [s.value for s in step.sources], **changes})
-    previous = old.scalar_one_or_none()
-    if previous is None:
+    sql = _transition_sql(tuple(sorted(changes)), assignee is not None)
+    row = (await session.execute(sql, {
+        "id": request_id, "target": step.target.value, "now": now, "assignee": assignee,
+        "sources": [s.value for s in step.sources], "event": step.event, "actor": actor,
+        "member_id": member_id, "note": note, **changes})).first()
+    if row is None:
         raise await _why_not(session, request_id, step, assignee, field)
-    event_id = await record_event(session, request_id=request_id, kind=step.event, now=now,
-                                  actor=actor, member_id=member_id, from_status=previous,
-                                  to_status=step.target.value, note=note)
-    return Changed(request_id, previous, step.target.value, event_id)
+    return Changed(request_id, row.from_status, step.target.value, int(row.id))
 
 
 async def _why_not(session: AsyncSession, request_id: int, step: Transition,

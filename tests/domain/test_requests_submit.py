@@ -3,6 +3,7 @@ limits from the configured hours, retries answered like the first submission."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -84,3 +85,18 @@ async def test_a_retry_is_answered_like_the_first_submission(sessions: Any) -> N
     assert (first.created, again.created) == (True, False)
     assert again.request_id == first.request_id
     assert first.possible_duplicates == again.possible_duplicates == [older.request_id]
+
+
+@pytest.mark.parametrize(("east", "north", "duplicate"), [
+    (45, 0, True), (0, 45, True), (32, 32, True), (0, -48, True),
+    (56, 0, False), (0, 56, False), (40, 40, False)])
+async def test_duplicates_are_open_requests_within_50_metres(
+        sessions: Any, east: float, north: float, duplicate: bool) -> None:
+    """East-west and north-south alike: the index prefilter keeps every candidate the exact
+    distance on the spheroid accepts."""
+    await load(sessions)
+    first = await _submit(sessions)
+    lon = IN_B1[0] + east / (111_320 * math.cos(math.radians(IN_B1[1])))
+    lat = IN_B1[1] + north / 110_790
+    again = await _submit(sessions, point=(lon, lat))
+    assert again.possible_duplicates == ([first.request_id] if duplicate else [])

@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import strawberry
+from strawberry.dataloader import DataLoader
 
 from domain.coverage import CoverageResult
 from geo.crs import CoordSystem as Crs
 from schema.context import Info
 from schema.enums import CoordSystem
 from schema.geometry import point_out
+from schema.loaders import Loaders
 from schema.scalars import GeoJSON
 from schema.spatial.types import Building, BuildingGroup, Community, Grid, Member, _one
+
+R = TypeVar("R")
 
 
 @strawberry.type(description="Who serves a place: its building, building group, grid, "
                  "community and the people to contact.")
 class Coverage:
     result: strawberry.Private[CoverageResult]
+
+    @classmethod
+    def of(cls, result: CoverageResult, loaders: Loaders) -> Coverage:
+        """The answer, its rows handed to the request's loaders: the building, group and grid
+        fields (and any nested link to them) then cost no session of their own."""
+        _prime(loaders.building, result.building)
+        _prime(loaders.group, result.group)
+        _prime(loaders.grid, result.grid)
+        return cls(result=result)
 
     @strawberry.field(description="Where the question resolved to (the matched building's "
                       "point for an address), in `crs`.")
@@ -68,3 +83,9 @@ class Coverage:
         seen: set[int | None] = set()
         unique = [p for p in people if not (p.id in seen or seen.add(p.id))]  # type: ignore[func-returns-value]
         return [Member.of(p) for p in unique]
+
+
+def _prime(loader: DataLoader[int, R | None], row: R | None) -> None:
+    pk = getattr(row, "id", None)
+    if pk is not None:
+        loader.prime(pk, row)

@@ -51,7 +51,7 @@ class SpatialQuery:
                                                 nearest_metres=options.nearest_building_metres)
             else:
                 found = await _cover_address(session, address or "", options)
-        return None if found is None else Coverage(result=found)
+        return None if found is None else Coverage.of(found, info.context.loaders)
 
     @strawberry.field(permission_classes=AUTHENTICATED,
                       description="Grids, optionally within a box or a community.")

@@ -1,0 +1,34 @@
+"""Sessions: a transaction holds its statements together; autocommit lets each stand alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+
+from domain.db import autocommit, transaction
+
+XID = text("SELECT txid_current()")
+
+
+async def test_autocommit_statements_each_commit_alone(sessions: Any) -> None:
+    async with autocommit(sessions) as session:
+        first = (await session.execute(XID)).scalar_one()
+        second = (await session.execute(XID)).scalar_one()
+    assert second > first
+
+
+async def test_a_transaction_holds_its_statements_together(sessions: Any) -> None:
+    async with transaction(sessions) as session:
+        first = (await session.execute(XID)).scalar_one()
+        second = (await session.execute(XID)).scalar_one()
+    assert second == first
+
+
+async def test_the_pool_gets_its_connections_back_transactional(sessions: Any) -> None:
+    """Autocommit belongs to the session, not to the pooled connection it borrowed."""
+    async with autocommit(sessions) as session:
+        connection = await (await session.connection()).get_raw_connection()
+        driver = connection.driver_connection
+        assert driver is not None and driver.autocommit
+    assert not driver.autocommit

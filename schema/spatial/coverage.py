@@ -26,8 +26,9 @@ class Coverage:
 
     @classmethod
     def of(cls, result: CoverageResult, loaders: Loaders) -> Coverage:
-        """The answer, its rows handed to the request's loaders: the building, group and grid
-        fields (and any nested link to them) then cost no session of their own."""
+        """The answer. Its building, group and grid fields show the rows that came with it,
+        which also go to the request's loaders, so links back to them (a building's group,
+        the group's grid) cost no session of their own either."""
         _prime(loaders.building, result.building)
         _prime(loaders.group, result.group)
         _prime(loaders.grid, result.grid)
@@ -54,16 +55,19 @@ class Coverage:
 
     @strawberry.field(description="The building whose footprint covers the point, else the "
                       "nearest within the configured distance (30 m by default).")
-    async def building(self, info: Info) -> Building | None:
-        return await _one(info.context.loaders.building, self.result.building_id, Building.of)
+    def building(self) -> Building | None:
+        row = self.result.building
+        return None if row is None else Building.of(row)
 
     @strawberry.field(description="The building group that serves that building.")
-    async def building_group(self, info: Info) -> BuildingGroup | None:
-        return await _one(info.context.loaders.group, self.result.group_id, BuildingGroup.of)
+    def building_group(self) -> BuildingGroup | None:
+        row = self.result.group
+        return None if row is None else BuildingGroup.of(row)
 
     @strawberry.field(description="The grid covering the point (lowest id on a shared edge).")
-    async def grid(self, info: Info) -> Grid | None:
-        return await _one(info.context.loaders.grid, self.result.grid_id, Grid.of)
+    def grid(self) -> Grid | None:
+        row = self.result.grid
+        return None if row is None else Grid.of(row)
 
     @strawberry.field(description="The community the grid belongs to.")
     async def community(self, info: Info) -> Community | None:

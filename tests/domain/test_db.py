@@ -1,14 +1,29 @@
-"""Sessions: a transaction holds its statements together; autocommit lets each stand alone."""
+"""Engines and sessions: the pool keeps its connections; a transaction holds its statements
+together; autocommit lets each stand alone."""
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
 from typing import Any
 
 from sqlalchemy import text
 
-from domain.db import autocommit, transaction
+from domain.db import autocommit, make_async_engine, transaction
 
 XID = text("SELECT txid_current()")
+
+
+async def test_the_pool_keeps_every_connection_it_opens(database_url: str) -> None:
+    """Up to twice the pool size at once, and none is closed on its way back (closing and
+    reopening them under load costs a PostgreSQL backend each time)."""
+    engine = make_async_engine(database_url, pool_size=2)
+    try:
+        async with AsyncExitStack() as stack:
+            for _ in range(4):
+                await stack.enter_async_context(engine.connect())
+        assert engine.sync_engine.pool.checkedin() == 4
+    finally:
+        await engine.dispose()
 
 
 async def test_autocommit_statements_each_commit_alone(sessions: Any) -> None:

@@ -3,12 +3,14 @@ together; autocommit lets each stand alone."""
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import AsyncExitStack
 from typing import Any
 
+import psycopg
 from sqlalchemy import text
 
-from domain.db import autocommit, make_async_engine, transaction
+from domain.db import PING_AFTER_IDLE_SECONDS, autocommit, make_async_engine, transaction
 
 XID = text("SELECT txid_current()")
 
@@ -47,3 +49,22 @@ async def test_the_pool_gets_its_connections_back_transactional(sessions: Any) -
         driver = connection.driver_connection
         assert driver is not None and driver.autocommit
     assert not driver.autocommit
+
+
+async def test_a_connection_dropped_while_idle_is_replaced(database_url: str) -> None:
+    """The server restarted, or a firewall cut the connection while it sat in the pool: the
+    ping before its next use notices, and the session gets a fresh one."""
+    engine = make_async_engine(database_url, pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        admin = await psycopg.AsyncConnection.connect(
+            database_url.replace("+psycopg", ""), autocommit=True)
+        async with admin:
+            await admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        await asyncio.sleep(PING_AFTER_IDLE_SECONDS + 0.1)
+        async with engine.connect() as conn:
+            again = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        assert again != pid
+    finally:
+        await engine.dispose()

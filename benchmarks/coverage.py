@@ -16,14 +16,15 @@ One run (about three minutes with the defaults):
 6. stops the server and the load process (also on errors, Ctrl-C and SIGTERM). The benchmark
    database is left in place (`--skip-load` reuses it).
 
-What the raw SQL side includes: exactly the statements the API sends, through the same
-driver, on one connection per client in autocommit mode: for a point, domain.coverage's
-_COVER_POINT statement and then the three look-ups by id that the GraphQL query's DataLoaders
-make (grid, building and building group rows, all columns, geometries as EWKB, as SQLAlchemy
-selects them); for an address, the exact-key statement, the pg_trgm fuzzy statement when it
-misses (scored with geo.address.similarity against the same threshold), and the same three
-look-ups. The address key is computed before the clock starts. Not included: HTTP, GraphQL
-parsing and execution, SQLAlchemy sessions and pool (pre-ping, BEGIN/ROLLBACK), the ORM.
+What the raw SQL side includes: exactly the statements the API sends (domain.coverage's,
+compiled by SQLAlchemy for psycopg), through the same driver, on one connection per client
+in autocommit mode: for a point, the one coverage statement, which also returns the grid,
+building and building group rows (all columns, geometries as EWKB) that the GraphQL query's
+fields show; for an address, the exact-key statement (with the same rows), and when it misses
+the statement that sets the pg_trgm floor, the fuzzy candidates (scored with
+geo.address.similarity against the same threshold) and the chosen building's rows. The
+address key is computed before the clock starts. Not included: HTTP, GraphQL parsing and
+execution, SQLAlchemy sessions and pool (pre-ping, BEGIN/ROLLBACK), the ORM.
 
 The load generator: a separate process per phase (it never shares an event loop with the
 server, but the machine's cores are shared by all three parties: server workers, PostgreSQL
@@ -45,7 +46,6 @@ import multiprocessing
 import os
 import platform
 import random
-import re
 import secrets
 import signal
 import socket
@@ -87,28 +87,28 @@ TARGET_ADDRESS_P50_MS = 10.0
 # --- the SQL the API sends ---------------------------------------------------------------------
 
 
-def _psycopg_params(sql: str) -> str:
-    """SQLAlchemy's :name parameters as psycopg's %(name)s (casts like ::float8 stay)."""
-    return re.sub(r"(?<![:\w]):([A-Za-z_]\w*)", r"%(\1)s", sql.replace("%", "%%"))
+Statement = tuple[str, dict[str, Any]]  # SQL for psycopg, and the values it always binds
 
 
-def _api_statements() -> dict[str, str]:
+def _compiled(statement: Any) -> Statement:
+    """What SQLAlchemy sends through psycopg for `statement`: its SQL (%(name)s parameters,
+    geometries as ST_AsEWKB) and the values it binds itself, such as a LIMIT."""
+    from sqlalchemy.dialects.postgresql import psycopg as dialect
+    compiled = statement.compile(dialect=dialect.dialect())
+    return str(compiled), {k: v for k, v in compiled.params.items() if v is not None}
+
+
+def _api_statements() -> dict[str, Statement]:
     from domain import coverage
+    floor, _ = _compiled(coverage._TRIGRAM_FLOOR)
     return {
-        "cover_point": _psycopg_params(str(coverage._COVER_POINT)),
-        "exact_address": _psycopg_params(str(coverage._EXACT_ADDRESS)),
-        "fuzzy_address": _psycopg_params(str(coverage._FUZZY_ADDRESS)),
-        # What directory.by_ids compiles to for one id (select(Model).where(id.in_([id]))).
-        "grid": ("SELECT grid.id, grid.code, grid.name, grid.community_id, "
-                 "ST_AsEWKB(grid.boundary) AS boundary FROM grid WHERE grid.id IN (%(id)s)"),
-        "building": ("SELECT building.id, building.code, building.name, building.address, "
-                     "building.address_key, building.households, "
-                     "ST_AsEWKB(building.location) AS location, "
-                     "ST_AsEWKB(building.footprint) AS footprint, building.grid_id, "
-                     "building.group_id FROM building WHERE building.id IN (%(id)s)"),
-        "group": ("SELECT building_group.id, building_group.code, building_group.name, "
-                  "building_group.grid_id, building_group.leader_id FROM building_group "
-                  "WHERE building_group.id IN (%(id)s)"),
+        "cover_point": _compiled(coverage._COVER_POINT),
+        "exact_address": _compiled(coverage._EXACT_ADDRESS),
+        # The API sets the floor with SET LOCAL in its transaction; these connections are in
+        # autocommit mode, where only a plain SET has an effect: the same one statement.
+        "trigram_floor": (floor.replace("SET LOCAL", "SET"), {}),
+        "fuzzy_address": _compiled(coverage._FUZZY_ADDRESS),
+        "building_by_id": _compiled(coverage._BUILDING_BY_ID),
     }
 
 
@@ -346,18 +346,10 @@ def _httpx_worker(client: httpx.AsyncClient,
     return work
 
 
-async def _rows_by_id(conn: psycopg.AsyncConnection[Any], statements: dict[str, str],
-                      grid_id: int | None, building_id: int | None,
-                      group_id: int | None) -> None:
-    """The three DataLoader look-ups of `grid{id} building{id} buildingGroup{id}`."""
-    for name, pk in (("building", building_id), ("group", group_id), ("grid", grid_id)):
-        if pk is not None:
-            await (await conn.execute(statements[name], {"id": pk})).fetchall()
-
-
 def _sql_point_worker(conn: psycopg.AsyncConnection[Any], spec: LoadSpec,
-                      statements: dict[str, str]) -> Callable[[int, _Recorder], Awaitable[None]]:
-    sql = statements["cover_point"]
+                      statements: dict[str, Statement]
+                      ) -> Callable[[int, _Recorder], Awaitable[None]]:
+    sql, fixed = statements["cover_point"]
 
     async def work(index: int, rec: _Recorder) -> None:
         payloads, step = spec.payloads, spec.concurrency
@@ -367,13 +359,12 @@ def _sql_point_worker(conn: psycopg.AsyncConnection[Any], spec: LoadSpec,
             error: str | None = None
             null = False
             try:
-                params = {"lon": lon, "lat": lat, "metres": spec.nearest_metres,
+                params = {**fixed, "lon": lon, "lat": lat, "metres": spec.nearest_metres,
                           "deg": degrees_for_metres(spec.nearest_metres, lat)}
                 row = await (await conn.execute(sql, params)).fetchone()
                 assert row is not None
-                grid_id, building_id, group_id, _distance, community_id = row
+                grid_id, building_id, _group_id, _distance, community_id = row[:5]
                 null = grid_id is None and building_id is None and community_id is None
-                await _rows_by_id(conn, statements, grid_id, building_id, group_id)
             except psycopg.Error as exc:
                 error = f"{type(exc).__name__}: {exc}"
             rec.record(started, time.perf_counter(), error, null)
@@ -381,9 +372,11 @@ def _sql_point_worker(conn: psycopg.AsyncConnection[Any], spec: LoadSpec,
 
 
 def _sql_address_worker(conn: psycopg.AsyncConnection[Any], spec: LoadSpec,
-                        statements: dict[str, str]
+                        statements: dict[str, Statement]
                         ) -> Callable[[int, _Recorder], Awaitable[None]]:
-    exact, fuzzy = statements["exact_address"], statements["fuzzy_address"]
+    (exact, exact_fixed), (floor, _) = statements["exact_address"], statements["trigram_floor"]
+    (fuzzy, fuzzy_fixed), (by_id, by_id_fixed) = (statements["fuzzy_address"],
+                                                  statements["building_by_id"])
 
     async def work(index: int, rec: _Recorder) -> None:
         payloads, step = spec.payloads, spec.concurrency
@@ -393,14 +386,16 @@ def _sql_address_worker(conn: psycopg.AsyncConnection[Any], spec: LoadSpec,
             error: str | None = None
             row: Any = None
             try:
-                row = await (await conn.execute(exact, {"key": key})).fetchone()
+                row = await (await conn.execute(exact, {**exact_fixed, "key": key})).fetchone()
                 if row is None:
-                    rows = await (await conn.execute(fuzzy, {"key": key})).fetchall()
-                    scored = [(similarity(key, r[2]), -r[0], r) for r in rows]
-                    best = max(scored, key=lambda s: (s[0], s[1]), default=None)
-                    row = best[2] if best is not None and best[0] >= spec.threshold else None
-                if row is not None:
-                    await _rows_by_id(conn, statements, row[4], row[0], row[3])
+                    await conn.execute(floor)
+                    candidates = await (await conn.execute(
+                        fuzzy, {**fuzzy_fixed, "key": key})).fetchall()
+                    scored = [(similarity(key, c[1]), -c[0]) for c in candidates]
+                    best = max(scored, default=None)
+                    if best is not None and best[0] >= spec.threshold:
+                        row = await (await conn.execute(
+                            by_id, {**by_id_fixed, "id": -best[1]})).fetchone()
             except psycopg.Error as exc:
                 error = f"{type(exc).__name__}: {exc}"
             rec.record(started, time.perf_counter(), error, row is None)
@@ -955,10 +950,12 @@ def render(report: Report) -> str:
         "separate from the server: a minimal HTTP/1.1 keep-alive "
         "client on asyncio + uvloop (`--client raw`), because on 2 shared cores every cycle "
         "the client burns is taken from the server (its share is the *client* CPU column). "
-        "Raw SQL = the statements of `domain/coverage.py` plus the three by-id look-ups of "
-        "the DataLoaders (grid, building, group; all columns, geometries as EWKB), one "
-        "autocommit psycopg connection per client; the address key is computed before the "
-        "clock starts; fuzzy candidates are scored with `geo.address.similarity`. CPU is "
+        "Raw SQL = the statements of `domain/coverage.py` as SQLAlchemy compiles them (one "
+        "for a point, returning the grid, building and group rows too; for an address the "
+        "exact-key one, and on a miss the trigram floor, the fuzzy candidates and the chosen "
+        "building's rows), one autocommit psycopg connection per client; the address key is "
+        "computed before the clock starts; fuzzy candidates are scored with "
+        "`geo.address.similarity`. CPU is "
         "read per process from /proc: *other processes* = long-lived processes that are not "
         "part of the benchmark (other work on a shared machine, which skews the figures); "
         "*unattributed* = short-lived processes, PostgreSQL's parallel query workers among "

@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import redis
@@ -81,7 +82,8 @@ def redis_version() -> str:
     with contextlib.suppress(redis.RedisError):
         client = redis.Redis.from_url(REDIS_URL)
         try:
-            return str(client.info("server")["redis_version"])
+            info: dict[str, Any] = client.info("server")  # type: ignore[assignment]
+            return str(info["redis_version"])
         finally:
             client.close()
     return "unknown"

@@ -128,11 +128,11 @@ class Building(SQLModel, table=True):
         CheckConstraint("households IS NULL OR households >= 0", name="building_households"),
         CheckConstraint("length(trim(address)) > 0", name="building_address_nonempty"),
         Index("building_address_key_idx", "address_key"),
-        Index(
-            "building_address_key_trgm",
+        Index(  # pg_trgm's `%` for fuzzy address look-ups (domain.coverage)
+            "building_address_key_gin",
             "address_key",
-            postgresql_using="gist",
-            postgresql_ops={"address_key": "gist_trgm_ops"},
+            postgresql_using="gin",
+            postgresql_ops={"address_key": "gin_trgm_ops"},
         ),
     )
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -63,12 +64,20 @@ class Limits:
     cache_size: int = 512
 
 
+def limit_rules(limits: Limits) -> list[type[ASTValidationRule]]:
+    """The depth and alias limits as validation rules. Built once per schema: each limiter
+    makes a new rule class, and the validation cache is keyed by the rule classes, so rules
+    made per request would never hit it (validation then costs ~3 ms a request)."""
+    return [*QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+            *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules]
+
+
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     """The GridSteward schema with its protective extensions."""
     limits = limits or Limits()
+    rules = limit_rules(limits)
     extensions: list[Any] = [  # factories: a fresh extension per request, caches shared
-        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: ParserCache(maxsize=limits.cache_size),
         lambda: ValidationCache(maxsize=limits.cache_size),

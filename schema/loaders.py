@@ -1,6 +1,7 @@
 """DataLoaders, built fresh for every request (their cache must not outlive it).
 
-Each batch opens its own short session, so loaders that fire concurrently never share one.
+Each batch opens its own short session, so loaders that fire concurrently never share one;
+a batch is one statement, run in autocommit (no BEGIN or ROLLBACK, prepared statements kept).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
 from domain import directory
+from domain.db import autocommit
 from domain.models import Building, BuildingGroup, Community, Grid, Member
 from domain.requests import queries as request_queries
 from domain.requests.models import RequestEvent, ServiceRequest
@@ -26,7 +28,7 @@ def _loader(factory: Factory,
             fetch: Callable[[AsyncSession, Sequence[int]], Awaitable[Sequence[T]]]
             ) -> DataLoader[int, T]:
     async def load(keys: list[int]) -> Sequence[T]:
-        async with factory() as session:
+        async with autocommit(factory) as session:
             return await fetch(session, keys)
     return DataLoader(load_fn=load)
 

@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import strawberry
+from strawberry.dataloader import DataLoader
 
 from domain.coverage import CoverageResult
 from geo.crs import CoordSystem as Crs
 from schema.context import Info
 from schema.enums import CoordSystem
 from schema.geometry import point_out
+from schema.loaders import Loaders
 from schema.scalars import GeoJSON
 from schema.spatial.types import Building, BuildingGroup, Community, Grid, Member, _one
+
+R = TypeVar("R")
 
 
 @strawberry.type(description="Who serves a place: its building, building group, grid, "
                  "community and the people to contact.")
 class Coverage:
     result: strawberry.Private[CoverageResult]
+
+    @classmethod
+    def of(cls, result: CoverageResult, loaders: Loaders) -> Coverage:
+        """The answer. Its building, group and grid fields show the rows that came with it,
+        which also go to the request's loaders, so links back to them (a building's group,
+        the group's grid) cost no session of their own either."""
+        _prime(loaders.building, result.building)
+        _prime(loaders.group, result.group)
+        _prime(loaders.grid, result.grid)
+        return cls(result=result)
 
     @strawberry.field(description="Where the question resolved to (the matched building's "
                       "point for an address), in `crs`.")
@@ -39,16 +55,19 @@ class Coverage:
 
     @strawberry.field(description="The building whose footprint covers the point, else the "
                       "nearest within the configured distance (30 m by default).")
-    async def building(self, info: Info) -> Building | None:
-        return await _one(info.context.loaders.building, self.result.building_id, Building.of)
+    def building(self) -> Building | None:
+        row = self.result.building
+        return None if row is None else Building.of(row)
 
     @strawberry.field(description="The building group that serves that building.")
-    async def building_group(self, info: Info) -> BuildingGroup | None:
-        return await _one(info.context.loaders.group, self.result.group_id, BuildingGroup.of)
+    def building_group(self) -> BuildingGroup | None:
+        row = self.result.group
+        return None if row is None else BuildingGroup.of(row)
 
     @strawberry.field(description="The grid covering the point (lowest id on a shared edge).")
-    async def grid(self, info: Info) -> Grid | None:
-        return await _one(info.context.loaders.grid, self.result.grid_id, Grid.of)
+    def grid(self) -> Grid | None:
+        row = self.result.grid
+        return None if row is None else Grid.of(row)
 
     @strawberry.field(description="The community the grid belongs to.")
     async def community(self, info: Info) -> Community | None:
@@ -68,3 +87,9 @@ class Coverage:
         seen: set[int | None] = set()
         unique = [p for p in people if not (p.id in seen or seen.add(p.id))]  # type: ignore[func-returns-value]
         return [Member.of(p) for p in unique]
+
+
+def _prime(loader: DataLoader[int, R | None], row: R | None) -> None:
+    pk = getattr(row, "id", None)
+    if pk is not None:
+        loader.prime(pk, row)

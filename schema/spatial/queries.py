@@ -8,6 +8,7 @@ import strawberry
 
 from domain import coverage as cover
 from domain import directory
+from domain.db import autocommit, transaction
 from domain.errors import InvalidInput, UserError
 from domain.map_layers import map_features
 from geo.crs import CoordSystem as Crs
@@ -44,14 +45,15 @@ class SpatialQuery:
         if (address is None) == (point is None):
             raise InvalidInput.one("INVALID_ARGUMENTS", "give exactly one of address and point",
                                    "address" if address is not None else "point")
-        async with info.context.sessions() as session:
-            if point is not None:
-                lon, lat = point.to_wgs84("point")
+        if point is not None:
+            lon, lat = point.to_wgs84("point")
+            async with autocommit(info.context.sessions) as session:  # one statement
                 found = await cover.cover_point(session, lon=lon, lat=lat,
                                                 nearest_metres=options.nearest_building_metres)
-            else:
+        else:
+            async with transaction(info.context.sessions) as session:  # SET LOCAL if fuzzy
                 found = await _cover_address(session, address or "", options)
-        return None if found is None else Coverage(result=found)
+        return None if found is None else Coverage.of(found, info.context.loaders)
 
     @strawberry.field(permission_classes=AUTHENTICATED,
                       description="Grids, optionally within a box or a community.")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from domain.access import ANONYMOUS
 from geo.crs import CoordSystem, from_wgs84
@@ -76,3 +79,49 @@ async def test_not_a_number_is_refused_by_graphql(api: Any, city: None) -> None:
     result = await api.run(QUERY, {"point": {"lon": "east", "lat": Y0}})
     (error,) = result.errors
     assert "lon" in error.message and "Float" in error.message
+
+
+LINKS = """query ($address: String, $point: PointInput) {
+  coverage(address: $address, point: $point) {
+    building { code group { code } grid { code } } buildingGroup { code grid { code } }
+    grid { code }
+  }
+}"""
+
+
+@contextmanager
+def database_use(engine: Any) -> Iterator[dict[str, int]]:
+    """Connections checked out of the pool and statements sent, while the block runs."""
+    seen = {"sessions": 0, "statements": 0}
+
+    def checkout(*args: Any) -> None:
+        seen["sessions"] += 1
+
+    def statement(*args: Any) -> None:
+        seen["statements"] += 1
+
+    event.listen(engine.sync_engine.pool, "checkout", checkout)
+    event.listen(engine.sync_engine, "before_cursor_execute", statement)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine.pool, "checkout", checkout)
+        event.remove(engine.sync_engine, "before_cursor_execute", statement)
+
+
+@pytest.mark.parametrize(("variables", "statements"), [
+    ({"point": {"lon": X0 + 0.0051, "lat": Y0 + 0.0051}}, 1),
+    ({"address": "船山路63号"}, 1),
+    ({"address": "船山63号"}, 4),  # exact miss, trigram floor, fuzzy candidates, the rows
+])
+async def test_coverage_and_its_rows_cost_one_session(api: Any, engine: Any, city: None,
+                                                      variables: dict[str, Any],
+                                                      statements: int) -> None:
+    """The coverage statement brings the building, group and grid rows; the loaders are
+    primed with them, so neither the fields nor their nested links open another session."""
+    with database_use(engine) as seen:
+        data = await api.data(LINKS, variables, viewer=ANONYMOUS)
+    found = data["coverage"]
+    assert found["building"] == {"code": "B1", "group": {"code": "L1"}, "grid": {"code": "G1"}}
+    assert found["buildingGroup"] == {"code": "L1", "grid": {"code": "G1"}}
+    assert seen == {"sessions": 1, "statements": statements}

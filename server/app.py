@@ -32,6 +32,7 @@ from schema.context import ApiOptions, Context
 from server.auth import Claims, TokenError, bearer_token, read_token
 from server.background import DramatiqBackground
 from server.events import EventHub
+from server.gc_tuning import tune_gc
 from server.middleware import BearerAuth, BodyLimit
 from server.settings import Settings
 
@@ -140,6 +141,7 @@ def create_app(settings: Settings) -> Starlette:
         app.state.events = EventHub(settings.database_url)
         await app.state.events.start()
         app.state.background = DramatiqBackground(settings)
+        tune_gc()
         yield
         app.state.background.close()
         await app.state.events.stop()

@@ -1,0 +1,74 @@
+"""Per-request limits and the parse and validation caches, as one schema extension.
+
+Each distinct query text is parsed (with the token limit) and validated (with the depth and
+alias limits) once per schema; later requests with the same text reuse the document and the
+verdict. One extension instead of strawberry's four (MaxTokensLimiter, ParserCache,
+QueryDepthLimiter with MaxAliasesLimiter, ValidationCache): strawberry wraps every hook of
+every extension for every request, and its validation cache hashed the whole document tree
+each time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, parse
+from graphql.validation import specified_rules
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.schema.schema import validate_document
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-request limits, from settings."""
+
+    max_depth: int = 10
+    max_aliases: int = 30
+    max_tokens: int = 2000
+    cache_size: int = 512
+
+
+def limit_rules(limits: Limits) -> list[type[ASTValidationRule]]:
+    """The depth and alias limits as validation rules (strawberry's), made once per schema."""
+    return [*QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+            *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules]
+
+
+class Documents:
+    """Parsed and validated documents by query text, bounded (LRU) so that a stream of unique
+    queries cannot grow memory without limit. A query that fails to parse is not kept."""
+
+    def __init__(self, limits: Limits) -> None:
+        rules = (*specified_rules, *limit_rules(limits))
+        max_tokens = limits.max_tokens
+
+        @lru_cache(maxsize=limits.cache_size)
+        def parsed(query: str) -> DocumentNode:
+            return parse(query, max_tokens=max_tokens)
+
+        @lru_cache(maxsize=limits.cache_size)
+        def checked(schema: GraphQLSchema, query: str) -> list[GraphQLError]:
+            return validate_document(schema, parsed(query), rules)
+
+        self.parsed, self.checked = parsed, checked
+
+
+class RequestLimits(SchemaExtension):
+    """Hands each request its cached document and validation errors."""
+
+    def __init__(self, documents: Documents) -> None:
+        self.documents = documents
+
+    def on_parse(self) -> Iterator[None]:
+        context: Any = self.execution_context
+        context.graphql_document = self.documents.parsed(context.query)
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context: Any = self.execution_context
+        context.pre_execution_errors = self.documents.checked(context.schema._schema,
+                                                              context.query)
+        yield

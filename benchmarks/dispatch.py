@@ -16,7 +16,10 @@ One run (about fifteen minutes on a 2-core machine with the defaults, most of it
       `gridsteward_request_events`, see benchmarks/dispatch_load.py);
    b. throughput: a burst of 10,000 submissions through the API's own submit + enqueue
       (or over HTTP with `--burst-via http`); dispatches per second from the first
-      submission to the last DISPATCHED event;
+      submission to the last DISPATCHED event, submitting and dispatching on the same cores;
+   c. the workers' own rate: the same burst submitted and enqueued while no worker runs,
+      then the worker started; dispatches per second from the first DISPATCHED event to
+      the last;
    and checks that every request was dispatched exactly once;
 3. prints the figures side by side and writes them between the dispatch markers of
    docs/benchmarks.md (benchmarks/dispatch_report.py). Everything it started is stopped,
@@ -34,6 +37,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from importlib import metadata
@@ -49,6 +53,7 @@ from benchmarks.coverage import Database, machine, recreate, running_server
 from benchmarks.coverage import versions as base_versions
 from benchmarks.dispatch_load import (
     Phase,
+    Sample,
     burst,
     domain_submitter,
     http_submitter,
@@ -203,6 +208,42 @@ def burst_phase(args: argparse.Namespace, db: Database, base: str | None,
     _print_trouble(run.trouble["burst"])
 
 
+def backlog_phase(args: argparse.Namespace, db: Database, broker_url: str,
+                  cases: Sequence[Report], run: BrokerRun) -> None:
+    """(c) The burst lands while no worker runs (submitted and enqueued as in (b)); then the
+    worker starts and clears the backlog: the workers' own dispatch rate, not bounded by
+    how fast this machine can also submit."""
+    reset(db)
+    _quiet(args)
+    print(f"  (c) backlog of {len(cases):,} submissions ({args.burst_concurrency} at a time, "
+          "no worker running), then the worker ...", end="", flush=True)
+
+    async def submit_all() -> list[Sample]:
+        async with domain_submitter(db.sqlalchemy_url, broker_url,
+                                    args.burst_concurrency) as submit:
+            return await burst(submit, cases, args.burst_concurrency)
+    samples = asyncio.run(submit_all())
+    _quiet(args)
+    with contextlib.ExitStack() as stack, Complaints().attached() as complaints:
+        watch: list[Watch] = []
+
+        async def start_worker() -> list[Sample]:
+            started = time.time()
+            worker = await asyncio.to_thread(stack.enter_context, running_worker(
+                worker_env(db, broker_url, args), processes=args.processes,
+                threads=args.threads))
+            watch.append(Watch(db, worker, None))
+            watch[0].begin()
+            run.extra["backlog worker started"] = started
+            return samples
+        phase = asyncio.run(run_phase("backlog", "domain", db.conninfo, start_worker,
+                                      timeout=args.timeout, on_end=lambda: watch[0].finish()))
+        _measure(run, "backlog", watch[0], phase, complaints)
+    print(" " + console_line(phase), flush=True)
+    _print_cpu(run, "backlog")
+    _print_trouble(run.trouble["backlog"])
+
+
 def _print_cpu(run: BrokerRun, phase: str) -> None:
     per = cpu_per_request(run, phase)
     cpu = run.cpu[phase]
@@ -254,6 +295,8 @@ def run_broker(args: argparse.Namespace, db: Database, broker: str,
                     burst_phase(args, db, base, worker, server_pid, url, burst_cases, run)
             if args.burst and args.burst_via == "domain":
                 burst_phase(args, db, None, worker, None, url, burst_cases, run)
+        if args.burst and args.backlog:
+            backlog_phase(args, db, url, burst_cases, run)
     return run
 
 
@@ -335,6 +378,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="(b) concurrent submitters")
     parser.add_argument("--burst-via", choices=("domain", "http"), default="domain",
                         help="(b) the API's submit + enqueue in this process, or over HTTP")
+    parser.add_argument("--no-backlog", dest="backlog", action="store_false",
+                        help="skip (c): the burst submitted with no worker running, then "
+                        "the worker started")
     parser.add_argument("--processes", type=int, default=2, help="worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker process")
     parser.add_argument("--server-workers", type=int, default=1,
@@ -383,6 +429,8 @@ def parameters(args: argparse.Namespace) -> str:
     for flag, pairs in (("--worker-env", args.worker_env), ("--server-env", args.server_env)):
         for key, value in pairs.items():
             words += [flag, f"{key}={value}"]
+    if not args.backlog:
+        words.append("--no-backlog")
     if args.skip_load:
         words.append("--skip-load")
     return shlex.join(words)

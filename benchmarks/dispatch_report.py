@@ -21,11 +21,13 @@ PARTIES = ("API server", "workers", "PostgreSQL", "benchmark", "other", "unattri
 
 @dataclass
 class BrokerRun:
-    """Both phases on one broker, with the CPU each party used in each."""
+    """The phases on one broker, with the CPU each party used in each."""
 
     broker: str
     steady: Phase | None = None
     burst: Phase | None = None
+    backlog: Phase | None = None
+    extra: dict[str, float] = field(default_factory=dict)  # e.g. when (c)'s worker started
     cpu: dict[str, dict[str, float]] = field(default_factory=dict)  # phase -> party -> cores
     sweeper: dict[str, int] = field(default_factory=dict)  # phase -> triggers it enqueued
     trouble: dict[str, list[str]] = field(default_factory=dict)  # phase -> warnings, errors
@@ -82,6 +84,27 @@ def burst_figures(phase: Phase) -> dict[str, float]:
     }
 
 
+def backlog_figures(phase: Phase, worker_started: float) -> dict[str, float]:
+    """The workers' rate through a backlog: from the first DISPATCHED event to the last,
+    and from the worker's start (its boot included)."""
+    n = len(phase.measured)
+    first = min((s.dispatched for s in phase.measured), default=math.nan)
+    return {
+        "count": float(n),
+        "rate": n / (phase.finished - first) if phase.finished > first else math.nan,
+        "seconds": phase.finished - first,
+        "from start": phase.finished - worker_started,
+        "start rate": n / (phase.finished - worker_started),
+        "notices sent after": phase.outcome.last_notice_sent - worker_started,
+    }
+
+
+def _backlog(run: BrokerRun) -> dict[str, float]:
+    if run.backlog is None:
+        return {}
+    return backlog_figures(run.backlog, run.extra["backlog worker started"])
+
+
 def _fmt(value: float, digits: int = 1) -> str:
     return "–" if value is None or math.isnan(value) else f"{value:,.{digits}f}"
 
@@ -104,6 +127,9 @@ def console_line(phase: Phase, warmup: int = 0) -> str:
         f = steady_figures(phase, warmup)
         return (f"{f['count']:.0f} measured: submit → DISPATCHED p50 {f['latency p50']:.1f} ms, "
                 f"p99 {f['latency p99']:.1f} ms (HTTP answer p50 {f['answer p50']:.1f} ms); "
+                f"{len(phase.errors)} errors; {check}")
+    if phase.name == "backlog":
+        return (f"{len(phase.measured):,} dispatched (rates in the report); "
                 f"{len(phase.errors)} errors; {check}")
     f = burst_figures(phase)
     return (f"{f['count']:,.0f} dispatched in {f['seconds']:.1f} s = {f['rate']:,.0f}/s "
@@ -173,10 +199,22 @@ def _rows(runs: list[BrokerRun], warmup: int) -> list[str]:
         row("(b) first submission → last notice SENT, s", get(burst, "notices sent after"))
         row("(b) triggers the sweeper enqueued (dispatch + deliver)",
             [float(r.sweeper.get("burst", 0)) for r in runs], digits=0)
-    for phase, figs in (("steady", steady), ("burst", burst)):
+    backlog = [_backlog(r) for r in runs]
+    if any(backlog):
+        row("(c) requests waiting when the worker started", get(backlog, "count"), digits=0)
+        row("(c) first → last DISPATCHED, s", get(backlog, "seconds"))
+        row("(c) dispatches/s, first → last DISPATCHED", get(backlog, "rate"),
+            f"≥ {TARGET_RATE:g}/s", digits=0)
+        row("(c) worker start → last DISPATCHED, s", get(backlog, "from start"))
+        row("(c) dispatches/s from the worker's start (its boot included)",
+            get(backlog, "start rate"), digits=0)
+        row("(c) worker start → last notice SENT, s", get(backlog, "notices sent after"))
+        row("(c) triggers the sweeper enqueued (dispatch + deliver)",
+            [float(r.sweeper.get("backlog", 0)) for r in runs], digits=0)
+    for phase, figs in (("steady", steady), ("burst", burst), ("backlog", backlog)):
         if not any(figs):
             continue
-        tag = "(a)" if phase == "steady" else "(b)"
+        tag = {"steady": "(a)", "burst": "(b)", "backlog": "(c)"}[phase]
         row(f"{tag} warnings and errors (worker log, this process)",
             [float(len(r.trouble.get(phase, []))) for r in runs], digits=0)
         lines.append(f"| {tag} CPU cores: " + " / ".join(PARTIES) + " | "
@@ -191,7 +229,7 @@ def _rows(runs: list[BrokerRun], warmup: int) -> list[str]:
 def _checks(runs: list[BrokerRun]) -> list[str]:
     lines = []
     for r in runs:
-        for phase in (r.steady, r.burst):
+        for phase in (r.steady, r.burst, r.backlog):
             if phase is None:
                 continue
             o = phase.outcome
@@ -213,11 +251,15 @@ def _targets(runs: list[BrokerRun], warmup: int) -> list[str]:
             p50 = steady_figures(r.steady, warmup)["latency p50"]
             lines.append(f"- {name}: submit → DISPATCHED p50 ≤ {TARGET_P50_MS:g} ms: "
                          f"{p50:.1f} ms — {_verdict(p50 <= TARGET_P50_MS)}")
+        if r.backlog:
+            rate = _backlog(r)["rate"]
+            lines.append(f"- {name}: ≥ {TARGET_RATE:g} dispatches/s over a burst of "
+                         f"{len(r.backlog.samples):,}, the workers' rate (c): "
+                         f"{rate:,.0f}/s — {_verdict(rate >= TARGET_RATE)}")
         if r.burst:
             rate = burst_figures(r.burst)["rate"]
-            lines.append(f"- {name}: ≥ {TARGET_RATE:g} dispatches/s over a burst of "
-                         f"{len(r.burst.samples):,}: {rate:,.0f}/s — "
-                         f"{_verdict(rate >= TARGET_RATE)}")
+            lines.append(f"- {name}: the same, with the submissions on the same two cores "
+                         f"(b): {rate:,.0f}/s — {_verdict(rate >= TARGET_RATE)}")
     return lines
 
 

@@ -1,4 +1,4 @@
-"""The actors: dispatch a request, deliver a message, run the sweep.
+"""The actors: dispatch requests, deliver messages, run the sweep.
 
 They are declared by `declare_actors(broker, runtime)`, never at import, so the broker is
 always chosen first and explicitly. Each takes ids only, runs one transaction through the
@@ -12,9 +12,9 @@ work is already committed and the sweep re-sends whatever is due.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import dramatiq
 
@@ -33,20 +33,31 @@ SWEEP_MAX_AGE_MS = 60_000
 #: Delivery outcomes worth a warning in the log.
 _TROUBLE = frozenset({Delivery.RETRY, Delivery.FAILED})
 
+#: At most this many message ids travel in one `deliver_messages` message.
+DELIVERY_BATCH = 50
+
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class Actors:
-    """The declared actors of one broker; `.send(id)` enqueues, a call runs synchronously."""
+    """The declared actors of one broker; `.send(...)` enqueues, a call runs synchronously."""
 
     dispatch_request: dramatiq.Actor[[int], None]
     deliver_message: dramatiq.Actor[[int], None]
+    deliver_messages: dramatiq.Actor[[list[int]], None]
     run_sweep: dramatiq.Actor[[], None]
 
 
-def send_quietly(actor: dramatiq.Actor[Any, Any], ids: Iterable[int]) -> list[int]:
-    """Enqueue `actor` once per id and return the ids enqueued. At the first failure (the
-    broker is away, most likely) it logs once and stops: the rest would fail the same way,
-    and the sweep re-sends all of them once the broker is back."""
+def chunks(ids: Sequence[int], size: int = DELIVERY_BATCH) -> list[list[int]]:
+    """`ids` in lists of at most `size`, in order."""
+    return [list(ids[i:i + size]) for i in range(0, len(ids), size)]
+
+
+def send_quietly(actor: dramatiq.Actor[Any, Any], ids: Iterable[T]) -> list[T]:
+    """Enqueue `actor` once per id (or list of ids) and return those enqueued. At the first
+    failure (the broker is away, most likely) it logs once and stops: the rest would fail the
+    same way, and the sweep re-sends all of them once the broker is back."""
     pending = list(ids)
     for done, item in enumerate(pending):
         try:
@@ -64,8 +75,9 @@ def enqueue_sweep_result(actors: Actors, result: SweepResult, *,
     """Enqueue what a sweep found, except pairs in `skip`; returns the pairs enqueued."""
     dispatch = [i for i in result.to_dispatch if ("dispatch", i) not in skip]
     send = [i for i in result.to_send if ("send", i) not in skip]
+    sent = send_quietly(actors.deliver_messages, chunks(send))
     return ([("dispatch", i) for i in send_quietly(actors.dispatch_request, dispatch)]
-            + [("send", i) for i in send_quietly(actors.deliver_message, send)])
+            + [("send", i) for chunk in sent for i in chunk])
 
 
 def declare_actors(broker: dramatiq.Broker, runtime: Runtime) -> Actors:
@@ -78,19 +90,32 @@ def declare_actors(broker: dramatiq.Broker, runtime: Runtime) -> Actors:
 
     @dramatiq.actor(broker=broker, queue_name=DISPATCH_QUEUE)
     def dispatch_request(request_id: int) -> None:
-        """Offer a SUBMITTED request to the best member of its group, or escalate it; then
-        send the notices that wrote."""
+        """Offer a SUBMITTED request to the best member of its group, or escalate it, and
+        likewise up to `domain.requests.dispatch.BATCH` other waiting requests in the same
+        transaction; then send the notices that wrote."""
         message_ids = runtime.run(lambda s: jobs.dispatch_job(s, config, request_id))
-        send_quietly(deliver_message, message_ids)
+        send_quietly(deliver_messages, chunks(message_ids))
+
+    def deliver(message_ids: list[int]) -> None:
+        """Deliver outbound messages through their channel. A channel failure is recorded
+        on the row (attempts, next_attempt_at) and retried by the sweep with backoff, so it
+        does not raise here."""
+        outcomes = runtime.run(lambda s: jobs.deliver_job(s, message_ids, send))
+        for message_id, outcome in outcomes.items():
+            level = logging.WARNING if outcome in _TROUBLE else logging.DEBUG
+            log.log(level, "outbound message %s: %s", message_id, outcome)
 
     @dramatiq.actor(broker=broker, queue_name=OUTBOUND_QUEUE)
     def deliver_message(message_id: int) -> None:
-        """Deliver one outbound message through its channel. A channel failure is recorded
-        on the row (attempts, next_attempt_at) and retried by the sweep with backoff, so it
-        does not raise here."""
-        outcome = runtime.run(lambda s: jobs.deliver_job(s, message_id, send))
-        level = logging.WARNING if outcome in _TROUBLE else logging.DEBUG
-        log.log(level, "outbound message %s: %s", message_id, outcome)
+        """Deliver one outbound message (see `deliver_messages`)."""
+        deliver([message_id])
+
+    @dramatiq.actor(broker=broker, queue_name=OUTBOUND_QUEUE)
+    def deliver_messages(message_ids: list[int]) -> None:
+        """Deliver a batch of outbound messages in one transaction. A channel failure is
+        recorded on its row (attempts, next_attempt_at) and retried by the sweep with
+        backoff, so it does not raise here."""
+        deliver(message_ids)
 
     @dramatiq.actor(broker=broker, queue_name=SWEEP_QUEUE, max_age=SWEEP_MAX_AGE_MS)
     def run_sweep() -> None:
@@ -100,5 +125,5 @@ def declare_actors(broker: dramatiq.Broker, runtime: Runtime) -> Actors:
         log.info("sweep: %d accept timeouts, %d escalations, %d triggers enqueued",
                  result.timed_out, result.escalated, len(sent))
 
-    actors = Actors(dispatch_request, deliver_message, run_sweep)
+    actors = Actors(dispatch_request, deliver_message, deliver_messages, run_sweep)
     return actors

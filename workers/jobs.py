@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.db import transaction
-from domain.requests.delivery import Delivery, Send, deliver
-from domain.requests.dispatch import dispatch_request
+from domain.requests.delivery import Delivery, Send, deliver_many
+from domain.requests.dispatch import dispatch_batch
 from domain.requests.sweep import SweepResult, sweep
 from workers.config import WorkerConfig
 
@@ -23,18 +23,20 @@ def utcnow() -> datetime:
 
 
 async def dispatch_job(sessions: Sessions, config: WorkerConfig, request_id: int) -> list[int]:
-    """Dispatch or escalate one request; the ids of the notices it wrote, to send."""
+    """Dispatch or escalate one request, and with it a batch of others waiting; the ids of
+    the notices written, to send."""
     async with transaction(sessions) as session:
-        outcome = await dispatch_request(
-            session, request_id=request_id, now=utcnow(), accept_timeout=config.accept_timeout,
-            channel=config.outbound_channel)
-        return list(outcome.message_ids)
+        outcomes = await dispatch_batch(
+            session, request_ids=[request_id], now=utcnow(),
+            accept_timeout=config.accept_timeout, channel=config.outbound_channel)
+        return [i for outcome in outcomes.values() for i in outcome.message_ids]
 
 
-async def deliver_job(sessions: Sessions, message_id: int, send: Send) -> Delivery:
-    """Try to deliver one outbound message through `send`."""
+async def deliver_job(sessions: Sessions, message_ids: list[int],
+                      send: Send) -> dict[int, Delivery]:
+    """Try to deliver outbound messages through `send`; the outcome of each."""
     async with transaction(sessions) as session:
-        return await deliver(session, message_id=message_id, now=utcnow(), send=send)
+        return await deliver_many(session, message_ids=message_ids, now=utcnow(), send=send)
 
 
 async def sweep_job(sessions: Sessions, config: WorkerConfig) -> SweepResult:

@@ -1,4 +1,4 @@
-"""Delivering outbound messages: claim a PENDING row, hand it to a channel, record the outcome.
+"""Delivering outbound messages: claim PENDING rows, hand each to a channel, record the outcomes.
 
 The channel is a callable passed in (the worker side knows log and webhook), so this module
 stays pure domain. A row is claimed with FOR UPDATE SKIP LOCKED and marked in the same
@@ -11,7 +11,7 @@ receivers deduplicate by the message `id` in the payload.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -55,32 +55,58 @@ class RetryPolicy:
 _CLAIM = text("""
     SELECT id, channel, recipient, kind, body, request_id, member_id, survey_token,
            created_at, status, attempts, next_attempt_at
-    FROM outbound_message WHERE id = :id FOR UPDATE SKIP LOCKED""")
+    FROM outbound_message WHERE id = ANY(:ids) ORDER BY id FOR UPDATE SKIP LOCKED""")
 _SENT = text("""
     UPDATE outbound_message SET status = 'SENT', sent_at = :now, attempts = attempts + 1,
-           last_error = NULL WHERE id = :id""")
+           last_error = NULL WHERE id = ANY(:ids)""")
 
 
 async def deliver(session: AsyncSession, *, message_id: int, now: datetime, send: Send,
                   policy: RetryPolicy | None = None) -> Delivery:
     """Send one PENDING message through `send` and record the outcome (the caller commits).
+    See `deliver_many`."""
+    outcomes = await deliver_many(session, message_ids=[message_id], now=now, send=send,
+                                  policy=policy)
+    return outcomes[message_id]
+
+
+async def deliver_many(session: AsyncSession, *, message_ids: Sequence[int], now: datetime,
+                       send: Send, policy: RetryPolicy | None = None) -> dict[int, Delivery]:
+    """Send the PENDING messages among `message_ids` through `send` and record each outcome
+    (the caller commits); the outcome of every id asked for.
 
     A message never attempted is due at once, whatever its `next_attempt_at` says (so a clock
     difference between the database and this host cannot hold a fresh message back); a retry
-    waits for its backoff. `send` runs in a thread, as channels may block on the network."""
-    row = (await session.execute(_CLAIM, {"id": message_id})).first()
-    if row is None:
-        return await _why_not(session, message_id)
-    if row.status != "PENDING":
-        return Delivery.DONE
-    if row.attempts > 0 and row.next_attempt_at > now:
-        return Delivery.NOT_DUE
-    try:
-        await asyncio.to_thread(send, payload(row))
-    except Exception as exc:
-        return await _failed(session, row, now, exc, policy or RetryPolicy())
-    await session.execute(_SENT, {"id": message_id, "now": now})
-    return Delivery.SENT
+    waits for its backoff. The sends run one after the other in a thread, as channels may
+    block on the network; one failing does not stop the others."""
+    rows = (await session.execute(_CLAIM, {"ids": list(message_ids)})).all()
+    outcomes = {row.id: Delivery.DONE for row in rows if row.status != "PENDING"}
+    outcomes |= {row.id: Delivery.NOT_DUE for row in rows
+                 if row.status == "PENDING" and row.attempts > 0 and row.next_attempt_at > now}
+    due = [row for row in rows if row.id not in outcomes]
+    errors = await asyncio.to_thread(_send_each, send, due)
+    sent = [row.id for row, error in zip(due, errors, strict=True) if error is None]
+    if sent:
+        await session.execute(_SENT, {"ids": sent, "now": now})
+    outcomes |= dict.fromkeys(sent, Delivery.SENT)
+    for row, error in zip(due, errors, strict=True):
+        if error is not None:
+            outcomes[row.id] = await _failed(session, row, now, error, policy or RetryPolicy())
+    missing = [i for i in message_ids if i not in outcomes]
+    return outcomes | (await _why_not(session, missing) if missing else {})
+
+
+def _send_each(send: Send, rows: Sequence[Row[Any]]) -> list[Exception | None]:
+    """Hand each row to `send`; what each raised, or None."""
+    errors: list[Exception | None] = []
+    for row in rows:
+        try:
+            send(payload(row))
+        except Exception as exc:
+            errors.append(exc)
+        else:
+            errors.append(None)
+    return errors
 
 
 def payload(row: Row[Any]) -> dict[str, Any]:
@@ -92,10 +118,12 @@ def payload(row: Row[Any]) -> dict[str, Any]:
             "created_at": row.created_at.isoformat(), "attempt": int(row.attempts) + 1}
 
 
-async def _why_not(session: AsyncSession, message_id: int) -> Delivery:
-    exists = (await session.execute(text("SELECT 1 FROM outbound_message WHERE id = :id"),
-                                    {"id": message_id})).first()
-    return Delivery.BUSY if exists else Delivery.MISSING
+async def _why_not(session: AsyncSession, message_ids: Sequence[int]) -> dict[int, Delivery]:
+    """Ids the claim did not return: locked by another deliverer (BUSY) or not there."""
+    found = set((await session.execute(text(
+        "SELECT id FROM outbound_message WHERE id = ANY(:ids)"), {"ids": list(message_ids)}))
+        .scalars())
+    return {i: Delivery.BUSY if i in found else Delivery.MISSING for i in message_ids}
 
 
 async def _failed(session: AsyncSession, row: Row[Any], now: datetime, exc: Exception,

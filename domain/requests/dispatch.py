@@ -1,21 +1,31 @@
 """Dispatch (楼栋党小组派单) and escalation (group → grid → community).
 
-`dispatch_request` is what the dispatch actor runs: safe to run twice or at once (it locks the
-request and acts only on a SUBMITTED request at level 0), and its writes (status, event,
-notice) commit together or not at all.
+`dispatch_batch` is what the dispatch actor runs: safe to run twice or at once (it locks the
+requests with SKIP LOCKED and acts only on those SUBMITTED at level 0), and its writes
+(statuses, events, notices) commit together or not at all. A burst is dispatched in batches:
+the actor for one request takes up to BATCH other waiting requests with it, and the members
+are chosen for the batch as if one request after the other (`policy.choose`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.requests.outbox import Message, write_message
-from domain.requests.policy import dispatch_notice, escalation_notice, pick_candidate
-from domain.requests.state import record_event, transition
+from domain.requests.outbox import Message, write_message, write_messages
+from domain.requests.policy import (
+    Candidate,
+    candidates,
+    choose,
+    dispatch_notice,
+    escalation_notice,
+)
+from domain.requests.state import assign_many, record_event
 
 DISPATCHER = "dispatcher"
 
@@ -39,39 +49,82 @@ class Escalation:
     message_ids: tuple[int, ...] = ()
 
 
-_LOCK = text("""
-    SELECT id, number, category, address, status, escalation_level, group_id, location
-    FROM service_request WHERE id = :id FOR UPDATE""")
+#: How many waiting requests one dispatch transaction takes on beside those it was asked
+#: for: a burst is dispatched in batches (a few statements per batch, not per request).
+BATCH = 50
+
+_CLAIM_GIVEN = text("""
+    SELECT id, number, category, address FROM service_request
+    WHERE id = ANY(:ids) AND status = 'SUBMITTED' AND escalation_level = 0
+    ORDER BY id FOR UPDATE SKIP LOCKED""")
+_CLAIM_WAITING = text("""
+    SELECT id, number, category, address FROM service_request
+    WHERE status = 'SUBMITTED' AND escalation_level = 0 AND id <> ALL(:ids)
+    ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED""")
 
 
 async def dispatch_request(session: AsyncSession, *, request_id: int, now: datetime,
                            accept_timeout: timedelta, channel: str = "log") -> Outcome:
     """Offer a SUBMITTED request to the best member of its group, or escalate it."""
-    row = (await session.execute(_LOCK, {"id": request_id})).first()
-    if row is None or row.status != "SUBMITTED" or row.escalation_level != 0:
-        return Outcome("NOOP")
-    picked = None
-    if row.group_id is not None:
-        picked = await pick_candidate(session, request_id=request_id, group_id=row.group_id,
-                                      category=row.category, location=row.location)
-    if picked is None:
-        raised = await escalate(session, request_id=request_id, now=now, to_level=1,
-                                reason="楼栋党小组无人可接", accept_timeout=accept_timeout,
-                                channel=channel)
-        return Outcome("ESCALATED", level=raised.level, message_ids=raised.message_ids)
-    member_id, phone = picked
-    changed = await transition(
-        session, request_id=request_id, action="dispatch", now=now, actor=DISPATCHER,
-        member_id=member_id, changes={"assignee_id": member_id, "dispatched_at": now,
-                                      "accept_deadline": now + accept_timeout})
+    outcomes = await dispatch_batch(session, request_ids=[request_id], now=now,
+                                    accept_timeout=accept_timeout, channel=channel, extra=0)
+    return outcomes.get(request_id, Outcome("NOOP"))
+
+
+async def dispatch_batch(session: AsyncSession, *, request_ids: Sequence[int], now: datetime,
+                         accept_timeout: timedelta, channel: str = "log",
+                         extra: int = BATCH) -> dict[int, Outcome]:
+    """Dispatch or escalate the given requests and up to `extra` more that are waiting
+    (SUBMITTED at level 0, oldest first), in the caller's transaction; the outcome of each
+    request acted on, by id. Requests not waiting, or locked by another dispatcher right
+    now (who will act on them), are skipped: missing from the result."""
+    claimed = await _claim(session, request_ids, extra)
+    order = [r.id for r in claimed]
+    picks = choose(order, await candidates(session, order), now)
+    outcomes = await _dispatch_picked(session, claimed, picks, now, accept_timeout, channel)
+    for request_id in order:
+        if request_id not in picks:
+            raised = await escalate(session, request_id=request_id, now=now, to_level=1,
+                                    reason="楼栋党小组无人可接", accept_timeout=accept_timeout,
+                                    channel=channel)
+            outcomes[request_id] = Outcome("ESCALATED", level=raised.level,
+                                           message_ids=raised.message_ids)
+    return outcomes
+
+
+async def _claim(session: AsyncSession, request_ids: Sequence[int],
+                 extra: int) -> list[Row[Any]]:
+    given = list((await session.execute(_CLAIM_GIVEN, {"ids": list(request_ids)})).all())
+    if extra <= 0:
+        return given
+    more = await session.execute(_CLAIM_WAITING, {"ids": list(request_ids), "limit": extra})
+    return given + list(more.all())
+
+
+async def _dispatch_picked(session: AsyncSession, claimed: Sequence[Row[Any]],
+                           picks: dict[int, Candidate], now: datetime,
+                           accept_timeout: timedelta, channel: str) -> dict[int, Outcome]:
+    """Hand each picked request to its member, with a DISPATCH_NOTICE each."""
+    changed = await assign_many(
+        session, action="dispatch", now=now, actor=DISPATCHER,
+        picks=[(request_id, pick.member_id) for request_id, pick in picks.items()],
+        changes={"dispatched_at": now, "accept_deadline": now + accept_timeout})
     minutes = max(1, int(accept_timeout.total_seconds() // 60))
-    message_id = await write_message(session, Message(
-        recipient=phone or f"member:{member_id}", kind="DISPATCH_NOTICE",
-        body=dispatch_notice(row.number, row.category, row.address, minutes),
-        dedupe_key=f"DISPATCH_NOTICE:{changed.event_id}", request_id=request_id,
-        member_id=member_id, channel=channel))
-    return Outcome("DISPATCHED", member_id=member_id,
-                   message_ids=() if message_id is None else (message_id,))
+    notices = {row.id: Message(
+        recipient=picks[row.id].phone or f"member:{picks[row.id].member_id}",
+        kind="DISPATCH_NOTICE", body=dispatch_notice(row.number, row.category, row.address,
+                                                     minutes),
+        dedupe_key=f"DISPATCH_NOTICE:{changed[row.id].event_id}", request_id=row.id,
+        member_id=picks[row.id].member_id, channel=channel)
+        for row in claimed if row.id in changed}
+    written = await write_messages(session, list(notices.values()))
+    return {request_id: Outcome("DISPATCHED", member_id=picks[request_id].member_id,
+                                message_ids=_ids(written.get(notice.dedupe_key)))
+            for request_id, notice in notices.items()}
+
+
+def _ids(message_id: int | None) -> tuple[int, ...]:
+    return () if message_id is None else (message_id,)
 
 
 _ESCALATE = text("""

@@ -63,6 +63,8 @@ class ServiceRequest(SQLModel, table=True):
               postgresql_where=text("status = 'COMPLETED'")),
         Index("request_due_idx", "due_at", postgresql_where=text(
             "NOT overdue AND status IN ('SUBMITTED','DISPATCHED','ACCEPTED','IN_PROGRESS')")),
+        Index("request_waiting_idx", "id", postgresql_where=text(
+            "status = 'SUBMITTED' AND escalation_level = 0")),
     )
 
     id: int | None = Field(default=None, primary_key=True)

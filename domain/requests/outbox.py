@@ -6,7 +6,8 @@ Delivery happens later (the sender actor): a message that was written is never l
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,3 +42,23 @@ async def write_message(session: AsyncSession, message: Message) -> int | None:
     row = await session.execute(_WRITE, message.__dict__)
     value = row.scalar_one_or_none()
     return None if value is None else int(value)
+
+
+_WRITE_MANY = text("""
+    INSERT INTO outbound_message (channel, recipient, kind, body, request_id, member_id,
+                                  survey_token, dedupe_key)
+    SELECT * FROM unnest(CAST(:channel AS text[]), CAST(:recipient AS text[]),
+                         CAST(:kind AS text[]), CAST(:body AS text[]),
+                         CAST(:request_id AS integer[]), CAST(:member_id AS integer[]),
+                         CAST(:survey_token AS text[]), CAST(:dedupe_key AS text[]))
+    ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key, id""")
+
+
+async def write_messages(session: AsyncSession, messages: Sequence[Message]) -> dict[str, int]:
+    """Store many messages in one statement; the ids of those written, by dedupe key (a
+    message whose dedupe key exists already is skipped, as in `write_message`)."""
+    if not messages:
+        return {}
+    columns = {f.name: [getattr(m, f.name) for m in messages] for f in fields(Message)}
+    rows = await session.execute(_WRITE_MANY, columns)
+    return {r.dedupe_key: int(r.id) for r in rows}

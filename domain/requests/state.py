@@ -7,6 +7,7 @@ the other is told the request's current state (INVALID_TRANSITION).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -116,6 +117,55 @@ async def transition(session: AsyncSession, *, request_id: int, action: str, now
     if row is None:
         raise await _why_not(session, request_id, step, assignee, field)
     return Changed(request_id, row.from_status, step.target.value, int(row.id))
+
+
+@lru_cache(maxsize=16)
+def _assign_many_sql(sets: tuple[str, ...]) -> TextClause:
+    """`_transition_sql` for many requests at once, each handed to its own member (one
+    statement, one event per request changed)."""
+    assignments = "".join(f", {name} = :{name}" for name in sets)
+    return text(f"""
+        WITH pick AS (
+          SELECT * FROM unnest(CAST(:ids AS integer[]), CAST(:members AS integer[]))
+            AS p(id, member_id)),
+        old AS (
+          SELECT r.id, r.status, pick.member_id FROM service_request r JOIN pick USING (id)
+          FOR UPDATE OF r),
+        changed AS (
+          UPDATE service_request r SET status = :target, updated_at = :now,
+                 assignee_id = old.member_id{assignments}
+          FROM old WHERE r.id = old.id AND old.status = ANY(:sources)
+          RETURNING r.id, old.member_id, old.status AS from_status),
+        event AS (
+          INSERT INTO request_event (request_id, at, kind, from_status, to_status, actor,
+                                     member_id)
+          SELECT id, :now, :event, from_status, :target, :actor, member_id FROM changed
+          RETURNING id, request_id)
+        SELECT changed.id AS request_id, changed.from_status, event.id AS event_id
+        FROM changed JOIN event ON event.request_id = changed.id""")
+
+
+async def assign_many(session: AsyncSession, *, action: str, now: datetime,
+                      actor: str | None, picks: Sequence[tuple[int, int]],
+                      changes: dict[str, Any] | None = None) -> dict[int, Changed]:
+    """Apply `action` to many requests at once, each `(request_id, member_id)` pair making
+    that member the assignee (the event names them too), with `changes` set on every row.
+    Returns the transitions that happened, by request id; a request not in a source state
+    is left alone and missing from the result (the caller holds the rows locked, or asks
+    `transition` for the reason)."""
+    if not picks:
+        return {}
+    step = TRANSITIONS[action]
+    changes = changes or {}
+    unknown = set(changes) - (_SETTABLE - {"assignee_id"})
+    if unknown:
+        raise ValueError(f"cannot set {sorted(unknown)} through a transition")
+    rows = await session.execute(_assign_many_sql(tuple(sorted(changes))), {
+        "ids": [r for r, _ in picks], "members": [m for _, m in picks],
+        "target": step.target.value, "now": now, "sources": [s.value for s in step.sources],
+        "event": step.event, "actor": actor, **changes})
+    return {int(r.request_id): Changed(int(r.request_id), r.from_status, step.target.value,
+                                       int(r.event_id)) for r in rows}
 
 
 async def _why_not(session: AsyncSession, request_id: int, step: Transition,

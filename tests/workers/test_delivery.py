@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import text
 
 from domain.db import transaction
-from domain.requests.delivery import Delivery, RetryPolicy, deliver
+from domain.requests.delivery import Delivery, RetryPolicy, deliver, deliver_many
 from domain.requests.outbox import Message, write_message
 from tests.workers.conftest import scalar
 
@@ -118,6 +118,22 @@ async def test_a_message_held_by_another_deliverer_is_left_alone(sessions: Any) 
     assert channel.sent == []
     assert await _deliver(sessions, 987654, channel) == Delivery.MISSING
     assert await scalar(sessions, "SELECT status FROM outbound_message") == "PENDING"
+
+
+async def test_a_batch_reports_each_message_and_one_failure_stops_no_other(
+        sessions: Any) -> None:
+    failing, fine, done, waiting = [await _message(sessions, f"k{n}") for n in range(4)]
+    await _deliver(sessions, done, Channel())
+    await _deliver(sessions, waiting, Channel(failures=1))  # RETRY: due in 10 s
+    channel = Channel(failures=1)  # the first send of the batch (lowest id) fails
+    async with transaction(sessions) as session:
+        outcomes = await deliver_many(session, message_ids=[waiting, done, fine, failing, 404],
+                                      now=NOW, send=channel, policy=POLICY)
+    assert outcomes == {failing: Delivery.RETRY, fine: Delivery.SENT, done: Delivery.DONE,
+                        waiting: Delivery.NOT_DUE, 404: Delivery.MISSING}
+    assert [p["id"] for p in channel.sent] == [fine]
+    assert [(await _row(sessions, i)).status for i in (failing, fine, done, waiting)] == [
+        "PENDING", "SENT", "SENT", "PENDING"]
 
 
 def test_backoff_doubles_from_first_and_stops_at_the_cap() -> None:

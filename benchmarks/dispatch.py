@@ -224,21 +224,19 @@ def backlog_phase(args: argparse.Namespace, db: Database, broker_url: str,
             return await burst(submit, cases, args.burst_concurrency)
     samples = asyncio.run(submit_all())
     _quiet(args)
+    watch = Watch(db, None, None)  # from before the worker starts: its boot counts too
     with contextlib.ExitStack() as stack, Complaints().attached() as complaints:
-        watch: list[Watch] = []
 
         async def start_worker() -> list[Sample]:
-            started = time.time()
-            worker = await asyncio.to_thread(stack.enter_context, running_worker(
+            run.extra["backlog worker started"] = time.time()
+            watch.attach(await asyncio.to_thread(stack.enter_context, running_worker(
                 worker_env(db, broker_url, args), processes=args.processes,
-                threads=args.threads))
-            watch.append(Watch(db, worker, None))
-            watch[0].begin()
-            run.extra["backlog worker started"] = started
+                threads=args.threads)))
             return samples
         phase = asyncio.run(run_phase("backlog", "domain", db.conninfo, start_worker,
-                                      timeout=args.timeout, on_end=lambda: watch[0].finish()))
-        _measure(run, "backlog", watch[0], phase, complaints)
+                                      timeout=args.timeout, on_start=watch.begin,
+                                      on_end=watch.finish))
+        _measure(run, "backlog", watch, phase, complaints)
     print(" " + console_line(phase), flush=True)
     _print_cpu(run, "backlog")
     _print_trouble(run.trouble["backlog"])

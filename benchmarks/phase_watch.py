@@ -22,14 +22,26 @@ TROUBLE_LINE = re.compile(r"^.*\] \[(?:WARNING|ERROR|CRITICAL)\] .*$", re.MULTIL
 class Watch:
     """CPU snapshots and the worker log's sweeper lines over one phase's window."""
 
-    def __init__(self, db: Database, worker: RunningWorker, server_pid: int | None) -> None:
-        self.db, self.worker, self.server_pid = db, worker, server_pid
+    def __init__(self, db: Database, worker: RunningWorker | None,
+                 server_pid: int | None) -> None:
+        """`worker` may be None when the phase starts the worker itself: `attach` it then
+        (its whole log and CPU count, boot included)."""
+        self.db, self.server_pid = db, server_pid
+        self._worker = worker
         self.start: cpu_use.Snapshot | None = None
         self.end: cpu_use.Snapshot | None = None
         self.log_from = 0
 
+    @property
+    def worker(self) -> RunningWorker:
+        assert self._worker is not None, "no worker attached"
+        return self._worker
+
+    def attach(self, worker: RunningWorker) -> None:
+        self._worker = worker
+
     def begin(self) -> None:
-        self.log_from = self.worker.log.stat().st_size
+        self.log_from = self._worker.log.stat().st_size if self._worker else 0
         self.start = cpu_use.snapshot()
 
     def finish(self) -> None:

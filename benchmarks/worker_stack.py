@@ -140,7 +140,7 @@ def _wait_until_ready(worker: RunningWorker, processes: int) -> None:
                                f"{worker.output()}")
         text = worker.log.read_text(errors="replace")
         if (text.count("Worker process is ready for action") >= processes
-                and "gridsteward.sweeper" in text):
+                and "gridsteward.scheduler" in text):
             return
         time.sleep(0.2)
     raise RuntimeError(f"worker not ready within 60 s:\n{worker.output()}")

@@ -4,17 +4,20 @@ enqueued inside the transaction: a trigger must not outrun the commit it points 
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.db import transaction
 from domain.requests.delivery import Delivery, Send, deliver_many
-from domain.requests.dispatch import dispatch_batch
+from domain.requests.dispatch import BATCH, dispatch_batch
 from domain.requests.sweep import SweepResult, sweep
 from workers.config import WorkerConfig
 
 Sessions = async_sessionmaker[AsyncSession]
+
+log = logging.getLogger("gridsteward.workers")
 
 
 def utcnow() -> datetime:
@@ -24,11 +27,23 @@ def utcnow() -> datetime:
 
 async def dispatch_job(sessions: Sessions, config: WorkerConfig, request_id: int) -> list[int]:
     """Dispatch or escalate one request, and with it a batch of others waiting; the ids of
-    the notices written, to send."""
+    the notices written, to send. Should the batch fail, the request is tried alone (and
+    that failure raised, for Dramatiq to retry), so one request that cannot be dispatched
+    never holds up the others."""
+    try:
+        return await _dispatch(sessions, config, request_id, BATCH)
+    except Exception:
+        log.exception("dispatch batch with request %s failed; trying it alone", request_id)
+        return await _dispatch(sessions, config, request_id, 0)
+
+
+async def _dispatch(sessions: Sessions, config: WorkerConfig, request_id: int,
+                    extra: int) -> list[int]:
     async with transaction(sessions) as session:
         outcomes = await dispatch_batch(
             session, request_ids=[request_id], now=utcnow(),
-            accept_timeout=config.accept_timeout, channel=config.outbound_channel)
+            accept_timeout=config.accept_timeout, channel=config.outbound_channel,
+            extra=extra)
         return [i for outcome in outcomes.values() for i in outcome.message_ids]
 
 

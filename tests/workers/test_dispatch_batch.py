@@ -4,10 +4,13 @@ serve, and leaves alone what another dispatcher holds. Also the pure ranking (`c
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from domain.access import Viewer
 from domain.db import transaction
@@ -16,6 +19,8 @@ from domain.requests.dispatch import Outcome, dispatch_batch, dispatch_request
 from domain.requests.policy import Candidate, choose
 from tests.requests_factory import TIMEOUT, community_with_stewards
 from tests.workers.conftest import Stub, events, scalar, submit
+from workers import jobs
+from workers.config import WorkerConfig
 
 T0 = datetime(2026, 11, 28, 8, tzinfo=UTC)
 
@@ -131,3 +136,29 @@ def test_choose_carries_a_pick_into_the_next_request() -> None:
     options = [_option(r, m, distance=d) for r in (1, 2, 3) for m, d in ((20, 1.0), (21, 2.0))]
     picks = choose([3, 1, 2], options, T0)
     assert {r: c.member_id for r, c in picks.items()} == {3: 20, 1: 21, 2: 20}
+
+
+async def test_a_request_that_cannot_be_dispatched_holds_up_no_other(
+        sessions: Any, worker_config: WorkerConfig, caplog: pytest.LogCaptureFixture) -> None:
+    """A batch that fails (here a database trigger refuses one request's update) falls back
+    to the request it was sent for, alone; the poisoned one stays waiting."""
+    await community_with_stewards(sessions, 2)
+    poison, good = await submit(sessions, 2, now=T0)
+    async with transaction(sessions) as session:
+        await session.execute(text(f"""
+            CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'refused'; END $$;
+            CREATE TRIGGER test_refuse BEFORE UPDATE ON service_request FOR EACH ROW
+            WHEN (OLD.id = {poison}) EXECUTE FUNCTION test_refuse();"""))
+    try:
+        with caplog.at_level(logging.ERROR, logger="gridsteward.workers"):
+            notices = await jobs.dispatch_job(sessions, worker_config, good)
+        assert len(notices) == 1
+        assert "trying it alone" in caplog.text
+        assert await events(sessions, "DISPATCHED") == {good: 1}
+        with pytest.raises(DBAPIError, match="refused"):
+            await jobs.dispatch_job(sessions, worker_config, poison)
+    finally:
+        async with transaction(sessions) as session:
+            await session.execute(text("DROP TRIGGER test_refuse ON service_request; "
+                                       "DROP FUNCTION test_refuse()"))

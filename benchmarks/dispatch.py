@@ -306,7 +306,8 @@ def _worker_settings(args: argparse.Namespace) -> str:
     return (f"SWEEP_INTERVAL_SECONDS {setting('sweep_interval_seconds', 'SWEEP_INTERVAL_SECONDS')}"
             f", DISPATCH_STALE_SECONDS "
             f"{setting('dispatch_stale_seconds', 'DISPATCH_STALE_SECONDS')}, OUTBOUND_CHANNEL "
-            "log (each dispatch notice is delivered by the deliver_message actor, to the log)"
+            "log (dispatch notices are delivered by the deliver_messages actor, up to 50 a "
+            "message, to the log)"
             + ("; worker environment " + ", ".join(f"`{k}={v}`"
                                                    for k, v in args.worker_env.items())
                if args.worker_env else ""))

@@ -36,6 +36,10 @@ _TROUBLE = frozenset({Delivery.RETRY, Delivery.FAILED})
 #: At most this many message ids travel in one `deliver_messages` message.
 DELIVERY_BATCH = 50
 
+#: A batch stops starting sends after this many seconds (a slow or hung gateway: webhook
+#: timeouts are 10 s); what it did not try is enqueued again at once.
+DELIVERY_BUDGET_SECONDS = 15.0
+
 T = TypeVar("T")
 
 
@@ -100,10 +104,13 @@ def declare_actors(broker: dramatiq.Broker, runtime: Runtime) -> Actors:
         """Deliver outbound messages through their channel. A channel failure is recorded
         on the row (attempts, next_attempt_at) and retried by the sweep with backoff, so it
         does not raise here."""
-        outcomes = runtime.run(lambda s: jobs.deliver_job(s, message_ids, send))
+        outcomes = runtime.run(lambda s: jobs.deliver_job(s, message_ids, send,
+                                                          DELIVERY_BUDGET_SECONDS))
         for message_id, outcome in outcomes.items():
             level = logging.WARNING if outcome in _TROUBLE else logging.DEBUG
             log.log(level, "outbound message %s: %s", message_id, outcome)
+        deferred = [i for i, outcome in outcomes.items() if outcome == Delivery.DEFERRED]
+        send_quietly(deliver_messages, chunks(deferred))
 
     @dramatiq.actor(broker=broker, queue_name=OUTBOUND_QUEUE)
     def deliver_message(message_id: int) -> None:

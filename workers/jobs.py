@@ -47,11 +47,13 @@ async def _dispatch(sessions: Sessions, config: WorkerConfig, request_id: int,
         return [i for outcome in outcomes.values() for i in outcome.message_ids]
 
 
-async def deliver_job(sessions: Sessions, message_ids: list[int],
-                      send: Send) -> dict[int, Delivery]:
-    """Try to deliver outbound messages through `send`; the outcome of each."""
+async def deliver_job(sessions: Sessions, message_ids: list[int], send: Send,
+                      budget: float | None = None) -> dict[int, Delivery]:
+    """Try to deliver outbound messages through `send`, for about `budget` seconds at most;
+    the outcome of each."""
     async with transaction(sessions) as session:
-        return await deliver_many(session, message_ids=message_ids, now=utcnow(), send=send)
+        return await deliver_many(session, message_ids=message_ids, now=utcnow(), send=send,
+                                  budget=budget)
 
 
 async def sweep_job(sessions: Sessions, config: WorkerConfig) -> SweepResult:

@@ -11,6 +11,7 @@ receivers deduplicate by the message `id` in the payload.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,6 +37,7 @@ class Delivery(StrEnum):
     NOT_DUE = "NOT_DUE"  # waiting for its backoff to pass
     BUSY = "BUSY"  # another deliverer holds the row right now
     MISSING = "MISSING"  # no message has this id
+    DEFERRED = "DEFERRED"  # not tried: its batch ran out of time; still PENDING, send it again
 
 
 @dataclass(frozen=True)
@@ -71,35 +73,45 @@ async def deliver(session: AsyncSession, *, message_id: int, now: datetime, send
 
 
 async def deliver_many(session: AsyncSession, *, message_ids: Sequence[int], now: datetime,
-                       send: Send, policy: RetryPolicy | None = None) -> dict[int, Delivery]:
+                       send: Send, policy: RetryPolicy | None = None,
+                       budget: float | None = None) -> dict[int, Delivery]:
     """Send the PENDING messages among `message_ids` through `send` and record each outcome
     (the caller commits); the outcome of every id asked for.
 
     A message never attempted is due at once, whatever its `next_attempt_at` says (so a clock
     difference between the database and this host cannot hold a fresh message back); a retry
     waits for its backoff. The sends run one after the other in a thread, as channels may
-    block on the network; one failing does not stop the others."""
+    block on the network; one failing does not stop the others. Once `budget` seconds have
+    gone by (a gateway answering slowly or timing out), the rest are DEFERRED untouched, for
+    the caller to hand on again, so a batch never holds its rows and its thread for long."""
     rows = (await session.execute(_CLAIM, {"ids": list(message_ids)})).all()
     outcomes = {row.id: Delivery.DONE for row in rows if row.status != "PENDING"}
     outcomes |= {row.id: Delivery.NOT_DUE for row in rows
                  if row.status == "PENDING" and row.attempts > 0 and row.next_attempt_at > now}
     due = [row for row in rows if row.id not in outcomes]
-    errors = await asyncio.to_thread(_send_each, send, due)
-    sent = [row.id for row, error in zip(due, errors, strict=True) if error is None]
+    errors = await asyncio.to_thread(_send_each, send, due, budget)
+    tried = due[:len(errors)]
+    sent = [row.id for row, error in zip(tried, errors, strict=True) if error is None]
     if sent:
         await session.execute(_SENT, {"ids": sent, "now": now})
     outcomes |= dict.fromkeys(sent, Delivery.SENT)
-    for row, error in zip(due, errors, strict=True):
+    outcomes |= {row.id: Delivery.DEFERRED for row in due[len(errors):]}
+    for row, error in zip(tried, errors, strict=True):
         if error is not None:
             outcomes[row.id] = await _failed(session, row, now, error, policy or RetryPolicy())
     missing = [i for i in message_ids if i not in outcomes]
     return outcomes | (await _why_not(session, missing) if missing else {})
 
 
-def _send_each(send: Send, rows: Sequence[Row[Any]]) -> list[Exception | None]:
-    """Hand each row to `send`; what each raised, or None."""
+def _send_each(send: Send, rows: Sequence[Row[Any]],
+               budget: float | None) -> list[Exception | None]:
+    """Hand rows to `send` in order until `budget` seconds have gone by; what each one tried
+    raised, or None (rows beyond the list's length were not tried)."""
+    deadline = None if budget is None else time.monotonic() + budget
     errors: list[Exception | None] = []
     for row in rows:
+        if deadline is not None and errors and time.monotonic() > deadline:
+            break
         try:
             send(payload(row))
         except Exception as exc:

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Viewer
+from domain.calendar import ZONE
 from domain.directory import Scope
 from domain.errors import InvalidInput
 from domain.surveys.models import MemberAssessment
@@ -33,7 +34,9 @@ _PERIOD = re.compile(r"(\d{4})-(?:(0[1-9]|1[0-2])|Q([1-4]))")
 
 
 def period_bounds(period: str, field: str = "period") -> tuple[datetime, datetime]:
-    """[start, end) in UTC of a month ("2026-11") or a quarter ("2026-Q4")."""
+    """[start, end) of a month ("2026-11") or a quarter ("2026-Q4") of the communities'
+    calendar (China Standard Time: the month starts at 00:00 in Beijing, 16:00 UTC the day
+    before)."""
     match = _PERIOD.fullmatch(period.strip())
     if match is None:
         raise InvalidInput.one("INVALID_PERIOD", "period must be a month like 2026-11 or a "
@@ -44,7 +47,8 @@ def period_bounds(period: str, field: str = "period") -> tuple[datetime, datetim
     end_month, end_year = first + months, year
     if end_month > 12:
         end_month, end_year = end_month - 12, year + 1
-    return datetime(year, first, 1, tzinfo=UTC), datetime(end_year, end_month, 1, tzinfo=UTC)
+    return (datetime(year, first, 1, tzinfo=ZONE),
+            datetime(end_year, end_month, 1, tzinfo=ZONE))
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from domain.calendar import ZONE_NAME
 from domain.db import transaction
 
 CHUNK = 20_000
@@ -88,7 +89,7 @@ messages AS (
                                 dedupe_key, next_attempt_at)
   SELECT CAST(:channel AS text), t.phone, 'SURVEY',
          format('【红色管家】您好！您的服务单%s（%s，%s办结）已完成，请为本次服务评分（1-5分）：%s%s',
-                r.number, {_CATEGORY}, to_char(r.completed_at AT TIME ZONE 'Asia/Shanghai',
+                r.number, {_CATEGORY}, to_char(r.completed_at AT TIME ZONE '{ZONE_NAME}',
                 'YYYY-MM-DD'), CAST(:link AS text), t.token),
          r.id, t.token, 'SURVEY:' || t.id, :now
   FROM tokens t JOIN service_request r ON r.id = t.request_id

@@ -2,25 +2,27 @@
 refreshed as they go, and a period that has ended is computed once more after its end, so the
 snapshot it keeps is final (nothing that happens later counts towards it).
 
-Periods are calendar months and quarters in UTC, as domain.surveys.assessment counts them. A
+Periods are calendar months and quarters in China Standard Time (domain.calendar), as
+domain.surveys.assessment counts them. A
 period nobody asked for is not computed here: `list_assessments` does that on its first read,
 which after the period's end is final at once.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from domain.calendar import ZONE
 from domain.db import transaction
 from domain.surveys.assessment import assess_period, period_bounds
 
 
 def running_periods(now: datetime) -> list[str]:
     """The month and the quarter `now` falls in, e.g. ["2026-11", "2026-Q4"]."""
-    at = now.astimezone(UTC)
+    at = now.astimezone(ZONE)
     return [f"{at.year}-{at.month:02d}", f"{at.year}-Q{(at.month - 1) // 3 + 1}"]
 
 

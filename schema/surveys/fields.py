@@ -41,9 +41,10 @@ class SurveyQuery:
         return SatisfactionSummary.of(summary)
 
     @strawberry.field(permission_classes=AUTHENTICATED, description=(
-        'Member assessments for a period: a month ("2026-11") or a quarter ("2026-Q4"), '
-        "ranked within each community. Administrators see everyone, grid workers the "
-        "members of their grids, members themselves."))
+        'Member assessments for a period: a month ("2026-11") or a quarter ("2026-Q4") in '
+        "China Standard Time (Beijing, UTC+8), ranked within each community. "
+        "Administrators see everyone, grid workers the members of their grids, members "
+        "themselves."))
     async def assessments(self, info: Info, period: str,
                           scope: ScopeInput | None = None) -> list[MemberAssessment]:
         async with transaction(info.context.sessions) as session:

@@ -119,13 +119,14 @@ async def test_snapshots_of_one_period_at_once_take_turns(sessions: Any,
             "SELECT count(*) FROM member_assessment WHERE period = '2026-11'"))).scalar() == 4
 
 
-@pytest.mark.parametrize(("period", "start", "end"), [
-    ("2026-11", datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)),
-    ("2026-12", datetime(2026, 12, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)),
-    ("2026-Q4", datetime(2026, 10, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)),
-    ("2026-Q1", datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)),
+@pytest.mark.parametrize(("period", "start", "end"), [  # 00:00 in Beijing is 16:00 UTC
+    ("2026-11", datetime(2026, 10, 31, 16, tzinfo=UTC), datetime(2026, 11, 30, 16, tzinfo=UTC)),
+    ("2026-12", datetime(2026, 11, 30, 16, tzinfo=UTC), datetime(2026, 12, 31, 16, tzinfo=UTC)),
+    ("2026-Q4", datetime(2026, 9, 30, 16, tzinfo=UTC), datetime(2026, 12, 31, 16, tzinfo=UTC)),
+    ("2026-Q1", datetime(2025, 12, 31, 16, tzinfo=UTC), datetime(2026, 3, 31, 16, tzinfo=UTC)),
 ])
-def test_period_bounds(period: str, start: datetime, end: datetime) -> None:
+def test_period_bounds_are_months_and_quarters_in_china_time(period: str, start: datetime,
+                                                            end: datetime) -> None:
     assert period_bounds(period) == (start, end)
 
 

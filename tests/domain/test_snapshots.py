@@ -24,10 +24,12 @@ AFTER_NOV = datetime(2026, 12, 1, 0, 30, tzinfo=UTC)
 @pytest.mark.parametrize(("now", "periods"), [
     (NOV_15, ["2026-11", "2026-Q4"]),
     (datetime(2027, 1, 1, tzinfo=UTC), ["2027-01", "2027-Q1"]),
-    (datetime(2026, 3, 31, 23, 59, 59, tzinfo=UTC), ["2026-03", "2026-Q1"]),
-    (datetime(2026, 12, 1, 2, tzinfo=timezone(timedelta(hours=8))), ["2026-11", "2026-Q4"]),
+    (datetime(2026, 3, 31, 15, 59, 59, tzinfo=UTC), ["2026-03", "2026-Q1"]),
+    (datetime(2026, 3, 31, 16, tzinfo=UTC), ["2026-04", "2026-Q2"]),  # 00:00 in Beijing
+    (datetime(2026, 12, 1, 2, tzinfo=timezone(timedelta(hours=8))), ["2026-12", "2026-Q4"]),
+    (datetime(2026, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5))), ["2027-01", "2027-Q1"]),
 ])
-def test_running_periods_are_counted_in_utc(now: datetime, periods: list[str]) -> None:
+def test_running_periods_are_counted_in_china_time(now: datetime, periods: list[str]) -> None:
     assert running_periods(now) == periods
 
 

@@ -3,6 +3,7 @@ retried with doubling backoff, FAILED after the last attempt, never sent by two 
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -134,6 +135,22 @@ async def test_a_batch_reports_each_message_and_one_failure_stops_no_other(
     assert [p["id"] for p in channel.sent] == [fine]
     assert [(await _row(sessions, i)).status for i in (failing, fine, done, waiting)] == [
         "PENDING", "SENT", "SENT", "PENDING"]
+
+
+async def test_a_batch_out_of_time_defers_the_rest_untouched(sessions: Any) -> None:
+    ids = [await _message(sessions, f"k{n}") for n in range(3)]
+    channel = Channel()
+
+    def slow(payload: dict[str, Any]) -> None:  # a gateway that takes its time
+        time.sleep(0.2)
+        channel(payload)
+    async with transaction(sessions) as session:
+        outcomes = await deliver_many(session, message_ids=ids, now=NOW, send=slow,
+                                      budget=0.1)
+    assert outcomes == {ids[0]: Delivery.SENT, ids[1]: Delivery.DEFERRED,
+                        ids[2]: Delivery.DEFERRED}
+    assert [(r.status, r.attempts) for r in [await _row(sessions, i) for i in ids]] == [
+        ("SENT", 1), ("PENDING", 0), ("PENDING", 0)]
 
 
 def test_backoff_doubles_from_first_and_stops_at_the_cap() -> None:

@@ -56,29 +56,32 @@ def _config(database_url: str, broker: str) -> WorkerConfig:
                         sweep_interval_seconds=SWEEP_SECONDS)
 
 
-def _workers(database_url: str, broker: str, tmp_path: Path) -> Workers:
+def _workers(database_url: str, broker: str, tmp_path: Path) -> Iterator[Workers]:
+    """Worker processes on `broker` (started by each test), all stopped afterwards."""
     env = {**os.environ, "DATABASE_URL": database_url, "BROKER_URL": broker,
            "SWEEP_INTERVAL_SECONDS": str(SWEEP_SECONDS),
            "DISPATCH_STALE_SECONDS": str(STALE_SECONDS), "OUTBOUND_CHANNEL": "log",
            "SURVEY_BATCH_INTERVAL_SECONDS": str(SWEEP_SECONDS), "SURVEY_LINK": SURVEY_LINK,
            "GRIDSTEWARD_ENV": "test"}
-    return Workers(env, tmp_path)
+    started = Workers(env, tmp_path)
+    try:
+        yield started
+    finally:
+        started.stop_all()
 
 
 @pytest.fixture
 def workers(database_url: str, broker_url: str, tmp_path: Path,
             sessions: Any) -> Iterator[Workers]:
-    started = _workers(database_url, broker_url, tmp_path)
-    yield started
-    started.stop_all()
+    """On each broker in turn."""
+    yield from _workers(database_url, broker_url, tmp_path)
 
 
 @pytest.fixture
 def rabbit_workers(database_url: str, rabbitmq_url: str, tmp_path: Path,
                    sessions: Any) -> Iterator[Workers]:
-    started = _workers(database_url, rabbitmq_url, tmp_path)
-    yield started
-    started.stop_all()
+    """On RabbitMQ, the production broker."""
+    yield from _workers(database_url, rabbitmq_url, tmp_path)
 
 
 def _enqueue(config: WorkerConfig, ids: list[int]) -> None:

@@ -102,6 +102,12 @@ async def scalar(sessions: Any, sql: str, **params: Any) -> Any:
         return (await session.execute(text(sql), params)).scalar_one()
 
 
+async def sent_messages(sessions: Any, kind: str | None = None) -> int:
+    """How many outbound messages (of `kind`, if given) are SENT."""
+    return int(await scalar(sessions, "SELECT count(*) FROM outbound_message WHERE status = "
+                            "'SENT' AND kind = COALESCE(:kind, kind)", kind=kind))
+
+
 async def add_grid_worker(sessions: Any, grid: str = "G1", name: str = "网格员") -> int:
     """An ACTIVE grid worker serving `grid`; returns the member id."""
     async with transaction(sessions) as session:

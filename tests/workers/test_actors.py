@@ -17,7 +17,7 @@ from dramatiq.brokers.stub import StubBroker
 from domain.db import transaction
 from domain.requests.dispatch import dispatch_request
 from tests.requests_factory import TIMEOUT, community_with_stewards
-from tests.workers.conftest import Stub, events, scalar, submit
+from tests.workers.conftest import Stub, events, scalar, sent_messages, submit
 from workers.actors import declare_actors, send_quietly
 from workers.broker import DISPATCH_QUEUE, worker_middleware
 from workers.config import WorkerConfig
@@ -59,8 +59,7 @@ async def test_many_triggers_for_many_requests_dispatch_each_exactly_once(
         stub.actors.dispatch_request.send(request_id)
     stub.drain()
     assert await events(sessions, "DISPATCHED") == dict.fromkeys(ids, 1)
-    assert await scalar(sessions, "SELECT count(*) FROM outbound_message WHERE status = "
-                        "'SENT' AND kind = 'DISPATCH_NOTICE'") == 12
+    assert await sent_messages(sessions, "DISPATCH_NOTICE") == 12
 
 
 async def test_a_failing_channel_is_recorded_for_the_sweep_not_raised(
@@ -85,8 +84,7 @@ async def test_the_sweep_actor_dispatches_what_was_left_submitted(sessions: Any,
     stub.actors.run_sweep.send()
     stub.drain()
     assert await events(sessions, "DISPATCHED") == dict.fromkeys(ids, 1)
-    assert await scalar(sessions, "SELECT count(*) FROM outbound_message WHERE status = "
-                        "'SENT'") == 5
+    assert await sent_messages(sessions) == 5
 
 
 async def test_two_sweeps_at_once_never_dispatch_twice(

@@ -18,7 +18,7 @@ from domain.requests.actions import decline_request
 from domain.requests.dispatch import Outcome, dispatch_batch, dispatch_request
 from domain.requests.policy import Candidate, choose
 from tests.requests_factory import TIMEOUT, community_with_stewards
-from tests.workers.conftest import Stub, events, scalar, submit
+from tests.workers.conftest import Stub, events, scalar, sent_messages, submit
 from workers import jobs
 from workers.config import WorkerConfig
 
@@ -110,8 +110,7 @@ async def test_one_trigger_dispatches_a_backlog_and_its_notices_go_out(
     dispatched = await events(sessions, "DISPATCHED")
     assert len(dispatched) == 51 and set(dispatched.values()) == {1}  # itself + BATCH
     assert ids[-1] in dispatched
-    assert await scalar(sessions, "SELECT count(*) FROM outbound_message "
-                        "WHERE status = 'SENT'") == 51
+    assert await sent_messages(sessions) == 51
 
 
 def _option(request_id: int, member_id: int, load: int = 0, distance: float | None = 10.0,

@@ -15,7 +15,7 @@ import pytest
 
 from server.background import DramatiqBackground
 from tests.requests_factory import community_with_stewards, completed_request
-from tests.workers.conftest import events, scalar, submit
+from tests.workers.conftest import events, scalar, sent_messages, submit
 from tests.workers.live import (
     Workers,
     has_rabbitmqctl,
@@ -116,8 +116,7 @@ async def test_a_real_worker_dispatches_every_request_exactly_once(
     await _all_dispatched(sessions, ids, workers)
 
     async def notices_sent() -> bool:
-        return await scalar(sessions, "SELECT count(*) FROM outbound_message "
-                            "WHERE status = 'SENT'") == len(ids)
+        return await sent_messages(sessions) == len(ids)
     await wait_until(notices_sent, seconds=30, what="notices sent", logs=workers.logs)
     await _exactly_once(sessions, ids)
 

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from domain.db import transaction
 from domain.requests.sweep import BATCH
-from tests.workers.conftest import Stub, scalar
+from tests.workers.conftest import Stub, sent_messages
 from tests.workers.live import wait_until
 from workers.actors import DELIVERY_BATCH, declare_actors
 from workers.broker import OUTBOUND_QUEUE, worker_middleware
@@ -72,8 +72,7 @@ async def test_a_backlog_goes_out_without_waiting_an_interval_per_page(
     running = asyncio.create_task(sweeper.run_forever(stop))
 
     async def all_sent() -> bool:
-        return await scalar(sessions, "SELECT count(*) FROM outbound_message "
-                            "WHERE status = 'SENT'") == count
+        return await sent_messages(sessions) == count
     async def back_to_the_interval() -> bool:  # the first pass that finds nothing new
         return sweeper.pause() == interval
     try:

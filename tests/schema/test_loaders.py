@@ -19,7 +19,7 @@ def test_no_loader_is_built_before_it_is_used() -> None:
 
 async def test_rows_primed_before_the_loader_exists_are_not_fetched(sessions: Any) -> None:
     loaders = Loaders(sessions)
-    row = Grid(id=10**9, code="primed", name="primed", community_id=1)
+    row = Grid(id=10**9, code="primed", name="primed", community_id=1, boundary=None)
     loaders.prime("grid", 10**9, row)
     assert "grid" not in vars(loaders)
     assert await loaders.grid.load(10**9) is row  # no such row in the database
@@ -28,6 +28,6 @@ async def test_rows_primed_before_the_loader_exists_are_not_fetched(sessions: An
 async def test_rows_primed_after_the_loader_exists_go_to_it(sessions: Any) -> None:
     loaders = Loaders(sessions)
     loader = loaders.grid
-    row = Grid(id=10**9, code="primed", name="primed", community_id=1)
+    row = Grid(id=10**9, code="primed", name="primed", community_id=1, boundary=None)
     loaders.prime("grid", 10**9, row)
     assert await loader.load(10**9) is row

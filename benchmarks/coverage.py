@@ -296,8 +296,9 @@ def _run_in_load_process(context: Any, spec: LoadSpec) -> LoadResult:
 def run_phase(context: Any, spec: LoadSpec, quiet: tuple[float, float]) -> LoadResult:
     if quiet[0] > 0 and (busy := wait_for_quiet(*quiet)) >= quiet[1]:
         print(f"  (the machine is busy with other work: {busy:.2f} cores before the phase)")
-    print(f"  {spec.name}, {spec.concurrency} clients, {spec.warmup:g} s warm-up + "
-          f"{spec.duration:g} s ...", end="", flush=True)
+    load = f"{spec.rate:g} requests/s" if spec.rate else f"{spec.concurrency} clients"
+    print(f"  {spec.name}, {load}, {spec.warmup:g} s warm-up + {spec.duration:g} s ...",
+          end="", flush=True)
     result = _run_in_load_process(context, spec)
     cpu = result.cpu
     split = split_text(result)
@@ -305,7 +306,8 @@ def run_phase(context: Any, spec: LoadSpec, quiet: tuple[float, float]) -> LoadR
           f"errors {result.errors}; cores: server {cpu['server']:.2f}{split}, PostgreSQL "
           f"{cpu['postgres']:.2f}, client {cpu['client']:.2f}, other processes "
           f"{cpu['other']:.2f}, unattributed {cpu['unattributed']:.2f}; "
-          f"new DB sessions {cpu['new sessions/s']:.1f}/s", flush=True)
+          f"new DB sessions {cpu['new sessions/s']:.1f}/s"
+          + (f"; start lag p50 {result.lag_p50:.2f} ms" if spec.rate else ""), flush=True)
     for sample in result.error_samples:
         print(f"    error: {sample}")
     return result

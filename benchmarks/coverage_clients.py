@@ -24,7 +24,7 @@ import httpx
 import psycopg
 
 from benchmarks.steady_rate import Connector
-from geo.address import similarity
+from geo.address import house_number_signature, similarity
 from geo.sql import degrees_for_metres
 
 Statement = tuple[str, dict[str, Any]]  # SQL for psycopg, and the values it always binds
@@ -196,7 +196,8 @@ def sql_address(conninfo: str, threshold: float) -> Connector[SqlConnection]:
         row = await (await conn.execute(exact, {**exact_fixed, "key": key})).fetchone()
         if row is not None:
             return None, False
-        candidates = await (await conn.execute(fuzzy, {**fuzzy_fixed, "key": key})).fetchall()
+        params = {**fuzzy_fixed, "key": key, "numbers": house_number_signature(key)}
+        candidates = await (await conn.execute(fuzzy, params)).fetchall()
         best = max(((similarity(key, c[1]), -c[0]) for c in candidates), default=None)
         if best is None or best[0] < threshold:
             return None, True

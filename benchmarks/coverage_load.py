@@ -64,6 +64,12 @@ class LoadResult:
     cpu: dict[str, float] = field(default_factory=dict)
     server_split: list[float] = field(default_factory=list)  # cores per server process
     rate: float = 0.0  # offered requests a second (steady rate); 0: closed loop
+    lags_ms: list[float] = field(default_factory=list)  # steady rate: start - schedule
+
+    @property
+    def lag_p50(self) -> float:
+        """How late this client began a request, p50 (steady rate; part of its latency)."""
+        return _percentile(self.lags_ms, 0.50)
 
     @property
     def requests(self) -> int:
@@ -74,10 +80,7 @@ class LoadResult:
         return self.requests / self.seconds if self.seconds else 0.0
 
     def percentile(self, q: float) -> float:
-        if not self.latencies_ms:
-            return math.nan
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+        return _percentile(self.latencies_ms, q)
 
     @property
     def p50(self) -> float:
@@ -88,11 +91,19 @@ class LoadResult:
         return self.percentile(0.99)
 
 
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
 class _Recorder:
     """Latencies of requests started after `warm_until` and answered by `stop_at`."""
 
     def __init__(self, warm_until: float, stop_at: float) -> None:
         self.warm_until, self.stop_at = warm_until, stop_at
+        self.lags: list[float] = []
         self.latencies: list[float] = []
         self.errors = 0
         self.samples: list[str] = []
@@ -108,6 +119,10 @@ class _Recorder:
             return
         self.latencies.append((ended - started) * 1000.0)
         self.nulls += null
+
+    def record_lag(self, scheduled: float, began: float) -> None:
+        if scheduled >= self.warm_until:
+            self.lags.append((began - scheduled) * 1000.0)
 
 
 def run_load(spec: LoadSpec) -> LoadResult:
@@ -153,12 +168,15 @@ async def _load(spec: LoadSpec) -> LoadResult:
     if spec.rate > 0:
         recorder = _Recorder(warm_until, math.inf)  # late answers count too
         load = run_steady(connector, spec.payloads, Schedule(spec.rate, started, stop_at),
-                          recorder.record, preopen=spec.concurrency, stagger=stagger)
+                          recorder, preopen=spec.concurrency, stagger=stagger)
     else:
         recorder = _Recorder(warm_until, stop_at)
         load = _closed_loop(connector, spec, recorder, stagger)
     try:
-        await asyncio.gather(snapshot(warm_until, "start"), snapshot(stop_at, "end"), load)
+        *_, left_open = await asyncio.gather(snapshot(warm_until, "start"),
+                                             snapshot(stop_at, "end"), load)
+        for conn in left_open:  # after the last CPU snapshot: see run_steady
+            await connector.close(conn)
     finally:
         for close in closers:
             await close()
@@ -175,19 +193,23 @@ def _result(spec: LoadSpec, recorder: _Recorder, marks: dict[str, CpuSnapshot]) 
                       latencies_ms=recorder.latencies, errors=recorder.errors,
                       error_samples=recorder.samples, nulls=recorder.nulls, cpu=cpu,
                       server_split=[round(v, 2) for v in split if v >= 0.01],
-                      rate=spec.rate)
+                      rate=spec.rate, lags_ms=recorder.lags)
 
 
 async def _closed_loop(connector: Connector[Any], spec: LoadSpec, rec: _Recorder,
-                       stagger: float) -> None:
-    """`spec.concurrency` clients, each on its own connection, `stagger` s apart."""
-    await asyncio.gather(*(_client(connector, spec.payloads, i, spec.concurrency,
-                                   i * stagger, rec) for i in range(spec.concurrency)))
+                       stagger: float) -> list[Any]:
+    """`spec.concurrency` clients, each on its own connection, `stagger` s apart; returns the
+    connections still open (see run_steady)."""
+    conns = await asyncio.gather(*(_client(connector, spec.payloads, i, spec.concurrency,
+                                           i * stagger, rec)
+                                   for i in range(spec.concurrency)))
+    return [conn for conn in conns if conn is not None]
 
 
 async def _client(connector: Connector[Any], payloads: list[Any], index: int, step: int,
-                  delay: float, rec: _Recorder) -> None:
-    """One closed-loop client: payloads index, index + step, ... until the window ends."""
+                  delay: float, rec: _Recorder) -> Any:
+    """One closed-loop client: payloads index, index + step, ... until the window ends;
+    returns its connection, still open."""
     await asyncio.sleep(delay)
     conn: Any = None
     try:
@@ -208,6 +230,8 @@ async def _client(connector: Connector[Any], payloads: list[Any], index: int, st
                     await connector.close(conn)
                 conn = None
                 await asyncio.sleep(0.01)  # a refused connection must not spin
-    finally:
+    except BaseException:
         if conn is not None:
             await connector.close(conn)
+        raise
+    return conn

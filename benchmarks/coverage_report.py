@@ -79,14 +79,15 @@ def _table(results: dict[str, LoadResult]) -> list[str]:
 
 def _steady_table(results: dict[str, LoadResult]) -> list[str]:
     lines = ["| look-up | offered requests/s | answered requests/s | p50 ms | p99 ms | "
-             "errors | requests | null answers | CPU cores: server / PostgreSQL / client / "
-             "other processes / unattributed |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "client start lag p50 ms | errors | requests | null answers | CPU cores: server / "
+             "PostgreSQL / client / other processes / unattributed |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in results.values():
         cpu = r.cpu
         lines.append(
             f"| {r.name} | {r.rate:g} | {r.rps:,.0f} | {r.p50:.2f} | {r.p99:.2f} | "
-            f"{r.errors} | {r.requests:,} | {100 * r.nulls / max(1, r.requests):.0f} % | "
+            f"{r.lag_p50:.2f} | {r.errors} | {r.requests:,} | "
+            f"{100 * r.nulls / max(1, r.requests):.0f} % | "
             f"{cpu.get('server', 0):.2f}{split_text(r)} / {cpu.get('postgres', 0):.2f} / "
             f"{cpu.get('client', 0):.2f} / {cpu.get('other', 0):.2f} / "
             f"{cpu.get('unattributed', 0):.2f} |")
@@ -148,7 +149,9 @@ _METHOD = (
     "every 1/rate s whether or not earlier ones were answered, each on an idle keep-alive "
     "connection (a new one when none is idle), latency measured from its scheduled start "
     "(a stall delays every request behind it); every request scheduled after the warm-up "
-    "counts, however late its answer. HTTP clients open their first connections `--stagger` "
+    "counts, however late its answer; *client start lag* = how late the load process began "
+    "a request (its timers and event loop), which is inside every latency of that table. "
+    "HTTP clients open their first connections `--stagger` "
     "seconds apart (all at once, uvicorn's first worker to wake accepts them all and the "
     "other idles: see the per-process split of the server's CPU in parentheses). One load "
     "process per phase, separate from the server: a minimal HTTP/1.1 keep-alive client on "

@@ -22,11 +22,14 @@ C = TypeVar("C")
 MAX_CONNECTIONS = 256
 
 
-class Record(Protocol):
-    """Where one answered request goes: scheduled start, end, error, null answer."""
+class Recorder(Protocol):
+    """What a steady run reports to: every answer (scheduled start, end, error, null answer),
+    and how late each request really began (this client's own share of its latency: timers,
+    event loop)."""
 
-    def __call__(self, started: float, ended: float, error: str | None,
-                 null: bool) -> None: ...
+    def record(self, started: float, ended: float, error: str | None, null: bool) -> None: ...
+
+    def record_lag(self, scheduled: float, began: float) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -77,37 +80,39 @@ class _Connections(Generic[C]):
         else:
             self.idle.put_nowait(conn)
 
-    async def close_all(self) -> None:
-        while not self.idle.empty():
-            await self.connector.close(self.idle.get_nowait())
+    def drain(self) -> list[C]:
+        return [self.idle.get_nowait() for _ in range(self.idle.qsize())]
 
 
 async def run_steady(connector: Connector[C], payloads: Sequence[Any], schedule: Schedule,
-                     record: Record, *, preopen: int = 4, stagger: float = 0.0,
-                     grace: float = 30.0) -> None:
+                     recorder: Recorder, *, preopen: int = 4, stagger: float = 0.0,
+                     grace: float = 30.0) -> list[C]:
     """Send payloads in turn on `schedule`; record every request; wait up to `grace` seconds
-    after the last start for answers (one still missing then is recorded as an error)."""
+    after the last start for answers (one still missing then is recorded as an error).
+    Returns the open connections, for the caller to close once it has read the CPU its
+    server processes used (a closed PostgreSQL backend takes its CPU time with it)."""
     pool = _Connections(connector)
     for _ in range(preopen):  # apart, so that uvicorn's processes each accept some
         await pool.give_back(await pool.take(), broken=False)
         await asyncio.sleep(stagger)
     tasks: list[asyncio.Task[None]] = []
-    try:
-        for k, at in enumerate(schedule.times()):
-            await asyncio.sleep(max(0.0, at - time.perf_counter()))
-            payload = payloads[k % len(payloads)]
-            tasks.append(asyncio.create_task(_one(pool, payload, at, record)))
-        _, late = await asyncio.wait(tasks, timeout=grace) if tasks else (set(), set())
-        for task in late:
-            task.cancel()
-            record(schedule.stop_at, time.perf_counter(), f"no answer within {grace:g} s",
-                   False)
-    finally:
-        await pool.close_all()
+    for k, at in enumerate(schedule.times()):
+        while (left := at - time.perf_counter()) > 0:  # a timer may fire a little early
+            await asyncio.sleep(left)
+        payload = payloads[k % len(payloads)]
+        tasks.append(asyncio.create_task(_one(pool, payload, at, recorder)))
+    _, late = await asyncio.wait(tasks, timeout=grace) if tasks else (set(), set())
+    for task in late:
+        task.cancel()
+        recorder.record(schedule.stop_at, time.perf_counter(), f"no answer within {grace:g} s",
+                        False)
+    return pool.drain()
 
 
-async def _one(pool: _Connections[C], payload: Any, scheduled: float, record: Record) -> None:
+async def _one(pool: _Connections[C], payload: Any, scheduled: float,
+               recorder: Recorder) -> None:
     """One request: an idle connection, the question, the record (latency from `scheduled`)."""
+    recorder.record_lag(scheduled, time.perf_counter())
     error: str | None = None
     null, broken = False, True
     conn: C | None = None
@@ -117,6 +122,6 @@ async def _one(pool: _Connections[C], payload: Any, scheduled: float, record: Re
         broken = error is not None
     except Exception as exc:  # a refused or dropped connection is the server's answer
         error = f"{type(exc).__name__}: {exc}"
-    record(scheduled, time.perf_counter(), error, null)
+    recorder.record(scheduled, time.perf_counter(), error, null)
     if conn is not None:
         await pool.give_back(conn, broken)

@@ -184,6 +184,8 @@ def _admin_prefix_end(text: str) -> int | None:
 
 def _admin_suffix(name: str) -> str | None:
     """The administrative suffix `name` ends with, if its own name part is long enough."""
+    if not name.endswith(_ADMIN_SUFFIXES):  # most names tried end in none: one C-level test
+        return None
     for suffix in _ADMIN_SUFFIXES:
         if not name.endswith(suffix):
             continue

@@ -130,7 +130,7 @@ class Building(SQLModel, table=True):
         CheckConstraint("households IS NULL OR households >= 0", name="building_households"),
         CheckConstraint("length(trim(address)) > 0", name="building_address_nonempty"),
         Index("building_address_key_idx", "address_key"),
-        Index(  # pg_trgm's `%` on address keys (domain.coverage uses the next one since 0007)
+        Index(  # pg_trgm's `%` on address keys (domain.coverage uses the next one since 0008)
             "building_address_key_gin",
             "address_key",
             postgresql_using="gin",

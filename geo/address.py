@@ -105,7 +105,7 @@ def house_number_signature(key: str) -> str:
 
 def house_number_signature_sql(column: str) -> str:
     """`house_number_signature` of a text column in PostgreSQL; an index on this very
-    expression (migration 0007) answers an equality with it."""
+    expression (migration 0008) answers an equality with it."""
     return f"btrim(regexp_replace({column}, '[^0-9]+', ' ', 'g'))"
 
 

@@ -1,6 +1,6 @@
 """Coverage benchmark: the GraphQL API over HTTP beside the same look-ups as raw SQL.
 
-One run (about three minutes with the defaults):
+One run (about five minutes with the defaults):
 
 1. drops and recreates the database `gridsteward_bench` in the project's local PostGIS cluster
    (.gridsteward/pg) and migrates it;
@@ -8,40 +8,28 @@ One run (about three minutes with the defaults):
    communities, 100,000 buildings, 26,000 building groups, unique addresses on 500 roads;
    VACUUM ANALYZE;
 3. starts the real server, `gridsteward serve --workers 2`, on a free port;
-4. measures, each for a fixed time with N concurrent clients in a separate load process:
-   a. coverage(point) over HTTP, b. coverage(address) over HTTP, c. the point look-up as raw
-   SQL through psycopg, d. the address look-up as raw SQL through psycopg; then the same four
-   with one client (unloaded latency);
-5. prints a Markdown table and writes it between the coverage markers of docs/benchmarks.md;
+4. measures, each for a fixed time in a separate load process (benchmarks/coverage_load.py):
+   a. coverage(point) over HTTP, b. the point look-up as raw SQL through psycopg,
+   c. coverage(address) over HTTP, d. the address look-up as raw SQL; first in a closed loop
+   of N concurrent clients (throughput), then with one client (unloaded latency), then at a
+   steady rate, open loop (latency at a given load: benchmarks/steady_rate.py);
+5. prints a Markdown table (benchmarks/coverage_report.py) and writes it between the
+   coverage markers of docs/benchmarks.md;
 6. stops the server and the load process (also on errors, Ctrl-C and SIGTERM). The benchmark
    database is left in place (`--skip-load` reuses it).
 
-What the raw SQL side includes: exactly the statements the API sends (domain.coverage's,
-compiled by SQLAlchemy for psycopg), through the same driver, on one connection per client
-in autocommit mode: for a point, the one coverage statement, which also returns the grid,
-building and building group rows (all columns, geometries as EWKB) that the GraphQL query's
-fields show; for an address, the exact-key statement (with the same rows), and when it misses
-the statement that sets the pg_trgm floor, the fuzzy candidates (scored with
-geo.address.similarity against the same threshold) and the chosen building's rows. The
-address key is computed before the clock starts. Not included: HTTP, GraphQL parsing and
-execution, SQLAlchemy sessions and pool (pre-ping, BEGIN/ROLLBACK), the ORM.
-
-The load generator: a separate process per phase (it never shares an event loop with the
-server, but the machine's cores are shared by all three parties: server workers, PostgreSQL
-and the client). On a 2-core machine every CPU cycle
-the client spends is taken from the server, so the default client is a minimal HTTP/1.1
-keep-alive client on asyncio streams and uvloop (measured: 0.2 ms CPU per request, httpx 3 ms);
-`--client httpx` uses httpx.AsyncClient instead. The CPU each party used during every phase
-is measured from /proc and printed, so the client's share is visible.
+What the raw SQL side includes, and the HTTP client: benchmarks/coverage_clients.py. The load
+generator is a separate process per phase (it never shares an event loop with the server, but
+the machine's cores are shared by all three parties: server workers, PostgreSQL and the
+client); the CPU each party used during every phase is measured from /proc and printed, so the
+client's share is visible.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
-import math
 import multiprocessing
 import os
 import platform
@@ -53,8 +41,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -64,434 +52,23 @@ import httpx
 import psycopg
 
 from benchmarks import synthetic_city as city
-from geo.address import address_key, similarity
-from geo.sql import degrees_for_metres
+from benchmarks.coverage_cpu import wait_for_quiet
+from benchmarks.coverage_load import BENCH_DATABASE, LoadResult, LoadSpec, run_load
+from benchmarks.coverage_report import Report, Sizes, render, split_text, write_docs
+from geo.address import address_key
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "benchmarks.md"
-BENCH_DATABASE = "gridsteward_bench"
 PROTECTED_DATABASES = frozenset({"gridsteward", "gridsteward_test", "postgres", "template0",
                                  "template1"})
-START_MARK, END_MARK = "<!-- coverage:start -->", "<!-- coverage:end -->"
 
 POINT_QUERY = ("query($p: PointInput!){ coverage(point:$p){ grid{ id } building{ id } "
                "buildingGroup{ id } } }")
 ADDRESS_QUERY = ("query($a: String!){ coverage(address:$a){ grid{ id } building{ id } "
                  "buildingGroup{ id } } }")
 
-TARGET_RATIO = 5.0  # HTTP point p50 <= 5 x raw SQL point p50
-TARGET_POINT_RPS = 500.0
-TARGET_ADDRESS_P50_MS = 10.0
-
-
-# --- the SQL the API sends ---------------------------------------------------------------------
-
-
-Statement = tuple[str, dict[str, Any]]  # SQL for psycopg, and the values it always binds
-
-
-def _compiled(statement: Any) -> Statement:
-    """What SQLAlchemy sends through psycopg for `statement`: its SQL (%(name)s parameters,
-    geometries as ST_AsEWKB) and the values it binds itself, such as a LIMIT."""
-    from sqlalchemy.dialects.postgresql import psycopg as dialect
-    compiled = statement.compile(dialect=dialect.dialect())
-    return str(compiled), {k: v for k, v in compiled.params.items() if v is not None}
-
-
-def _api_statements() -> dict[str, Statement]:
-    from domain import coverage
-    floor, _ = _compiled(coverage._TRIGRAM_FLOOR)
-    return {
-        "cover_point": _compiled(coverage._COVER_POINT),
-        "exact_address": _compiled(coverage._EXACT_ADDRESS),
-        # The API sets the floor with SET LOCAL in its transaction; these connections are in
-        # autocommit mode, where only a plain SET has an effect: the same one statement.
-        "trigram_floor": (floor.replace("SET LOCAL", "SET"), {}),
-        "fuzzy_address": _compiled(coverage._FUZZY_ADDRESS),
-        "building_by_id": _compiled(coverage._BUILDING_BY_ID),
-    }
-
-
-# --- load generation (runs in a separate process) ----------------------------------------------
-
-
-@dataclass(frozen=True)
-class LoadSpec:
-    """One measured phase."""
-
-    name: str
-    mode: str  # http | sql-point | sql-address
-    target: str  # http://host:port for http, a psycopg conninfo for sql-*
-    payloads: list[Any]  # JSON bodies (bytes) | (lon, lat) | address keys
-    concurrency: int
-    warmup: float
-    duration: float
-    client: str = "raw"  # raw | httpx (http only)
-    nearest_metres: float = 30.0
-    threshold: float = 0.8
-    server_pid: int | None = None
-    database: str = BENCH_DATABASE
-    stats_conninfo: str | None = None  # where to read pg_stat_database from
-    stagger: float = 0.0  # seconds between the starts of two clients
-
-
-@dataclass
-class LoadResult:
-    """What one phase measured (only requests started and finished inside the window)."""
-
-    name: str
-    concurrency: int
-    seconds: float
-    latencies_ms: list[float]
-    errors: int = 0
-    error_samples: list[str] = field(default_factory=list)
-    nulls: int = 0
-    cpu: dict[str, float] = field(default_factory=dict)
-    server_split: list[float] = field(default_factory=list)  # cores per server process
-
-    @property
-    def requests(self) -> int:
-        return len(self.latencies_ms)
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
-
-    def percentile(self, q: float) -> float:
-        if not self.latencies_ms:
-            return math.nan
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
-
-    @property
-    def p50(self) -> float:
-        return self.percentile(0.50)
-
-    @property
-    def p99(self) -> float:
-        return self.percentile(0.99)
-
-
-class _Recorder:
-    def __init__(self, warm_until: float, stop_at: float) -> None:
-        self.warm_until, self.stop_at = warm_until, stop_at
-        self.latencies: list[float] = []
-        self.errors = 0
-        self.samples: list[str] = []
-        self.nulls = 0
-
-    def record(self, started: float, ended: float, error: str | None, null: bool) -> None:
-        if started < self.warm_until or ended > self.stop_at:
-            return
-        if error is not None:
-            self.errors += 1
-            if len(self.samples) < 5:
-                self.samples.append(error[:300])
-            return
-        self.latencies.append((ended - started) * 1000.0)
-        self.nulls += null
-
-
-def run_load(spec: LoadSpec) -> LoadResult:
-    """Entry point of the load process."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvicorn[standard] brings it
-        return asyncio.run(_load(spec))
-    return uvloop.run(_load(spec))
-
-
-async def _load(spec: LoadSpec) -> LoadResult:
-    workers: list[Callable[[int, _Recorder], Awaitable[None]]] = []
-    closers: list[Callable[[], Awaitable[None]]] = []
-    if spec.mode == "http" and spec.client == "httpx":
-        client = httpx.AsyncClient(
-            base_url=spec.target, timeout=30.0,
-            limits=httpx.Limits(max_connections=spec.concurrency,
-                                max_keepalive_connections=spec.concurrency))
-        closers.append(client.aclose)
-        workers = [_httpx_worker(client, spec) for _ in range(spec.concurrency)]
-    elif spec.mode == "http":
-        workers = [_raw_http_worker(spec) for _ in range(spec.concurrency)]
-    else:
-        conns = [await psycopg.AsyncConnection.connect(spec.target, autocommit=True)
-                 for _ in range(spec.concurrency)]
-        closers += [conn.close for conn in conns]
-        statements = _api_statements()
-        make = _sql_point_worker if spec.mode == "sql-point" else _sql_address_worker
-        workers = [make(conn, spec, statements) for conn in conns]
-    stats = psycopg.connect(spec.stats_conninfo, autocommit=True) \
-        if spec.stats_conninfo else None
-    if stats is not None:
-        async def close_stats() -> None:
-            stats.close()
-        closers.append(close_stats)
-    started = time.perf_counter()
-    recorder = _Recorder(started + spec.warmup, started + spec.warmup + spec.duration)
-    marks: dict[str, CpuSnapshot] = {}
-
-    async def snapshot(at: float, label: str) -> None:
-        await asyncio.sleep(max(0.0, at - time.perf_counter()))
-        marks[label] = cpu_snapshot(spec.server_pid, spec.database, stats)
-
-    try:
-        await asyncio.gather(snapshot(recorder.warm_until, "start"),
-                             snapshot(recorder.stop_at, "end"),
-                             *(work(i, recorder) for i, work in enumerate(workers)))
-    finally:
-        for close in closers:
-            await close()
-    cpu = cpu_use(marks["start"], marks["end"], spec.duration)
-    split = sorted(((v - marks["start"].server.get(pid, 0.0)) / spec.duration
-                    for pid, v in marks["end"].server.items()), reverse=True)
-    return LoadResult(name=spec.name, concurrency=spec.concurrency, seconds=spec.duration,
-                      latencies_ms=recorder.latencies, errors=recorder.errors,
-                      error_samples=recorder.samples, nulls=recorder.nulls, cpu=cpu,
-                      server_split=[round(v, 2) for v in split if v >= 0.01])
-
-
-def _check_graphql(status: int, body: bytes) -> tuple[str | None, bool]:
-    """(error, coverage is null) for one HTTP answer."""
-    if status != 200:
-        return f"HTTP {status}: {body[:200]!r}", False
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        return f"not JSON: {body[:200]!r}", False
-    if not isinstance(doc, dict) or "errors" in doc or "data" not in doc:
-        return f"GraphQL errors: {json.dumps(doc, ensure_ascii=False)[:300]}", False
-    data = doc["data"]
-    return None, not isinstance(data, dict) or data.get("coverage", ...) is None
-
-
-def _raw_http_worker(spec: LoadSpec) -> Callable[[int, _Recorder], Awaitable[None]]:
-    parts = urlsplit(spec.target)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    head = (f"POST /graphql HTTP/1.1\r\nHost: {host}:{port}\r\n"
-            "Content-Type: application/json\r\nAccept: application/json\r\n"
-            "Content-Length: ").encode()
-
-    async def work(index: int, rec: _Recorder) -> None:
-        payloads, step = spec.payloads, spec.concurrency
-        writer: asyncio.StreamWriter | None = None
-        await asyncio.sleep(index * spec.stagger)
-        try:
-            while (started := time.perf_counter()) < rec.stop_at:
-                body: bytes = payloads[index % len(payloads)]
-                index += step
-                error: str | None
-                null, close = False, False
-                try:
-                    if writer is None:
-                        reader, writer = await asyncio.open_connection(host, port)
-                    writer.write(head + str(len(body)).encode() + b"\r\n\r\n" + body)
-                    status, answer, close = await _read_response(reader)
-                    error, null = _check_graphql(status, answer)
-                except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
-                    error, close = f"{type(exc).__name__}: {exc}", True
-                rec.record(started, time.perf_counter(), error, null)
-                if close and writer is not None:
-                    writer.close()
-                    writer = None
-                if error is not None:
-                    await asyncio.sleep(0.01)  # a refused connection must not spin
-        finally:
-            if writer is not None:
-                writer.close()
-    return work
-
-
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
-    """Status, body and whether the server closes the connection: HTTP/1.1, just enough."""
-    lines = (await reader.readuntil(b"\r\n\r\n")).split(b"\r\n")
-    status = int(lines[0].split(b" ", 2)[1])
-    length, chunked, close = 0, False, False
-    for line in lines[1:]:
-        name, _, value = line.partition(b":")
-        name, value = name.strip().lower(), value.strip().lower()
-        if name == b"content-length":
-            length = int(value)
-        elif name == b"transfer-encoding":
-            chunked = b"chunked" in value
-        elif name == b"connection":
-            close = value == b"close"
-    if not chunked:
-        return status, await reader.readexactly(length), close
-    chunks = []
-    while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
-        chunks.append(await reader.readexactly(size))
-        await reader.readexactly(2)
-    await reader.readuntil(b"\r\n")
-    return status, b"".join(chunks), close
-
-
-def _httpx_worker(client: httpx.AsyncClient,
-                  spec: LoadSpec) -> Callable[[int, _Recorder], Awaitable[None]]:
-    headers = {"Content-Type": "application/json"}
-
-    async def work(index: int, rec: _Recorder) -> None:
-        payloads, step = spec.payloads, spec.concurrency
-        await asyncio.sleep(index * spec.stagger)
-        while (started := time.perf_counter()) < rec.stop_at:
-            body: bytes = payloads[index % len(payloads)]
-            index += step
-            error: str | None
-            null = False
-            try:
-                response = await client.post("/graphql", content=body, headers=headers)
-                error, null = _check_graphql(response.status_code, response.content)
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"
-            rec.record(started, time.perf_counter(), error, null)
-    return work
-
-
-def _sql_point_worker(conn: psycopg.AsyncConnection[Any], spec: LoadSpec,
-                      statements: dict[str, Statement]
-                      ) -> Callable[[int, _Recorder], Awaitable[None]]:
-    sql, fixed = statements["cover_point"]
-
-    async def work(index: int, rec: _Recorder) -> None:
-        payloads, step = spec.payloads, spec.concurrency
-        while (started := time.perf_counter()) < rec.stop_at:
-            lon, lat = payloads[index % len(payloads)]
-            index += step
-            error: str | None = None
-            null = False
-            try:
-                params = {**fixed, "lon": lon, "lat": lat, "metres": spec.nearest_metres,
-                          "deg": degrees_for_metres(spec.nearest_metres, lat)}
-                row = await (await conn.execute(sql, params)).fetchone()
-                assert row is not None
-                grid_id, building_id, _group_id, _distance, community_id = row[:5]
-                null = grid_id is None and building_id is None and community_id is None
-            except psycopg.Error as exc:
-                error = f"{type(exc).__name__}: {exc}"
-            rec.record(started, time.perf_counter(), error, null)
-    return work
-
-
-def _sql_address_worker(conn: psycopg.AsyncConnection[Any], spec: LoadSpec,
-                        statements: dict[str, Statement]
-                        ) -> Callable[[int, _Recorder], Awaitable[None]]:
-    (exact, exact_fixed), (floor, _) = statements["exact_address"], statements["trigram_floor"]
-    (fuzzy, fuzzy_fixed), (by_id, by_id_fixed) = (statements["fuzzy_address"],
-                                                  statements["building_by_id"])
-
-    async def work(index: int, rec: _Recorder) -> None:
-        payloads, step = spec.payloads, spec.concurrency
-        while (started := time.perf_counter()) < rec.stop_at:
-            key: str = payloads[index % len(payloads)]
-            index += step
-            error: str | None = None
-            row: Any = None
-            try:
-                row = await (await conn.execute(exact, {**exact_fixed, "key": key})).fetchone()
-                if row is None:
-                    await conn.execute(floor)
-                    candidates = await (await conn.execute(
-                        fuzzy, {**fuzzy_fixed, "key": key})).fetchall()
-                    scored = [(similarity(key, c[1]), -c[0]) for c in candidates]
-                    best = max(scored, default=None)
-                    if best is not None and best[0] >= spec.threshold:
-                        row = await (await conn.execute(
-                            by_id, {**by_id_fixed, "id": -best[1]})).fetchone()
-            except psycopg.Error as exc:
-                error = f"{type(exc).__name__}: {exc}"
-            rec.record(started, time.perf_counter(), error, row is None)
-    return work
-
-
-# --- CPU accounting from /proc -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CpuSnapshot:
-    """CPU seconds used so far, per process of the server and per PostgreSQL backend
-    connected to the benchmark database; by this process; by the whole machine."""
-
-    server: dict[int, float]
-    postgres: dict[int, float]
-    everyone: dict[int, float]  # every process
-    client: float
-    busy: float
-    sessions: int  # database sessions ever opened (pg_stat_database.sessions)
-
-
-def cpu_snapshot(server_pid: int | None, database: str,
-                 stats: psycopg.Connection[Any] | None) -> CpuSnapshot:
-    tick = float(os.sysconf("SC_CLK_TCK"))
-    parents: dict[int, int] = {}
-    used: dict[int, float] = {}
-    backends: set[int] = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            rest = stat[stat.rfind(")") + 2:].split()
-            pid = int(entry)
-            parents[pid] = int(rest[1])
-            used[pid] = (int(rest[11]) + int(rest[12])) / tick
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-            if cmdline.startswith(b"postgres: ") and f" {database} ".encode() in cmdline:
-                backends.add(pid)
-    server: set[int] = set()
-    if server_pid is not None:
-        server = {server_pid}
-        grew = True
-        while grew:
-            children = {pid for pid, ppid in parents.items() if ppid in server} - server
-            server |= children
-            grew = bool(children)
-    sessions = 0
-    if stats is not None:
-        row = stats.execute("SELECT sessions FROM pg_stat_database WHERE datname = %s",
-                            (database,)).fetchone()
-        sessions = int(row[0]) if row else 0
-    return CpuSnapshot(server={pid: used[pid] for pid in server if pid in used},
-                       postgres={pid: used[pid] for pid in backends}, everyone=used,
-                       client=time.process_time(), busy=machine_busy_seconds(),
-                       sessions=sessions)
-
-
-def cpu_use(start: CpuSnapshot, end: CpuSnapshot, seconds: float) -> dict[str, float]:
-    """Cores used between two snapshots. Per process, so that a process which starts during
-    the window counts from zero; one that exits during it is missed: short-lived processes
-    (PostgreSQL's parallel query workers among them) and the kernel are "unattributed"."""
-    def delta(a: dict[int, float], b: dict[int, float]) -> float:
-        return sum(v - a.get(pid, 0.0) for pid, v in b.items())
-    ours = {*end.server, *end.postgres, os.getpid()}
-    others = {pid: v for pid, v in end.everyone.items() if pid not in ours}
-    use = {"server": delta(start.server, end.server) / seconds,
-           "postgres": delta(start.postgres, end.postgres) / seconds,
-           "client": (end.client - start.client) / seconds,
-           "other": delta(start.everyone, others) / seconds,
-           "busy": (end.busy - start.busy) / seconds,
-           "new sessions/s": (end.sessions - start.sessions) / seconds}
-    use["unattributed"] = max(0.0, use["busy"] - sum(
-        use[k] for k in ("server", "postgres", "client", "other")))
-    return use
-
-
-def machine_busy_seconds() -> float:
-    """CPU seconds all cores have spent not idle since boot (/proc/stat; guest time is
-    already inside user time)."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
-    return (sum(fields) - fields[3] - fields[4]) / float(os.sysconf("SC_CLK_TCK"))
-
-
-def wait_for_quiet(limit: float, threshold: float) -> float:
-    """Wait (at most `limit` s) until the machine, between phases, uses less than
-    `threshold` cores: other sessions' work on shared cores skews every figure. Returns the
-    cores last seen busy."""
-    deadline = time.monotonic() + limit
-    while True:
-        before = machine_busy_seconds()
-        time.sleep(1.0)
-        busy = machine_busy_seconds() - before
-        if busy < threshold or time.monotonic() >= deadline:
-            return busy
+#: Connections each steady-rate phase opens before its schedule starts (more when needed).
+STEADY_PREOPEN = 4
 
 
 # --- the database ------------------------------------------------------------------------------
@@ -529,17 +106,6 @@ def recreate(db: Database) -> None:
     with psycopg.connect(db.admin_conninfo(), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{db.name}"')
-
-
-@dataclass(frozen=True)
-class Sizes:
-    communities: int
-    grids: int
-    buildings: int
-    point_only: int
-    building_groups: int
-    roads: int
-    database_mb: float
 
 
 def sizes(conn: psycopg.Connection[Any]) -> Sizes:
@@ -686,20 +252,6 @@ def check_answers(base: str, points: Sequence[city.PointCase],
     return f"{checked} known answers checked before measuring (all correct)"
 
 
-@dataclass
-class Report:
-    args: argparse.Namespace
-    started_utc: str
-    machine: dict[str, str]
-    versions: dict[str, str]
-    sizes: Sizes
-    generation: city.Generated | None
-    checks: str
-    main: dict[str, LoadResult]
-    probe: dict[str, LoadResult]
-    mix: dict[str, str]
-
-
 def machine() -> dict[str, str]:
     cpuinfo = Path("/proc/cpuinfo").read_text(errors="replace")
     model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
@@ -744,16 +296,18 @@ def _run_in_load_process(context: Any, spec: LoadSpec) -> LoadResult:
 def run_phase(context: Any, spec: LoadSpec, quiet: tuple[float, float]) -> LoadResult:
     if quiet[0] > 0 and (busy := wait_for_quiet(*quiet)) >= quiet[1]:
         print(f"  (the machine is busy with other work: {busy:.2f} cores before the phase)")
-    print(f"  {spec.name}, {spec.concurrency} clients, {spec.warmup:g} s warm-up + "
-          f"{spec.duration:g} s ...", end="", flush=True)
+    load = f"{spec.rate:g} requests/s" if spec.rate else f"{spec.concurrency} clients"
+    print(f"  {spec.name}, {load}, {spec.warmup:g} s warm-up + {spec.duration:g} s ...",
+          end="", flush=True)
     result = _run_in_load_process(context, spec)
     cpu = result.cpu
-    split = _split(result)
+    split = split_text(result)
     print(f" {result.rps:,.0f} req/s, p50 {result.p50:.2f} ms, p99 {result.p99:.2f} ms, "
           f"errors {result.errors}; cores: server {cpu['server']:.2f}{split}, PostgreSQL "
           f"{cpu['postgres']:.2f}, client {cpu['client']:.2f}, other processes "
           f"{cpu['other']:.2f}, unattributed {cpu['unattributed']:.2f}; "
-          f"new DB sessions {cpu['new sessions/s']:.1f}/s", flush=True)
+          f"new DB sessions {cpu['new sessions/s']:.1f}/s"
+          + (f"; start lag p50 {result.lag_p50:.2f} ms" if spec.rate else ""), flush=True)
     for sample in result.error_samples:
         print(f"    error: {sample}")
     return result
@@ -813,17 +367,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     context = multiprocessing.get_context("spawn")
     main_results: dict[str, LoadResult] = {}
     probe_results: dict[str, LoadResult] = {}
+    steady_results: dict[str, LoadResult] = {}
     with running_server(db, workers=args.workers, extra_env=args.server_env) as (base, srv):
         print(f"server: {base} ({args.workers} workers, pid {srv.pid})", flush=True)
         checks = check_answers(base, points, addresses)
         print(f"  {checks}", flush=True)
 
-        def phases(concurrency: int, warmup: float, duration: float) -> dict[str, LoadResult]:
+        def phases(concurrency: int, warmup: float, duration: float,
+                   rate: float = 0.0) -> dict[str, LoadResult]:
             common: dict[str, Any] = {"concurrency": concurrency, "warmup": warmup,
                                       "duration": duration, "server_pid": srv.pid,
                                       "database": db.name, "stats_conninfo": db.conninfo,
                                       "stagger": min(args.stagger,
-                                                     0.5 * warmup / max(1, concurrency))}
+                                                     0.5 * warmup / max(1, concurrency)),
+                                      "rate": rate}
             specs = [
                 LoadSpec("point, HTTP", "http", base, point_bodies, client=args.client,
                          **common),
@@ -843,177 +400,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"measuring with {args.probe_concurrency} client(s):", flush=True)
             probe_results = phases(args.probe_concurrency, min(args.warmup, 1.0),
                                    args.probe_duration)
+        if args.steady_rate > 0 and args.steady_duration > 0:
+            print(f"measuring at a steady {args.steady_rate:g} requests/s:", flush=True)
+            steady_results = phases(STEADY_PREOPEN, args.warmup, args.steady_duration,
+                                    rate=args.steady_rate)
     report = Report(args=args, started_utc=started_utc, machine=host,
                     versions=found_versions, sizes=found, generation=generation,
                     checks=checks, main=main_results, probe=probe_results,
-                    mix={"point": _mix(points), "address": _mix(addresses)})
+                    mix={"point": _mix(points), "address": _mix(addresses)},
+                    steady=steady_results)
     text = render(report)
     print()
     print(text)
     if not args.no_docs:
         write_docs(Path(args.docs), text)
         print(f"\nwritten to {args.docs}")
-    failed = sum(r.errors for r in [*main_results.values(), *probe_results.values()])
+    failed = sum(r.errors for r in [*main_results.values(), *probe_results.values(),
+                                    *steady_results.values()])
     return 1 if failed else 0
-
-
-# --- the report --------------------------------------------------------------------------------
-
-
-def _ratio(a: LoadResult | None, b: LoadResult | None) -> float:
-    if a is None or b is None or not b.p50 or math.isnan(b.p50):
-        return math.nan
-    return a.p50 / b.p50
-
-
-def _pass(ok: bool) -> str:
-    return "**PASS**" if ok else "**FAIL**"
-
-
-def _split(result: LoadResult) -> str:
-    """How the server's CPU divides among its processes (uvicorn's workers)."""
-    if len(result.server_split) < 2:
-        return ""
-    return " (" + " + ".join(f"{v:.2f}" for v in result.server_split) + ")"
-
-
-def _table(results: dict[str, LoadResult]) -> list[str]:
-    lines = ["| look-up | clients | requests/s | p50 ms | p99 ms | errors | requests | "
-             "null answers | CPU cores: server / PostgreSQL / client / other processes / "
-             "unattributed | new DB sessions/s |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
-    for r in results.values():
-        cpu = r.cpu
-        lines.append(
-            f"| {r.name} | {r.concurrency} | {r.rps:,.0f} | {r.p50:.2f} | {r.p99:.2f} | "
-            f"{r.errors} | {r.requests:,} | {100 * r.nulls / max(1, r.requests):.0f} % | "
-            f"{cpu.get('server', 0):.2f}{_split(r)} / {cpu.get('postgres', 0):.2f} / "
-            f"{cpu.get('client', 0):.2f} / {cpu.get('other', 0):.2f} / "
-            f"{cpu.get('unattributed', 0):.2f} | "
-            f"{cpu.get('new sessions/s', 0):.1f} |")
-    return lines
-
-
-def render(report: Report) -> str:
-    a = report.args
-    s = report.sizes
-    m = report.main
-    hp, sp = m.get("point, HTTP"), m.get("point, raw SQL")
-    ha, sa = m.get("address, HTTP"), m.get("address, raw SQL")
-    point_ratio, address_ratio = _ratio(hp, sp), _ratio(ha, sa)
-    gen = report.generation
-    lines = [
-        "## Coverage",
-        "",
-        "Which building group covers a point or an address: `coverage(point:)` and "
-        "`coverage(address:)` through the real server over HTTP, beside the same look-ups as "
-        "raw SQL through psycopg, on a synthetic city (`benchmarks/synthetic_city.py`, built "
-        "in SQL in its own database `gridsteward_bench`). Run it (about three minutes; "
-        "`--help` lists the options, `--skip-load` reuses the city):",
-        "",
-        "```sh",
-        ".venv/bin/python -m benchmarks.coverage",
-        "```",
-        "",
-        f"### Run of {report.started_utc}",
-        "",
-        f"- **Machine**: {report.machine['nproc']} cores ({report.machine['cpu']}), "
-        f"{report.machine['ram']} RAM, Linux {report.machine['kernel']}; load average "
-        f"before the run {report.machine['load average before the run']}. Server, "
-        "PostgreSQL and the load generator share these cores.",
-        "- **Versions**: " + ", ".join(f"{k} {v}" for k, v in report.versions.items()) + ".",
-        f"- **Data**: {s.communities} communities, {s.grids:,} grids, {s.buildings:,} buildings "
-        f"({s.point_only:,} without footprint), {s.building_groups:,} building groups, "
-        f"{s.roads} roads; database {s.database_mb:.0f} MB."
-        + (f" Generated in SQL in {gen.total_seconds:.1f} s ("
-           + ", ".join(f"{k} {v:.1f} s" for k, v in gen.seconds.items()) + ")."
-           if gen else " (reused: `--skip-load`)."),
-        f"- **Parameters**: `--duration {a.duration:g} --warmup {a.warmup:g} --concurrency "
-        f"{a.concurrency} --stagger {a.stagger:g} --probe-concurrency "
-        f"{a.probe_concurrency} --probe-duration "
-        f"{a.probe_duration:g} --workers {a.workers} --client {a.client} --cases {a.cases} "
-        f"--seed {a.seed} --quiet-wait {a.quiet_wait:g} --quiet-threshold "
-        f"{a.quiet_threshold:g}`"
-        + (" with server environment " + ", ".join(f"`{k}={v}`"
-                                                   for k, v in a.server_env.items())
-           if a.server_env else "")
-        + f"; `gridsteward serve --workers {a.workers}`, default settings "
-        "(DB_POOL_SIZE 10 per worker), anonymous requests.",
-        f"- **Points**: {report.mix['point']}. **Addresses**: {report.mix['address']}.",
-        f"- **Checks**: {report.checks}; every HTTP answer is checked (status 200, no "
-        "`errors`).",
-        "- **Method**: closed loop, each client sends its next request when the last is "
-        "answered; only requests started after the warm-up and finished within the window "
-        "count; HTTP clients open their connections `--stagger` seconds apart (all at once, "
-        "uvicorn's first worker to wake accepts them all and the other idles: see the "
-        "per-process split of the server's CPU in parentheses). One load process per phase, "
-        "separate from the server: a minimal HTTP/1.1 keep-alive "
-        "client on asyncio + uvloop (`--client raw`), because on 2 shared cores every cycle "
-        "the client burns is taken from the server (its share is the *client* CPU column). "
-        "Raw SQL = the statements of `domain/coverage.py` as SQLAlchemy compiles them (one "
-        "for a point, returning the grid, building and group rows too; for an address the "
-        "exact-key one, and on a miss the trigram floor, the fuzzy candidates and the chosen "
-        "building's rows), one autocommit psycopg connection per client; the address key is "
-        "computed before the clock starts; fuzzy candidates are scored with "
-        "`geo.address.similarity`. CPU is "
-        "read per process from /proc: *other processes* = long-lived processes that are not "
-        "part of the benchmark (other work on a shared machine, which skews the figures); "
-        "*unattributed* = short-lived processes, PostgreSQL's parallel query workers among "
-        "them, and the kernel. *New DB sessions/s* from `pg_stat_database`.",
-        "",
-        f"{a.concurrency} concurrent clients, {a.duration:g} s each:",
-        "",
-        *_table(m),
-        "",
-    ]
-    if report.probe:
-        pp = _ratio(report.probe.get("point, HTTP"), report.probe.get("point, raw SQL"))
-        pa = _ratio(report.probe.get("address, HTTP"), report.probe.get("address, raw SQL"))
-        lines += [f"{a.probe_concurrency} client(s), {a.probe_duration:g} s each (latency "
-                  "without queueing):", "", *_table(report.probe), "",
-                  f"Ratios with {a.probe_concurrency} client(s): HTTP point p50 / raw SQL "
-                  f"point p50 = **{pp:.1f}×**; HTTP address p50 / raw SQL address p50 = "
-                  f"**{pa:.1f}×**.", ""]
-    lines += [
-        f"Ratios with {a.concurrency} clients: HTTP point p50 / raw SQL point p50 = "
-        f"**{point_ratio:.1f}×**; HTTP address p50 / raw SQL address p50 = "
-        f"**{address_ratio:.1f}×**.",
-        "",
-        f"Targets (measured with {a.concurrency} concurrent clients):",
-        "",
-        f"- point coverage p50 ≤ {TARGET_RATIO:g}× raw SQL p50: "
-        f"{point_ratio:.1f}× — {_pass(point_ratio <= TARGET_RATIO)}",
-        f"- point coverage ≥ {TARGET_POINT_RPS:g} requests/s: "
-        f"{hp.rps if hp else math.nan:,.0f}/s — "
-        f"{_pass(hp is not None and hp.rps >= TARGET_POINT_RPS)}",
-        f"- address coverage p50 ≤ {TARGET_ADDRESS_P50_MS:g} ms: "
-        f"{ha.p50 if ha else math.nan:.2f} ms — "
-        f"{_pass(ha is not None and ha.p50 <= TARGET_ADDRESS_P50_MS)}",
-    ]
-    errors = sum(r.errors for r in [*m.values(), *report.probe.values()])
-    if errors:
-        lines += ["", f"**{errors} failed requests** (see the console output)."]
-    return "\n".join(lines)
-
-
-_INTRO = """# Benchmarks
-
-Each section below is written by its benchmark (`benchmarks/`) between its markers; re-running
-a benchmark replaces its own section only.
-"""
-
-
-def write_docs(path: Path, section: str) -> None:
-    block = f"{START_MARK}\n{section}\n{END_MARK}"
-    old = path.read_text(encoding="utf-8") if path.exists() else _INTRO
-    if START_MARK in old and END_MARK in old:
-        head, _, rest = old.partition(START_MARK)
-        _, _, tail = rest.partition(END_MARK)
-        new = head + block + tail
-    else:
-        new = old.rstrip("\n") + "\n\n" + block + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(new, encoding="utf-8")
 
 
 def _env_pair(text: str) -> tuple[str, str]:
@@ -1043,6 +447,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="clients of the second, low-load round (unloaded latency)")
     parser.add_argument("--probe-duration", type=float, default=5.0,
                         help="seconds per look-up kind of the low-load round; 0 skips it")
+    parser.add_argument("--steady-rate", type=float, default=100.0,
+                        help="requests a second of the steady-rate round (open loop: each "
+                        "starts on schedule, answered or not; latency from its scheduled "
+                        "start); 0 skips it")
+    parser.add_argument("--steady-duration", type=float, default=15.0,
+                        help="seconds measured per look-up kind at the steady rate")
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument("--stagger", type=float, default=0.05,
                         help="seconds between the first requests of two HTTP clients (within "

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 import strawberry
-from strawberry.dataloader import DataLoader
 
 from domain.coverage import CoverageResult
 from geo.crs import CoordSystem as Crs
@@ -15,8 +12,6 @@ from schema.geometry import point_out
 from schema.loaders import Loaders
 from schema.scalars import GeoJSON
 from schema.spatial.types import Building, BuildingGroup, Community, Grid, Member, _one
-
-R = TypeVar("R")
 
 
 @strawberry.type(description="Who serves a place: its building, building group, grid, "
@@ -29,9 +24,10 @@ class Coverage:
         """The answer. Its building, group and grid fields show the rows that came with it,
         which also go to the request's loaders, so links back to them (a building's group,
         the group's grid) cost no session of their own either."""
-        _prime(loaders.building, result.building)
-        _prime(loaders.group, result.group)
-        _prime(loaders.grid, result.grid)
+        for name, row in (("building", result.building), ("group", result.group),
+                          ("grid", result.grid)):
+            if row is not None and row.id is not None:
+                loaders.prime(name, row.id, row)  # builds no loader a query does not use
         return cls(result=result)
 
     @strawberry.field(description="Where the question resolved to (the matched building's "
@@ -88,8 +84,3 @@ class Coverage:
         unique = [p for p in people if not (p.id in seen or seen.add(p.id))]  # type: ignore[func-returns-value]
         return [Member.of(p) for p in unique]
 
-
-def _prime(loader: DataLoader[int, R | None], row: R | None) -> None:
-    pk = getattr(row, "id", None)
-    if pk is not None:
-        loader.prime(pk, row)

@@ -8,7 +8,7 @@ import strawberry
 
 from domain import coverage as cover
 from domain import directory
-from domain.db import autocommit, transaction
+from domain.db import autocommit
 from domain.errors import InvalidInput, UserError
 from domain.map_layers import map_features
 from geo.crs import CoordSystem as Crs
@@ -51,7 +51,7 @@ class SpatialQuery:
                 found = await cover.cover_point(session, lon=lon, lat=lat,
                                                 nearest_metres=options.nearest_building_metres)
         else:
-            async with transaction(info.context.sessions) as session:  # SET LOCAL if fuzzy
+            async with autocommit(info.context.sessions) as session:  # statements stand alone
                 found = await _cover_address(session, address or "", options)
         return None if found is None else Coverage.of(found, info.context.loaders)
 

@@ -7,6 +7,7 @@ import pytest
 from geo.address import (
     NormalizedAddress,
     address_key,
+    house_number_signature,
     house_numbers,
     normalize_address,
     similarity,
@@ -120,6 +121,7 @@ def test_normalisation_is_idempotent() -> None:
 ])
 def test_house_numbers(key: str, numbers: list[str]) -> None:
     assert house_numbers(key) == numbers
+    assert house_number_signature(key) == " ".join(numbers)
 
 
 def test_identical_keys_are_certain() -> None:

@@ -1,0 +1,33 @@
+"""Per-request loaders: built only when a resolver first needs one, primed rows kept."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from domain.models import Grid
+from schema.loaders import Loaders, build_loaders
+
+
+def test_no_loader_is_built_before_it_is_used() -> None:
+    loaders = build_loaders(async_sessionmaker())
+    assert "grid" not in vars(loaders)
+    grid = loaders.grid
+    assert vars(loaders)["grid"] is grid is loaders.grid  # built once, then kept
+
+
+async def test_rows_primed_before_the_loader_exists_are_not_fetched(sessions: Any) -> None:
+    loaders = Loaders(sessions)
+    row = Grid(id=10**9, code="primed", name="primed", community_id=1, boundary=None)
+    loaders.prime("grid", 10**9, row)
+    assert "grid" not in vars(loaders)
+    assert await loaders.grid.load(10**9) is row  # no such row in the database
+
+
+async def test_rows_primed_after_the_loader_exists_go_to_it(sessions: Any) -> None:
+    loaders = Loaders(sessions)
+    loader = loaders.grid
+    row = Grid(id=10**9, code="primed", name="primed", community_id=1, boundary=None)
+    loaders.prime("grid", 10**9, row)
+    assert await loader.load(10**9) is row

@@ -52,9 +52,9 @@ import httpx
 import psycopg
 
 from benchmarks import synthetic_city as city
-from benchmarks.coverage_cpu import wait_for_quiet
 from benchmarks.coverage_load import BENCH_DATABASE, LoadResult, LoadSpec, run_load
 from benchmarks.coverage_report import Report, Sizes, render, split_text, write_docs
+from benchmarks.cpu_use import wait_for_quiet
 from geo.address import address_key
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ import httpx
 import psycopg
 
 from benchmarks import coverage_clients as clients
-from benchmarks.coverage_cpu import CpuSnapshot, cpu_snapshot, cpu_use
+from benchmarks import cpu_use
 from benchmarks.steady_rate import Connector, Schedule, run_steady
 
 BENCH_DATABASE = "gridsteward_bench"
@@ -159,11 +160,11 @@ async def _load(spec: LoadSpec) -> LoadResult:
     started = time.perf_counter()
     warm_until = started + spec.warmup
     stop_at = warm_until + spec.duration
-    marks: dict[str, CpuSnapshot] = {}
+    marks: dict[str, _Mark] = {}
 
     async def snapshot(at: float, label: str) -> None:
         await asyncio.sleep(max(0.0, at - time.perf_counter()))
-        marks[label] = cpu_snapshot(spec.server_pid, spec.database, stats)
+        marks[label] = _mark(stats, spec.database)
 
     if spec.rate > 0:
         recorder = _Recorder(warm_until, math.inf)  # late answers count too
@@ -185,10 +186,39 @@ async def _load(spec: LoadSpec) -> LoadResult:
     return _result(spec, recorder, marks)
 
 
-def _result(spec: LoadSpec, recorder: _Recorder, marks: dict[str, CpuSnapshot]) -> LoadResult:
-    cpu = cpu_use(marks["start"], marks["end"], spec.duration)
-    split = sorted(((v - marks["start"].server.get(pid, 0.0)) / spec.duration
-                    for pid, v in marks["end"].server.items()), reverse=True)
+@dataclass(frozen=True)
+class _Mark:
+    """CPU seconds of every process (benchmarks/cpu_use.py) and the database sessions ever
+    opened (pg_stat_database.sessions), at one moment."""
+
+    cpu: cpu_use.Snapshot
+    sessions: int
+
+
+def _mark(stats: psycopg.Connection[Any] | None, database: str) -> _Mark:
+    sessions = 0
+    if stats is not None:
+        row = stats.execute("SELECT sessions FROM pg_stat_database WHERE datname = %s",
+                            (database,)).fetchone()
+        sessions = int(row[0]) if row else 0
+    return _Mark(cpu_use.snapshot(), sessions)
+
+
+def _cpu(spec: LoadSpec, start: _Mark, end: _Mark) -> tuple[dict[str, float], list[float]]:
+    """Cores used by the server, its database's backends, this load process, other processes
+    and the rest between two marks; and each server process's share, largest first."""
+    server = cpu_use.tree(end.cpu, [spec.server_pid]) if spec.server_pid else set()
+    use = cpu_use.cores(start.cpu, end.cpu, {
+        "server": server, "postgres": cpu_use.backends_of(end.cpu, spec.database),
+        "client": {os.getpid()}})
+    use["new sessions/s"] = (end.sessions - start.sessions) / use["seconds"]
+    split = sorted(((end.cpu.used[pid] - start.cpu.used.get(pid, 0.0)) / use["seconds"]
+                    for pid in server if pid in end.cpu.used), reverse=True)
+    return use, split
+
+
+def _result(spec: LoadSpec, recorder: _Recorder, marks: dict[str, _Mark]) -> LoadResult:
+    cpu, split = _cpu(spec, marks["start"], marks["end"])
     return LoadResult(name=spec.name, concurrency=spec.concurrency, seconds=spec.duration,
                       latencies_ms=recorder.latencies, errors=recorder.errors,
                       error_samples=recorder.samples, nulls=recorder.nulls, cpu=cpu,

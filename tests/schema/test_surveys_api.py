@@ -9,11 +9,13 @@ import pytest
 from sqlalchemy import text
 
 from domain.access import ANONYMOUS, Viewer
+from domain.calendar import ZONE
 from domain.surveys.batch import SurveyTimes, run_survey_batch
 from schema.ids import encode_id
 from tests.requests_factory import community_with_stewards, completed_request
 
 NOW = datetime.now(UTC)
+COMPLETED = NOW - timedelta(hours=2)
 TIMES = SurveyTimes(delay=timedelta(0), reminder=timedelta(days=2), expiry=timedelta(days=7))
 ANSWER = """mutation ($t: String!, $s: Int!, $r: Boolean, $c: String) {
   submitSurveyResponse(token: $t, score: $s, resolved: $r, comment: $c) {
@@ -24,7 +26,7 @@ ANSWER = """mutation ($t: String!, $s: Int!, $r: Boolean, $c: String) {
 async def sent(sessions: Any) -> dict[str, Any]:
     """One completed request with its survey sent; the token and who served it."""
     await community_with_stewards(sessions)
-    request_id, member = await completed_request(sessions, at=NOW - timedelta(hours=2))
+    request_id, member = await completed_request(sessions, at=COMPLETED)
     await run_survey_batch(sessions, now=NOW - timedelta(hours=1), times=TIMES)
     async with sessions() as session:
         token = (await session.execute(text(
@@ -88,7 +90,7 @@ ASSESS = """query ($p: String!) { assessments(period: $p) { period completed tie
 
 
 async def test_assessments_are_computed_and_scoped(api: Any, sent: dict[str, Any]) -> None:
-    period = f"{NOW:%Y-%m}"
+    period = f"{COMPLETED.astimezone(ZONE):%Y-%m}"  # the month in China, not in UTC
     everyone = await api.data(ASSESS, {"p": period})
     assert {a["period"] for a in everyone["assessments"]} == {period}
     assert len(everyone["assessments"]) == 2  # the two stewards

@@ -60,20 +60,28 @@ def split_text(result: LoadResult) -> str:
     return " (" + " + ".join(f"{v:.2f}" for v in result.server_split) + ")"
 
 
+def _nulls(r: LoadResult) -> str:
+    return f"{100 * r.nulls / max(1, r.requests):.0f} %"
+
+
+def _cores(r: LoadResult) -> str:
+    """The CPU cell: server (per process) / PostgreSQL / client / other / unattributed."""
+    cpu = r.cpu
+    return (f"{cpu.get('server', 0):.2f}{split_text(r)} / {cpu.get('postgres', 0):.2f} / "
+            f"{cpu.get('client', 0):.2f} / {cpu.get('other', 0):.2f} / "
+            f"{cpu.get('unattributed', 0):.2f}")
+
+
 def _table(results: dict[str, LoadResult]) -> list[str]:
     lines = ["| look-up | clients | requests/s | p50 ms | p99 ms | errors | requests | "
              "null answers | CPU cores: server / PostgreSQL / client / other processes / "
              "unattributed | new DB sessions/s |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
     for r in results.values():
-        cpu = r.cpu
         lines.append(
             f"| {r.name} | {r.concurrency} | {r.rps:,.0f} | {r.p50:.2f} | {r.p99:.2f} | "
-            f"{r.errors} | {r.requests:,} | {100 * r.nulls / max(1, r.requests):.0f} % | "
-            f"{cpu.get('server', 0):.2f}{split_text(r)} / {cpu.get('postgres', 0):.2f} / "
-            f"{cpu.get('client', 0):.2f} / {cpu.get('other', 0):.2f} / "
-            f"{cpu.get('unattributed', 0):.2f} | "
-            f"{cpu.get('new sessions/s', 0):.1f} |")
+            f"{r.errors} | {r.requests:,} | {_nulls(r)} | {_cores(r)} | "
+            f"{r.cpu.get('new sessions/s', 0):.1f} |")
     return lines
 
 
@@ -83,14 +91,9 @@ def _steady_table(results: dict[str, LoadResult]) -> list[str]:
              "PostgreSQL / client / other processes / unattributed |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in results.values():
-        cpu = r.cpu
         lines.append(
             f"| {r.name} | {r.rate:g} | {r.rps:,.0f} | {r.p50:.2f} | {r.p99:.2f} | "
-            f"{r.lag_p50:.2f} | {r.errors} | {r.requests:,} | "
-            f"{100 * r.nulls / max(1, r.requests):.0f} % | "
-            f"{cpu.get('server', 0):.2f}{split_text(r)} / {cpu.get('postgres', 0):.2f} / "
-            f"{cpu.get('client', 0):.2f} / {cpu.get('other', 0):.2f} / "
-            f"{cpu.get('unattributed', 0):.2f} |")
+            f"{r.lag_p50:.2f} | {r.errors} | {r.requests:,} | {_nulls(r)} | {_cores(r)} |")
     return lines
 
 

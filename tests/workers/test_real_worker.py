@@ -1,10 +1,13 @@
 """Real `gridsteward worker` processes on real brokers: every request ends dispatched exactly
 once, on RabbitMQ, Redis and PostgreSQL, after a worker is SIGKILLed mid-dispatch, and across a
-RabbitMQ restart during which submissions still commit; surveys go out on schedule."""
+RabbitMQ restart during which submissions still commit; surveys go out on schedule; the
+periodic jobs come back when their process is killed, and stop when their supervisor is."""
 
 from __future__ import annotations
 
 import os
+import re
+import signal
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
@@ -29,6 +32,8 @@ from workers.config import WorkerConfig
 SWEEP_SECONDS = 0.5
 STALE_SECONDS = 2.0
 SURVEY_LINK = "https://example.org/survey?token="
+
+JOBS_PROCESS = re.compile(r"periodic jobs running in process (\d+)")
 
 BROKERS = {"rabbitmq": rabbitmq_vhost, "redis": redis_database}
 
@@ -177,3 +182,58 @@ async def test_a_broker_restart_loses_and_doubles_nothing(
     _enqueue(config, after)
     await _all_dispatched(sessions, before + during + after, rabbit_workers)
     await _exactly_once(sessions, before + during + after)
+
+
+async def _jobs_process(workers: Workers, *, not_in: frozenset[int] = frozenset()) -> int:
+    """The pid of the process running the periodic jobs, as the supervisor logs it: the
+    first one not in `not_in`."""
+    found: list[int] = []
+
+    async def logged() -> bool:
+        found[:] = [int(pid) for pid in JOBS_PROCESS.findall(workers.logs())
+                    if int(pid) not in not_in]
+        return bool(found)
+    await wait_until(logged, seconds=60, what="the periodic jobs' process", logs=workers.logs)
+    return found[0]
+
+
+async def test_periodic_jobs_killed_are_started_again(
+        sessions: Any, rabbit_workers: Workers) -> None:
+    await community_with_stewards(sessions, 1)
+    rabbit_workers.start(processes=1, threads=2)
+    first = await _jobs_process(rabbit_workers)
+    os.kill(first, signal.SIGKILL)
+    await _jobs_process(rabbit_workers, not_in=frozenset({first}))
+    assert f"(process {first}) exited unexpectedly (signal SIGKILL)" in rabbit_workers.logs()
+    ids = await submit(sessions, 3, now=datetime.now(UTC))  # not enqueued: only a sweep can
+    await _all_dispatched(sessions, ids, rabbit_workers)
+
+
+async def test_periodic_jobs_stop_when_their_supervisor_dies(
+        sessions: Any, rabbit_workers: Workers) -> None:
+    rabbit_workers.start(processes=1, threads=2)
+    jobs = await _jobs_process(rabbit_workers)
+    supervisor = _parent_of(jobs)
+    os.kill(supervisor, signal.SIGKILL)
+
+    async def gone() -> bool:
+        return not Path(f"/proc/{jobs}").exists() or _state_of(jobs) == "Z"
+    await wait_until(gone, seconds=20, what="the orphaned jobs to stop",
+                     logs=rabbit_workers.logs)
+    assert f"the supervisor (process {supervisor}) is gone" in rabbit_workers.logs()
+
+
+def _stat(pid: int) -> list[str]:
+    text = Path(f"/proc/{pid}/stat").read_text()
+    return text[text.rfind(")") + 2:].split()
+
+
+def _parent_of(pid: int) -> int:
+    return int(_stat(pid)[1])
+
+
+def _state_of(pid: int) -> str:
+    try:
+        return _stat(pid)[0]
+    except FileNotFoundError:
+        return "gone"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dramatiq
 
 from workers.actors import Actors, declare_actors
-from workers.broker import make_broker
+from workers.broker import declare_queues, make_broker
 from workers.config import WorkerConfig
 from workers.runtime import Runtime
 
@@ -23,6 +23,7 @@ def boot(config: WorkerConfig) -> Actors:
 
 
 def setup() -> None:
-    """Dramatiq's broker callable: boot this process from the config `gridsteward worker`
-    exported (workers.config)."""
+    """Dramatiq's broker callable: boot this worker process from the config `gridsteward
+    worker` exported (workers.config), and create its queues before it consumes them."""
     boot(WorkerConfig.from_env())
+    declare_queues(dramatiq.get_broker())

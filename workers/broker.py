@@ -9,14 +9,19 @@ whatever a lost message would have done. The middleware is chosen with that in m
 
 from __future__ import annotations
 
+import logging
+
 import dramatiq
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.errors import ConnectionError as BrokerConnectionError
 from dramatiq.middleware import AgeLimit, Middleware, Retries, TimeLimit
 from dramatiq_pg import PostgresBroker
 
 from domain.db import libpq_url
 from workers.daemon_loop import DaemonEventLoop
 from workers.redis_polling import PromptRedisBroker
+
+log = logging.getLogger("gridsteward.broker")
 
 #: Queues: dispatching never waits behind a backlog of slow webhook deliveries.
 DISPATCH_QUEUE = "gridsteward.dispatch"
@@ -79,3 +84,21 @@ def make_broker(url: str) -> dramatiq.Broker:
                               middleware=worker_middleware())
     raise ValueError(f"BROKER_URL must start with amqp:// (RabbitMQ), redis:// (Redis) or "
                      f"postgresql:// (PostgreSQL), not {scheme or url!r}")
+
+
+def declare_queues(broker: dramatiq.Broker) -> None:
+    """Create the actors' queues on RabbitMQ now, in a worker process before its consumers
+    start. Dramatiq declares a queue when its consumer starts, but the consumer of a delay
+    queue (`….DQ`) may start first and fail on a fresh broker ("NOT_FOUND - no queue", logged
+    as CRITICAL, retried 3 s later; Dramatiq issue #794). A broker that does not answer yet is
+    left to the consumers, which declare the queues when they connect. Other brokers need
+    nothing."""
+    if not isinstance(broker, RabbitmqBroker):
+        return
+    try:
+        for queue in sorted(broker.get_declared_queues()):
+            broker.declare_queue(queue, ensure=True)
+    except BrokerConnectionError as exc:
+        log.info("queues not declared at boot (the consumers will): %s", exc)
+    finally:
+        del broker.connection  # this thread publishes nothing: no idle connection kept

@@ -9,7 +9,7 @@ import os
 import re
 import signal
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -237,3 +237,21 @@ def _state_of(pid: int) -> str:
         return _stat(pid)[0]
     except FileNotFoundError:
         return "gone"
+
+
+async def test_a_first_start_on_a_fresh_broker_logs_no_missing_queue(
+        sessions: Any, database_url: str, tmp_path: Path) -> None:
+    """Dramatiq issue #794: a delay queue's consumer could start before its queue existed."""
+    await community_with_stewards(sessions, 1)
+    with rabbitmq_vhost() as fresh, contextmanager(_workers)(database_url, fresh,
+                                                             tmp_path) as workers:
+        workers.start(processes=2, threads=2)  # before anything is sent: no queue exists
+
+        async def consuming() -> bool:  # every consumer of both processes has started
+            return workers.logs().count("Worker process is ready for action") == 2
+        await wait_until(consuming, seconds=30, what="both worker processes",
+                         logs=workers.logs)
+        ids = await submit(sessions, 1, now=datetime.now(UTC))
+        _enqueue(_config(database_url, fresh), ids)
+        await _all_dispatched(sessions, ids, workers)
+        assert "NOT_FOUND" not in workers.logs()

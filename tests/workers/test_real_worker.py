@@ -1,10 +1,12 @@
 """Real `gridsteward worker` processes on real brokers: every request ends dispatched exactly
-once, on RabbitMQ, Redis and PostgreSQL, after a worker is SIGKILLed mid-dispatch, and across a
-RabbitMQ restart during which submissions still commit; surveys go out on schedule; the
-periodic jobs come back when their process is killed, and stop when their supervisor is."""
+once, on RabbitMQ, Redis and PostgreSQL, after a worker is SIGKILLed mid-dispatch, across a
+RabbitMQ restart during which submissions still commit, and across database connections cut
+mid-dispatch; surveys go out on schedule; the periodic jobs come back when their process is
+killed, and stop when their supervisor is."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -14,8 +16,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
+from domain.db import libpq_url
 from server.background import DramatiqBackground
 from tests.requests_factory import community_with_stewards, completed_request
 from tests.workers.conftest import events, scalar, sent_messages, submit
@@ -33,6 +37,7 @@ SWEEP_SECONDS = 0.5
 STALE_SECONDS = 2.0
 SURVEY_LINK = "https://example.org/survey?token="
 
+WORKER_APP = "gridsteward-test-worker"  # the workers' application_name in pg_stat_activity
 JOBS_PROCESS = re.compile(r"periodic jobs running in process (\d+)")
 
 BROKERS = {"rabbitmq": rabbitmq_vhost, "redis": redis_database}
@@ -67,7 +72,7 @@ def _workers(database_url: str, broker: str, tmp_path: Path) -> Iterator[Workers
            "SWEEP_INTERVAL_SECONDS": str(SWEEP_SECONDS),
            "DISPATCH_STALE_SECONDS": str(STALE_SECONDS), "OUTBOUND_CHANNEL": "log",
            "SURVEY_BATCH_INTERVAL_SECONDS": str(SWEEP_SECONDS), "SURVEY_LINK": SURVEY_LINK,
-           "GRIDSTEWARD_ENV": "test"}
+           "GRIDSTEWARD_ENV": "test", "PGAPPNAME": WORKER_APP}
     started = Workers(env, tmp_path)
     try:
         yield started
@@ -183,6 +188,29 @@ async def test_a_broker_restart_loses_and_doubles_nothing(
     await _all_dispatched(sessions, before + during + after, rabbit_workers)
     await _exactly_once(sessions, before + during + after)
 
+
+async def test_a_database_restart_loses_and_doubles_nothing(
+        sessions: Any, database_url: str, rabbitmq_url: str, rabbit_workers: Workers) -> None:
+    """Every connection of the workers cut, again and again, while they dispatch (what a
+    database restart does to them); the test's own connections are left alone."""
+    await community_with_stewards(sessions, 3)
+    ids = await submit(sessions, 500, now=datetime.now(UTC))
+    _enqueue(_config(database_url, rabbitmq_url), ids)
+    rabbit_workers.start(processes=1, threads=2)
+    mid_dispatch = 0  # cuts that hit connections while requests were still waiting
+    async with await psycopg.AsyncConnection.connect(libpq_url(database_url),
+                                                     autocommit=True) as admin:
+        while (done := len(await events(sessions, "DISPATCHED"))) < len(ids):
+            cursor = await admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = %s", (WORKER_APP,))
+            mid_dispatch += bool(((await cursor.fetchone()) or (0,))[0] and done)
+            await asyncio.sleep(0.05)
+            if mid_dispatch >= 5:
+                break
+    assert mid_dispatch, "no connection was cut while the workers were dispatching"
+    await _all_dispatched(sessions, ids, rabbit_workers)
+    await _exactly_once(sessions, ids)
 
 async def _jobs_process(workers: Workers, *, not_in: frozenset[int] = frozenset()) -> int:
     """The pid of the process running the periodic jobs, as the supervisor logs it: the

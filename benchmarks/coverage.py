@@ -51,14 +51,14 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import psycopg
 
+from benchmarks import command
 from benchmarks import synthetic_city as city
 from benchmarks.coverage_load import BENCH_DATABASE, LoadResult, LoadSpec, run_load
-from benchmarks.coverage_report import Report, Sizes, render, split_text, write_docs
+from benchmarks.coverage_report import Report, Sizes, render, split_text
 from benchmarks.cpu_use import wait_for_quiet
 from geo.address import address_key
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs" / "benchmarks.md"
 PROTECTED_DATABASES = frozenset({"gridsteward", "gridsteward_test", "postgres", "template0",
                                  "template1"})
 
@@ -320,18 +320,10 @@ def _mix(cases: Sequence[Any]) -> str:
     return ", ".join(f"{kind} {100 * n / len(cases):.0f} %" for kind, n in counts.items())
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    # Ctrl-C and SIGTERM unwind through the finally blocks that stop the server, even when
-    # the shell started us with SIGINT ignored (a background job).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _interrupt)
-    started_utc = subprocess.run(["date", "-u"], capture_output=True, text=True,
-                                 check=False).stdout.strip()
+    command.unwind_on_signals()
+    started_utc = command.started_utc()
     host = machine()  # before the run: its load average is other people's work
     db = Database.from_url(args.database_url) if args.database_url else local_database()
     generation: city.Generated | None = None
@@ -409,22 +401,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     checks=checks, main=main_results, probe=probe_results,
                     mix={"point": _mix(points), "address": _mix(addresses)},
                     steady=steady_results)
-    text = render(report)
-    print()
-    print(text)
-    if not args.no_docs:
-        write_docs(Path(args.docs), text)
-        print(f"\nwritten to {args.docs}")
+    command.publish(render(report), name="coverage", docs=None if args.no_docs else args.docs)
     failed = sum(r.errors for r in [*main_results.values(), *probe_results.values(),
                                     *steady_results.values()])
     return 1 if failed else 0
-
-
-def _env_pair(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition("=")
-    if not sep or not name:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    return name, value
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -475,10 +455,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         "processes to leave the CPUs alone; 0 does not wait")
     parser.add_argument("--quiet-threshold", type=float, default=0.25,
                         help="cores busy (over 1 s) below which the machine counts as quiet")
-    parser.add_argument("--server-env", type=_env_pair, action="append", default=[],
+    parser.add_argument("--server-env", type=command.env_pair, action="append", default=[],
                         metavar="NAME=VALUE",
                         help="extra environment for the server (e.g. DB_POOL_SIZE=20)")
-    parser.add_argument("--docs", default=str(DOCS), help="Markdown file to update")
+    parser.add_argument("--docs", default=str(command.DOCS), help="Markdown file to update")
     parser.add_argument("--no-docs", action="store_true", help="print only")
     args = parser.parse_args(argv)
     args.server_env = dict(args.server_env)

@@ -5,12 +5,9 @@ from __future__ import annotations
 import argparse
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from benchmarks import synthetic_city as city
 from benchmarks.coverage_load import LoadResult
-
-START_MARK, END_MARK = "<!-- coverage:start -->", "<!-- coverage:end -->"
 
 TARGET_RATIO = 5.0  # HTTP point p50 <= 5 x raw SQL point p50
 TARGET_POINT_RPS = 500.0
@@ -248,24 +245,3 @@ def render(report: Report) -> str:
     if errors := sum(r.errors for r in everything):
         lines += ["", f"**{errors} failed requests** (see the console output)."]
     return "\n".join(lines)
-
-
-_INTRO = """# Benchmarks
-
-Each section below is written by its benchmark (`benchmarks/`) between its markers; re-running
-a benchmark replaces its own section only.
-"""
-
-
-def write_docs(path: Path, section: str) -> None:
-    block = f"{START_MARK}\n{section}\n{END_MARK}"
-    old = path.read_text(encoding="utf-8") if path.exists() else _INTRO
-    if START_MARK in old and END_MARK in old:
-        head, _, rest = old.partition(START_MARK)
-        _, _, tail = rest.partition(END_MARK)
-        new = head + block + tail
-    else:
-        new = old.rstrip("\n") + "\n\n" + block + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(new, encoding="utf-8")
-

@@ -34,8 +34,6 @@ import contextlib
 import random
 import secrets
 import shlex
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -47,7 +45,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from benchmarks import cpu_use
+from benchmarks import command, cpu_use
 from benchmarks import synthetic_city as city
 from benchmarks.coverage import Database, machine, recreate, running_server
 from benchmarks.coverage import versions as base_versions
@@ -66,7 +64,6 @@ from benchmarks.dispatch_report import (
     console_line,
     cpu_per_request,
     render,
-    write_docs,
 )
 from benchmarks.phase_watch import Complaints, Watch
 from benchmarks.stewards import Report, add_stewards, reports
@@ -80,7 +77,6 @@ from benchmarks.worker_stack import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs" / "benchmarks.md"
 BENCH_DATABASE = "gridsteward_bench_dispatch"
 BROKERS: dict[str, Callable[[], AbstractContextManager[str]]] = {
     "rabbitmq": rabbitmq_vhost, "redis": redis_database}
@@ -313,16 +309,10 @@ def _worker_settings(args: argparse.Namespace) -> str:
                if args.worker_env else ""))
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _interrupt)
-    started_utc = subprocess.run(["date", "-u"], capture_output=True, text=True,
-                                 check=False).stdout.strip()
+    command.unwind_on_signals()
+    started_utc = command.started_utc()
     host = machine()
     db = Database.from_url(args.database_url) if args.database_url else local_database()
     if not args.skip_load:
@@ -338,22 +328,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         Path("/proc/loadavg").read_text().split()[:3])
     ctx = Context(args=args, started_utc=started_utc, machine=host, versions=found_versions,
                   data=data, worker_settings=_worker_settings(args))
-    text = render(ctx, runs)
-    print()
-    print(text)
-    if not args.no_docs:
-        write_docs(Path(args.docs), text)
-        print(f"\nwritten to {args.docs}")
+    command.publish(render(ctx, runs), name="dispatch",
+                    docs=None if args.no_docs else args.docs)
     ok = all(p.outcome.exactly_once and not p.errors and not p.timed_out
              for r in runs for p in (r.steady, r.burst) if p is not None)
     return 0 if ok else 1
-
-
-def _env_pair(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition("=")
-    if not sep or not name:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    return name, value
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -384,9 +363,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=4, help="threads per worker process")
     parser.add_argument("--server-workers", type=int, default=1,
                         help="uvicorn worker processes of the API")
-    parser.add_argument("--worker-env", type=_env_pair, action="append", default=[],
+    parser.add_argument("--worker-env", type=command.env_pair, action="append", default=[],
                         metavar="NAME=VALUE", help="extra environment for the worker")
-    parser.add_argument("--server-env", type=_env_pair, action="append", default=[],
+    parser.add_argument("--server-env", type=command.env_pair, action="append", default=[],
                         metavar="NAME=VALUE", help="extra environment for the API")
     parser.add_argument("--timeout", type=float, default=600.0,
                         help="seconds to wait for a phase's requests to be dispatched")
@@ -407,7 +386,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         "machine to be quiet; 0 does not wait")
     parser.add_argument("--quiet-threshold", type=float, default=0.25,
                         help="cores busy (over 1 s) below which the machine counts as quiet")
-    parser.add_argument("--docs", default=str(DOCS), help="Markdown file to update")
+    parser.add_argument("--docs", default=str(command.DOCS), help="Markdown file to update")
     parser.add_argument("--no-docs", action="store_true", help="print only")
     args = parser.parse_args(argv)
     args.worker_env = dict(args.worker_env)

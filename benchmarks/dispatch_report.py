@@ -8,11 +8,9 @@ import argparse
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from benchmarks.dispatch_load import Phase, Sample, percentile
 
-START_MARK, END_MARK = "<!-- dispatch:start -->", "<!-- dispatch:end -->"
 TARGET_P50_MS = 100.0
 TARGET_RATE = 300.0
 BROKER_NAMES = {"rabbitmq": "RabbitMQ", "redis": "Redis"}
@@ -344,16 +342,3 @@ def render(ctx: Context, runs: list[BrokerRun]) -> str:
         "",
         *_targets(runs, a.warmup),
     ])
-
-
-def write_docs(path: Path, section: str) -> None:
-    """Replace this benchmark's section of `path` (or append it), leaving the rest as is."""
-    block = f"{START_MARK}\n{section}\n{END_MARK}"
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    if START_MARK in old and END_MARK in old:
-        head, _, rest = old.partition(START_MARK)
-        new = head + block + rest.partition(END_MARK)[2]
-    else:
-        new = old.rstrip("\n") + "\n\n" + block + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(new, encoding="utf-8")

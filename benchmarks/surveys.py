@@ -23,6 +23,7 @@ from pathlib import Path
 import psycopg
 from sqlalchemy import text
 
+from benchmarks import command
 from domain.db import make_async_engine, session_factory, transaction
 from domain.migrate import upgrade_database
 from domain.surveys.batch import SurveyTimes, run_survey_batch
@@ -156,21 +157,6 @@ def report(result: dict[str, object]) -> str:
     ])
 
 
-def write_section(body: str) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    path.parent.mkdir(exist_ok=True)
-    current = path.read_text() if path.exists() else "# Benchmarks\n"
-    start, end = "<!-- surveys:start -->", "<!-- surveys:end -->"
-    command = "`.venv/bin/python -m benchmarks.surveys`"
-    section = f"{start}\n## Survey batches\n\n{command}\n\n{body}\n{end}"
-    if start in current:
-        before, rest = current.split(start, 1)
-        current = before + section + rest.split(end, 1)[1]
-    else:
-        current = current.rstrip() + "\n\n" + section + "\n"
-    path.write_text(current)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=1_000_000)
@@ -178,9 +164,8 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
     body = report(asyncio.run(run(args.requests, args.chunk)))
-    print(body)
-    if not args.no_write:
-        write_section(body)
+    section = f"## Survey batches\n\n`.venv/bin/python -m benchmarks.surveys`\n\n{body}"
+    command.publish(section, name="surveys", docs=None if args.no_write else command.DOCS)
 
 
 if __name__ == "__main__":

@@ -46,6 +46,14 @@ def _ratio(a: LoadResult | None, b: LoadResult | None) -> float:
     return a.p50 / b.p50
 
 
+def _ratios(results: dict[str, LoadResult], where: str) -> str:
+    """The sentence comparing HTTP with raw SQL, p50 to p50, for points and addresses."""
+    point = _ratio(results.get("point, HTTP"), results.get("point, raw SQL"))
+    address = _ratio(results.get("address, HTTP"), results.get("address, raw SQL"))
+    return (f"Ratios {where}: HTTP point p50 / raw SQL point p50 = **{point:.1f}×**; "
+            f"HTTP address p50 / raw SQL address p50 = **{address:.1f}×**.")
+
+
 def _pass(ok: bool) -> str:
     return "**PASS**" if ok else "**FAIL**"
 
@@ -172,25 +180,18 @@ def _probe_lines(report: Report) -> list[str]:
     a, probe = report.args, report.probe
     if not probe:
         return []
-    pp = _ratio(probe.get("point, HTTP"), probe.get("point, raw SQL"))
-    pa = _ratio(probe.get("address, HTTP"), probe.get("address, raw SQL"))
     return [f"Closed loop, {a.probe_concurrency} client(s), {a.probe_duration:g} s each "
             "(latency without queueing):", "", *_table(probe), "",
-            f"Ratios with {a.probe_concurrency} client(s): HTTP point p50 / raw SQL point "
-            f"p50 = **{pp:.1f}×**; HTTP address p50 / raw SQL address p50 = **{pa:.1f}×**.",
-            ""]
+            _ratios(probe, f"with {a.probe_concurrency} client(s)"), ""]
 
 
 def _steady_lines(report: Report) -> list[str]:
     a, steady = report.args, report.steady
     if not steady:
         return []
-    sp = _ratio(steady.get("point, HTTP"), steady.get("point, raw SQL"))
-    sa = _ratio(steady.get("address, HTTP"), steady.get("address, raw SQL"))
     return [f"Steady rate, open loop, {a.steady_rate:g} requests/s, {a.steady_duration:g} s "
             "each (latency at a given load):", "", *_steady_table(steady), "",
-            f"Ratios at {a.steady_rate:g}/s: HTTP point p50 / raw SQL point p50 = "
-            f"**{sp:.1f}×**; HTTP address p50 / raw SQL address p50 = **{sa:.1f}×**.", ""]
+            _ratios(steady, f"at {a.steady_rate:g}/s"), ""]
 
 
 def _targets(report: Report) -> list[str]:
@@ -225,8 +226,6 @@ def _targets(report: Report) -> list[str]:
 
 def render(report: Report) -> str:
     a, m = report.args, report.main
-    point_ratio = _ratio(m.get("point, HTTP"), m.get("point, raw SQL"))
-    address_ratio = _ratio(m.get("address, HTTP"), m.get("address, raw SQL"))
     lines = [
         *_header(report),
         f"Closed loop, {a.concurrency} concurrent clients, {a.duration:g} s each (throughput):",
@@ -235,9 +234,7 @@ def render(report: Report) -> str:
         "",
         *_probe_lines(report),
         *_steady_lines(report),
-        f"Ratios with {a.concurrency} clients: HTTP point p50 / raw SQL point p50 = "
-        f"**{point_ratio:.1f}×**; HTTP address p50 / raw SQL address p50 = "
-        f"**{address_ratio:.1f}×**.",
+        _ratios(m, f"with {a.concurrency} clients"),
         "",
         *_targets(report),
     ]

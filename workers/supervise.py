@@ -44,7 +44,7 @@ class Backoff:
         return min(self.longest, previous * 2)
 
 
-def keep_running(target: Callable[[int], None], *, name: str,
+def keep_running(target: Callable[[int], object], *, name: str,
                  backoff: Backoff = Backoff()) -> None:
     """Run `target(supervisor_pid)` in a forked child, and again after each unexpected exit,
     until this process is told to stop (a SystemExit or KeyboardInterrupt raised by a signal
@@ -68,7 +68,7 @@ def keep_running(target: Callable[[int], None], *, name: str,
         time.sleep(pause)
 
 
-def _fork(target: Callable[[int], None]) -> int:
+def _fork(target: Callable[[int], object]) -> int:
     """Fork; in the child run `target` and leave with its exit code, never returning."""
     parent = os.getpid()
     pid = os.fork()
@@ -78,8 +78,8 @@ def _fork(target: Callable[[int], None]) -> int:
     try:
         target(parent)
         code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
+    except SystemExit as exc:  # sys.exit(): None is success, a message is failure
+        code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     except BaseException:
         log.exception("the supervised process failed")
     finally:

@@ -25,6 +25,7 @@ import psycopg
 
 from benchmarks import coverage_clients as clients
 from benchmarks import cpu_use
+from benchmarks.figures import percentile
 from benchmarks.steady_rate import Connector, Schedule, run_steady
 
 BENCH_DATABASE = "gridsteward_bench"
@@ -70,7 +71,7 @@ class LoadResult:
     @property
     def lag_p50(self) -> float:
         """How late this client began a request, p50 (steady rate; part of its latency)."""
-        return _percentile(self.lags_ms, 0.50)
+        return percentile(self.lags_ms, 0.50)
 
     @property
     def requests(self) -> int:
@@ -81,7 +82,7 @@ class LoadResult:
         return self.requests / self.seconds if self.seconds else 0.0
 
     def percentile(self, q: float) -> float:
-        return _percentile(self.latencies_ms, q)
+        return percentile(self.latencies_ms, q)
 
     @property
     def p50(self) -> float:
@@ -90,13 +91,6 @@ class LoadResult:
     @property
     def p99(self) -> float:
         return self.percentile(0.99)
-
-
-def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
 class _Recorder:

@@ -133,14 +133,6 @@ class Phase:
         return [s.error for s in self.samples if s.error is not None]
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile; NaN when empty."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
-
-
 # --- submitting --------------------------------------------------------------------------------
 
 

@@ -9,7 +9,8 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from benchmarks.dispatch_load import Phase, Sample, percentile
+from benchmarks.dispatch_load import Phase, Sample
+from benchmarks.figures import percentile
 
 TARGET_P50_MS = 100.0
 TARGET_RATE = 300.0

@@ -21,6 +21,7 @@ import logging
 import os
 import signal
 from collections.abc import Awaitable, Callable
+from typing import NoReturn
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -60,16 +61,15 @@ async def serve(config: WorkerConfig, actors: Actors, stop: asyncio.Event) -> No
         await engine.dispose()
 
 
-def run() -> int:
+def run() -> NoReturn:
     """Dramatiq's fork function: keep the periodic jobs running in a child process until this
-    process is told to stop (workers.supervise)."""
+    process is told to stop (workers.supervise), which ends it with SystemExit."""
     config = WorkerConfig.from_env()
     log.info("sweep every %ss, survey batch every %ss, assessment refresh every %ss",
              config.sweep_interval_seconds, config.survey_batch_interval_seconds,
              config.assessment_interval_seconds)
     keep_running(lambda supervisor: asyncio.run(run_jobs(config, supervisor)),
                  name="periodic jobs")
-    return 0
 
 
 async def run_jobs(config: WorkerConfig, supervisor: int) -> None:

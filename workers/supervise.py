@@ -20,6 +20,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NoReturn
 
 log = logging.getLogger("gridsteward.scheduler")
 
@@ -45,7 +46,7 @@ class Backoff:
 
 
 def keep_running(target: Callable[[int], object], *, name: str,
-                 backoff: Backoff = Backoff()) -> None:
+                 backoff: Backoff = Backoff()) -> NoReturn:
     """Run `target(supervisor_pid)` in a forked child, and again after each unexpected exit,
     until this process is told to stop (a SystemExit or KeyboardInterrupt raised by a signal
     handler, as Dramatiq's fork processes have); then the child gets SIGTERM and

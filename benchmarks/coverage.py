@@ -208,7 +208,7 @@ def _body(query: str, variables: dict[str, Any]) -> bytes:
 
 
 def _node_id(type_name: str, pk: int) -> str:
-    from schema.ids import encode_id
+    from schema.common.ids import encode_id
     return encode_id(type_name, pk)
 
 
@@ -328,7 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     db = Database.from_url(args.database_url) if args.database_url else local_database()
     generation: city.Generated | None = None
     if not args.skip_load:
-        from domain.migrate import upgrade_database
+        from domain.infra.migrate import upgrade_database
         layout = city.CityLayout.plan(args.grids, args.buildings)
         print(f"database {db.name}: drop, create, migrate", flush=True)
         recreate(db)

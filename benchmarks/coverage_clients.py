@@ -3,7 +3,7 @@
 Each is a `Connector` (benchmarks/steady_rate.py): open a connection, ask one question on it,
 close it; the closed loop and the steady rate drive the same ones.
 
-What the raw SQL side includes: exactly the statements the API sends (domain.coverage's,
+What the raw SQL side includes: exactly the statements the API sends (domain.spatial.coverage's,
 compiled by SQLAlchemy for psycopg), through the same driver, on connections in autocommit
 mode: for a point, the one coverage statement, which also returns the grid, building and
 building group rows (all columns, geometries as EWKB) that the GraphQL query's fields show;
@@ -40,8 +40,8 @@ def _compiled(statement: Any) -> Statement:
 
 
 def api_statements() -> dict[str, Statement]:
-    """The statements domain.coverage sends, as psycopg receives them."""
-    from domain import coverage
+    """The statements domain.spatial.coverage sends, as psycopg receives them."""
+    from domain.spatial import coverage
     return {
         "cover_point": _compiled(coverage._COVER_POINT),
         "exact_address": _compiled(coverage._EXACT_ADDRESS),

@@ -30,10 +30,10 @@ import httpx
 import psycopg
 
 from benchmarks.stewards import Report
-from domain.db import make_async_engine, session_factory, transaction
+from domain.infra.db import make_async_engine, session_factory, transaction
 from domain.requests import queries
 from domain.requests.submit import NewRequest, Tuning, submit_request
-from schema.ids import decode_id
+from schema.common.ids import decode_id
 from server.background import DramatiqBackground
 from server.settings import DEFAULT_DUE_HOURS
 from workers.config import WorkerConfig

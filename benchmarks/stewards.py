@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from domain.models import ServiceCategory
+from domain.spatial.models import ServiceCategory
 
 CATEGORIES = tuple(c.value for c in ServiceCategory)
 

@@ -9,6 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+_MEMBER_GRIDS = text("""
+SELECT m.status, COALESCE(array_agg(gw.grid_id) FILTER (WHERE gw.grid_id IS NOT NULL), '{}')
+FROM member m LEFT JOIN grid_worker gw ON gw.member_id = m.id
+WHERE m.id = :id GROUP BY m.id""")
+
 
 @dataclass(frozen=True)
 class Viewer:
@@ -24,6 +32,19 @@ class Viewer:
 
 
 ANONYMOUS = Viewer()
+
+
+async def load_viewer(session: AsyncSession, *, admin: bool, member_id: int | None) -> Viewer:
+    """The caller a verified token names: an administrator, or a member with the grids they
+    serve as grid worker; a member who left (EXITED) or no longer exists is anonymous."""
+    if admin:
+        return Viewer(admin=True)
+    if member_id is None:
+        return ANONYMOUS
+    row = (await session.execute(_MEMBER_GRIDS, {"id": member_id})).first()
+    if row is None or row[0] == "EXITED":
+        return ANONYMOUS
+    return Viewer(member_id=member_id, grid_ids=frozenset(row[1]))
 
 
 def mask_phone(phone: str | None) -> str | None:

@@ -12,9 +12,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from domain.importer import ImportCounts, import_features
-from domain.models import Building, BuildingGroup, Grid, GridWorker, Member, MemberRole
-from domain.phone import normalize_phone
+from domain.spatial.importer import ImportCounts, import_features
+from domain.spatial.models import Building, BuildingGroup, Grid, GridWorker, Member, MemberRole
+from domain.spatial.phone import normalize_phone
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,10 @@
-"""The root schema: every area's queries, mutations and subscriptions, with the limits that
-keep one request from hurting the service (depth, aliases, tokens, bounded caches)."""
+"""The root schema: every area's queries, mutations and subscriptions, `node(id:)` across them,
+and the limits that keep one request from hurting the service (depth, aliases, tokens,
+bounded caches).
+
+This is the one module that knows every area: an area adds its `XQuery`, `XMutation` and
+`XSubscription` to the root types below, and its Node types to `_NODES`.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +14,48 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
-from schema.errors import PublicErrors
-from schema.limits import Documents, Limits, RequestLimits
-from schema.node import NodeQuery
-from schema.requests.fields import RequestMutation, RequestQuery
+from domain.requests.queries import can_see
+from schema.common.context import Info
+from schema.common.errors import PublicErrors
+from schema.common.ids import decode_any
+from schema.common.limits import Documents, Limits, RequestLimits
+from schema.common.node import Node
+from schema.common.permissions import AUTHENTICATED
+from schema.common.scalars import GEOJSON_SCALAR, GeoJSON
+from schema.requests.mutations import RequestMutation
+from schema.requests.queries import RequestQuery
 from schema.requests.subscriptions import RequestSubscription
 from schema.requests.types import ServiceRequest
-from schema.scalars import GEOJSON_SCALAR, GeoJSON
 from schema.spatial.mutations import SpatialMutation
 from schema.spatial.queries import SpatialQuery
 from schema.spatial.types import Building, BuildingGroup, Community, Grid, Member
-from schema.surveys.fields import SurveyMutation, SurveyQuery
+from schema.surveys.mutations import SurveyMutation
+from schema.surveys.queries import SurveyQuery
+
+#: Node type name → (loader attribute, wrapper).
+_NODES: dict[str, tuple[str, Any]] = {
+    "Community": ("community", Community), "Grid": ("grid", Grid),
+    "Building": ("building", Building), "BuildingGroup": ("group", BuildingGroup),
+    "Member": ("member", Member), "ServiceRequest": ("request", ServiceRequest),
+}
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field(permission_classes=AUTHENTICATED,
+                      description="Any object by its id (Community, Grid, Building, "
+                      "BuildingGroup, Member, ServiceRequest); null when it does not exist or "
+                      "the caller may not see it.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        type_name, pk = decode_any(id, "id")
+        if type_name not in _NODES:
+            return None
+        loader_name, wrapper = _NODES[type_name]
+        row = await getattr(info.context.loaders, loader_name).load(pk)
+        if row is None or (type_name == "ServiceRequest"
+                           and not can_see(info.context.viewer, row)):
+            return None
+        return wrapper.of(row)
 
 
 @strawberry.type

@@ -25,21 +25,16 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
-from domain.access import ANONYMOUS, Viewer
-from domain.db import make_async_engine, session_factory
+from domain.access import ANONYMOUS, Viewer, load_viewer
+from domain.infra.db import make_async_engine, session_factory
 from schema.app import Limits, build_schema
-from schema.context import ApiOptions, Context
+from schema.common.context import ApiOptions, Context
 from server.auth import Claims, TokenError, bearer_token, read_token
 from server.background import DramatiqBackground
 from server.events import EventHub
 from server.gc_tuning import tune_gc
 from server.middleware import BearerAuth, BodyLimit
 from server.settings import Settings
-
-_WORKER_GRIDS = text("""
-SELECT m.status, COALESCE(array_agg(gw.grid_id) FILTER (WHERE gw.grid_id IS NOT NULL), '{}')
-FROM member m LEFT JOIN grid_worker gw ON gw.member_id = m.id
-WHERE m.id = :id GROUP BY m.id""")
 
 
 @dataclass
@@ -103,16 +98,13 @@ def _read_claims(secret: str, header: str | None) -> Claims | None:
 
 
 async def _viewer(sessions: Any, claims: Claims | None) -> Viewer:
-    """The caller; a member who left (EXITED) or no longer exists is anonymous."""
+    """The caller a token names (domain.access.load_viewer); anonymous without one."""
     if claims is None:
         return ANONYMOUS
     if claims.admin:
         return Viewer(admin=True)
     async with sessions() as session:
-        row = (await session.execute(_WORKER_GRIDS, {"id": claims.member_id})).first()
-    if row is None or row[0] == "EXITED":
-        return ANONYMOUS
-    return Viewer(member_id=claims.member_id, grid_ids=frozenset(row[1]))
+        return await load_viewer(session, admin=False, member_id=claims.member_id)
 
 
 async def health(request: Request) -> JSONResponse:

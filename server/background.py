@@ -1,6 +1,6 @@
 """The API's side of the workers: enqueue actors after a mutation committed.
 
-Implements schema.context.Background. Enqueueing happens on one background thread, so a slow
+Implements schema.common.context.Background. Enqueueing happens on one background thread, so a slow
 or absent broker never holds up the event loop that serves GraphQL, and a failure is logged,
 never raised: the request is committed already and the sweep dispatches or sends it anyway.
 """

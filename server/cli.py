@@ -34,7 +34,7 @@ def _settings() -> Settings:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Bring the database schema up to date (safe to run twice)."""
-    from domain.migrate import upgrade_database
+    from domain.infra.migrate import upgrade_database
     upgrade_database(_settings().database_url)
     print("database schema is up to date")
     return 0
@@ -61,9 +61,9 @@ def _run_async(fn: Callable[..., object], *args: object) -> object:
 
 
 async def _import(url: str, collection: object) -> int:
-    from domain.db import make_async_engine, session_factory, transaction
     from domain.errors import InvalidInput
-    from domain.importer import import_features
+    from domain.infra.db import make_async_engine, session_factory, transaction
+    from domain.spatial.importer import import_features
     engine = make_async_engine(url, pool_size=1)
     try:
         async with transaction(session_factory(engine)) as session:
@@ -90,8 +90,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 async def _demo(url: str) -> None:
-    from domain.db import make_async_engine, session_factory, transaction
     from domain.demo import load_demo
+    from domain.infra.db import make_async_engine, session_factory, transaction
     engine = make_async_engine(url, pool_size=1)
     try:
         async with transaction(session_factory(engine)) as session:
@@ -132,7 +132,7 @@ def cmd_surveys(args: argparse.Namespace) -> int:
 
 
 async def _surveys(settings: Settings) -> int:
-    from domain.db import make_async_engine
+    from domain.infra.db import make_async_engine
     from workers.config import WorkerConfig
     from workers.jobs import utcnow
     from workers.surveys import describe, survey_batch_job
@@ -162,7 +162,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
 
 
 async def _assess(url: str, period: str) -> int:
-    from domain.db import make_async_engine, session_factory, transaction
+    from domain.infra.db import make_async_engine, session_factory, transaction
     from domain.surveys.assessment import assess_period
     from workers.jobs import utcnow
     engine = make_async_engine(url, pool_size=1)

@@ -29,7 +29,7 @@ from typing import Any
 
 import psycopg
 
-from domain.db import libpq_url
+from domain.infra.db import libpq_url
 from domain.requests.feed import FeedLost
 
 CHANNEL = "gridsteward_request_events"
@@ -49,8 +49,8 @@ _Queue = asyncio.Queue[int | _Signal]
 
 
 class EventHub:
-    """Implements `schema.context.EventFeed` for one process; `start()` and `stop()` belong to
-    the application's lifespan."""
+    """Implements `schema.common.context.EventFeed` for one process; `start()` and `stop()`
+    belong to the application's lifespan."""
 
     def __init__(self, url: str, *, queue_limit: int = 1000, min_backoff: float = 0.5,
                  max_backoff: float = 30.0, heartbeat: float = 30.0,

@@ -18,10 +18,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from domain.access import Viewer
-from domain.db import make_async_engine, session_factory
-from domain.migrate import upgrade_database
+from domain.infra.db import make_async_engine, session_factory
+from domain.infra.migrate import upgrade_database
 from schema.app import build_schema
-from schema.context import ApiOptions, Context
+from schema.common.context import ApiOptions, Context
 
 ADMIN = Viewer(admin=True)
 ROOT = Path(__file__).resolve().parent.parent

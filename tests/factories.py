@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.db import transaction
-from domain.importer import ImportCounts, import_features
+from domain.infra.db import transaction
+from domain.spatial.importer import ImportCounts, import_features
 
 X0, Y0 = 112.600, 26.900  # the south-west corner of the test community
 

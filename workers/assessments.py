@@ -17,7 +17,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.db import session_factory
+from domain.infra.db import session_factory
 from domain.surveys.snapshots import refresh_snapshots
 from workers.config import WorkerConfig
 from workers.jobs import utcnow

@@ -17,7 +17,7 @@ from dramatiq.errors import ConnectionError as BrokerConnectionError
 from dramatiq.middleware import AgeLimit, Middleware, Retries, TimeLimit
 from dramatiq_pg import PostgresBroker
 
-from domain.db import libpq_url
+from domain.infra.db import libpq_url
 from workers.daemon_loop import DaemonEventLoop
 from workers.redis_polling import PromptRedisBroker
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.db import transaction
+from domain.infra.db import transaction
 from domain.requests.delivery import Delivery, Send, deliver_many
 from domain.requests.dispatch import BATCH, dispatch_batch
 from domain.requests.sweep import SweepResult, sweep

@@ -17,7 +17,7 @@ from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import Middleware
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from domain.db import make_async_engine, session_factory
+from domain.infra.db import make_async_engine, session_factory
 from workers.config import WorkerConfig
 
 T = TypeVar("T")

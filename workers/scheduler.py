@@ -25,7 +25,7 @@ from typing import NoReturn
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.db import make_async_engine, session_factory
+from domain.infra.db import make_async_engine, session_factory
 from workers.actors import Actors
 from workers.assessments import AssessmentRefresh
 from workers.boot import boot

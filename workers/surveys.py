@@ -19,7 +19,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from domain.db import session_factory
+from domain.infra.db import session_factory
 from domain.surveys.batch import BatchCounts, run_survey_batch
 from workers.config import WorkerConfig
 from workers.jobs import utcnow

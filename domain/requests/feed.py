@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from domain.access import Viewer
-from domain.directory import Scope
 from domain.requests.models import RequestEvent, ServiceRequest
+from domain.spatial.directory import Scope
 
 
 class FeedLost(Exception):

@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from domain.models import ServiceCategory, _enum_values
+from domain.spatial.models import ServiceCategory, _enum_values
 
 
 class RequestStatus(StrEnum):

@@ -18,13 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 from sqlmodel import col
 
-from domain import directory
 from domain.access import Viewer
-from domain.directory import BBox, Scope
-from domain.models import ServiceCategory
-from domain.paging import Page, fetch_page
+from domain.infra.paging import Page, fetch_page
 from domain.requests.models import OPEN_STATUSES, OutboundMessage, RequestEvent
 from domain.requests.models import ServiceRequest as Request
+from domain.spatial import directory
+from domain.spatial.directory import BBox, Scope
+from domain.spatial.models import ServiceCategory
 
 OPEN = tuple(s.value for s in OPEN_STATUSES)
 DONE = ("COMPLETED", "CLOSED")

@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.coverage import CoverageResult, cover_address, cover_point
 from domain.errors import InvalidInput, UserError
-from domain.models import ServiceCategory
-from domain.phone import normalize_phone
 from domain.requests.policy import due_at
+from domain.spatial.coverage import CoverageResult, cover_address, cover_point
+from domain.spatial.models import ServiceCategory
+from domain.spatial.phone import normalize_phone
 from geo.sql import within_metres_sql
 
 MAX_DESCRIPTION = 4000

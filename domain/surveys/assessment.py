@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Viewer
 from domain.calendar import ZONE
-from domain.directory import Scope
 from domain.errors import InvalidInput
+from domain.spatial.directory import Scope
 from domain.surveys.models import MemberAssessment
 
 WEIGHTS = {"participation": 0.25, "effectiveness": 0.35, "satisfaction": 0.40}

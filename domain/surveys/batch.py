@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.calendar import ZONE_NAME
-from domain.db import transaction
+from domain.infra.db import transaction
 
 CHUNK = 20_000
 _CATEGORY = """CASE r.category WHEN 'MAINTENANCE' THEN '维修维护'

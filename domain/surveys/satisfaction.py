@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Viewer
-from domain.directory import Scope
+from domain.spatial.directory import Scope
 from domain.surveys.scope import request_filter
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.access import Viewer
-from domain.directory import Scope
+from domain.spatial.directory import Scope
 
 
 def request_filter(viewer: Viewer, scope: Scope, alias: str = "r") -> tuple[str, dict[str, Any]]:

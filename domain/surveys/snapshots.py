@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.calendar import ZONE
-from domain.db import transaction
+from domain.infra.db import transaction
 from domain.surveys.assessment import assess_period, period_bounds
 
 

@@ -1,5 +1,5 @@
-"""How the request mutations run: decode ids, call one domain function inside a transaction,
-answer a payload. A user's mistake never raises: it comes back in `errors` and the
+"""Mutations of service requests: each decodes its ids, calls one domain function inside a
+transaction and answers a payload. A user's mistake never raises: it comes back in `errors` and the
 transaction rolls back, so nothing changes.
 """
 
@@ -12,31 +12,22 @@ from datetime import UTC, datetime
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.db import transaction
 from domain.errors import InvalidInput
+from domain.infra.db import transaction
 from domain.requests import actions, queries
 from domain.requests.models import ServiceRequest as RequestRow
 from domain.requests.state import Changed
 from domain.requests.submit import NewRequest, Tuning, submit_request
-from schema.context import Info
-from schema.ids import decode_id
-from schema.payloads import UserErrorType
-from schema.requests.types import ServiceRequest, SubmitRequestInput
+from schema.common.context import Info
+from schema.common.ids import decode_id
+from schema.common.payloads import UserErrorType
+from schema.common.permissions import AUTHENTICATED
+from schema.requests.types import RequestPayload, ServiceRequest, SubmitRequestInput
 
 log = logging.getLogger("gridsteward.requests")
 
 #: A domain action on one request: (session, request id, now) -> what changed.
 Action = Callable[[AsyncSession, int, datetime], Awaitable[Changed]]
-
-
-@strawberry.type(description="The request after a mutation, or what was wrong with the input.")
-class RequestPayload:
-    request: ServiceRequest | None = None
-    errors: list[UserErrorType] = strawberry.field(default_factory=list)
-    possible_duplicates: list[ServiceRequest] = strawberry.field(
-        default_factory=list, description="After submitServiceRequest: open requests of the "
-        "same category within 50 m submitted in the last 7 days, newest first — perhaps "
-        "someone reported this already. Empty for the other mutations.")
 
 
 def _failed(exc: InvalidInput) -> RequestPayload:
@@ -130,3 +121,59 @@ def assign(info: Info, member_id: str) -> Action:
             accept_timeout=options.accept_timeout,
             channel=options.outbound_channel)
     return act
+
+
+@strawberry.type
+class RequestMutation:
+    @strawberry.mutation(description=(
+        "A resident raises a need (群众点单), by address or by a point. It is located (building, "
+        "building group, grid, community; OUT_OF_AREA when no grid covers it), timed by its "
+        "category's limit and dispatched. `possibleDuplicates` lists open requests of the same "
+        "category nearby. Open to anonymous callers."))
+    async def submit_service_request(self, info: Info,
+                                     input: SubmitRequestInput) -> RequestPayload:
+        return await submit(info, input)
+
+    @strawberry.mutation(permission_classes=AUTHENTICATED, description=(
+        "An administrator, or a grid worker of the request's grid, hands a SUBMITTED or "
+        "DISPATCHED request to an ACTIVE member of its building group or grid, who gets a "
+        "dispatch notice."))
+    async def assign_service_request(self, info: Info, id: strawberry.ID,
+                                     member_id: strawberry.ID) -> RequestPayload:
+        return await change(info, id, assign(info, member_id))
+
+    @strawberry.mutation(permission_classes=AUTHENTICATED, description=(
+        "The member a request is dispatched to accepts it (党员接单). A request escalated to "
+        "its grid may be taken by any grid worker of that grid: the first wins, the others "
+        "get INVALID_TRANSITION."))
+    async def accept_service_request(self, info: Info, id: strawberry.ID) -> RequestPayload:
+        return await change(info, id, acting(info, actions.accept_request))
+
+    @strawberry.mutation(permission_classes=AUTHENTICATED, description=(
+        "The member a request is dispatched to declines it, saying why; it goes back to "
+        "dispatching and is never offered to them again."))
+    async def decline_service_request(self, info: Info, id: strawberry.ID,
+                                      reason: str) -> RequestPayload:
+        return await change(info, id, acting(info, actions.decline_request,
+                                                     reason=reason), redispatch=True)
+
+    @strawberry.mutation(permission_classes=AUTHENTICATED,
+                         description="The assignee starts the service (ACCEPTED → IN_PROGRESS).")
+    async def start_service_request(self, info: Info, id: strawberry.ID) -> RequestPayload:
+        return await change(info, id, acting(info, actions.start_request))
+
+    @strawberry.mutation(permission_classes=AUTHENTICATED, description=(
+        "The assignee completes the service, saying what was done (the ticket's third part, "
+        "up to 4,000 characters)."))
+    async def complete_service_request(self, info: Info, id: strawberry.ID,
+                                       resolution: str) -> RequestPayload:
+        return await change(info, id, acting(info, actions.complete_request,
+                                                     resolution=resolution))
+
+    @strawberry.mutation(permission_classes=AUTHENTICATED, description=(
+        "An administrator, or a grid worker of the request's grid, cancels an open request, "
+        "saying why."))
+    async def cancel_service_request(self, info: Info, id: strawberry.ID,
+                                     reason: str) -> RequestPayload:
+        return await change(info, id, acting(info, actions.cancel_request,
+                                                     reason=reason))

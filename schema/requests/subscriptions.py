@@ -13,13 +13,13 @@ from contextlib import asynccontextmanager
 import strawberry
 from graphql import GraphQLError
 
-from domain.directory import Scope
 from domain.requests.feed import FeedLost, FeedRow, in_scope, load_event, visible_to
-from schema.context import EventFeed, Info
-from schema.errors import PublicError, public_view
-from schema.inputs import ScopeInput
-from schema.loaders import build_loaders
-from schema.permissions import AUTHENTICATED
+from domain.spatial.directory import Scope
+from schema.common.context import EventFeed, Info
+from schema.common.errors import PublicError, public_view
+from schema.common.inputs import ScopeInput
+from schema.common.loaders import build_loaders
+from schema.common.permissions import AUTHENTICATED
 from schema.requests.types import RequestEvent
 
 _DESCRIPTION = (

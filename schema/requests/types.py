@@ -2,9 +2,7 @@
 
 Each type wraps a stored row (`row`, private) and resolves its links through the request's
 DataLoaders, so a page of requests with their timelines, assignees and buildings costs one
-statement per level. Surveys and satisfaction are issue #4: their types are declared here so
-that frontend teams can build against the whole contract, and answer null or NOT_IMPLEMENTED
-until they land.
+statement per level.
 """
 
 from __future__ import annotations
@@ -13,19 +11,19 @@ from datetime import UTC, datetime
 
 import strawberry
 
-from domain import models
 from domain.access import mask_phone
 from domain.requests import models as request_models
 from domain.requests.models import RequestStatus
 from domain.requests.queries import can_see, is_overdue
+from domain.spatial import models
 from geo.crs import CoordSystem as Crs
-from schema.context import Info
-from schema.enums import CoordSystem, ServiceCategory
-from schema.geometry import geometry_out
-from schema.ids import encode_id
-from schema.inputs import PointInput
-from schema.scalars import GeoJSON
-from schema.spatial.connections import PageInfo
+from schema.common.context import Info
+from schema.common.enums import CoordSystem, ServiceCategory
+from schema.common.geometry import geometry_out
+from schema.common.ids import encode_id
+from schema.common.inputs import PointInput
+from schema.common.payloads import UserErrorType
+from schema.common.scalars import GeoJSON
 from schema.spatial.types import Building, BuildingGroup, Community, Grid, Member, Node, _one
 from schema.surveys.types import Survey
 
@@ -176,21 +174,6 @@ class ServiceRequest(Node):
         return Survey.of(found[0]) if found else None
 
 
-@strawberry.type
-class ServiceRequestEdge:
-    cursor: str
-    node: ServiceRequest
-
-
-@strawberry.type(description="A page of service requests; pass `pageInfo.endCursor` as "
-                 "`after` for more.")
-class ServiceRequestConnection:
-    edges: list[ServiceRequestEdge]
-    page_info: PageInfo
-    total_count: int
-
-
-
 @strawberry.type(description="How many requests of one category were submitted.")
 class CategoryCount:
     category: ServiceCategory
@@ -251,3 +234,13 @@ class SubmitRequestInput:
     idempotency_key: str | None = strawberry.field(default=None, description="A retried "
                                                    "submission with the same key returns the "
                                                    "first request instead of a new one.")
+
+
+@strawberry.type(description="The request after a mutation, or what was wrong with the input.")
+class RequestPayload:
+    request: ServiceRequest | None = None
+    errors: list[UserErrorType] = strawberry.field(default_factory=list)
+    possible_duplicates: list[ServiceRequest] = strawberry.field(
+        default_factory=list, description="After submitServiceRequest: open requests of the "
+        "same category within 50 m submitted in the last 7 days, newest first — perhaps "
+        "someone reported this already. Empty for the other mutations.")

@@ -7,32 +7,16 @@ from __future__ import annotations
 
 import strawberry
 
-from domain.db import transaction
 from domain.errors import InvalidInput
-from domain.importer import import_features
-from domain.members import NewMember, create_member
-from schema.context import Info
-from schema.ids import decode_id, decode_optional
-from schema.inputs import MemberInput
-from schema.payloads import UserErrorType
-from schema.permissions import ADMIN
-from schema.scalars import GeoJSON
-from schema.spatial.types import Member
-
-
-@strawberry.type(description="How many features of each layer were created or updated.")
-class ImportPayload:
-    communities: int = 0
-    grids: int = 0
-    buildings: int = 0
-    building_groups: int = 0
-    errors: list[UserErrorType] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class MemberPayload:
-    member: Member | None = None
-    errors: list[UserErrorType] = strawberry.field(default_factory=list)
+from domain.infra.db import transaction
+from domain.spatial.importer import import_features
+from domain.spatial.members import NewMember, create_member
+from schema.common.context import Info
+from schema.common.ids import decode_id, decode_optional
+from schema.common.payloads import UserErrorType
+from schema.common.permissions import ADMIN
+from schema.common.scalars import GeoJSON
+from schema.spatial.types import ImportPayload, Member, MemberInput, MemberPayload
 
 
 def _new_member(data: MemberInput) -> NewMember:

@@ -6,31 +6,21 @@ from typing import Any
 
 import strawberry
 
-from domain import coverage as cover
-from domain import directory
-from domain.db import autocommit
 from domain.errors import InvalidInput, UserError
-from domain.map_layers import map_features
+from domain.infra.db import autocommit
+from domain.spatial import coverage as cover
+from domain.spatial import directory
+from domain.spatial.map_layers import map_features
 from geo.crs import CoordSystem as Crs
 from geo.crs import transform_geojson
-from schema.context import Info
-from schema.enums import CoordSystem, MapLayer, MemberRole, MemberStatus, ServiceCategory
-from schema.ids import decode_cursor, decode_optional, encode_id
-from schema.inputs import BBoxInput, PointInput, ScopeInput
-from schema.permissions import AUTHENTICATED
-from schema.scalars import GeoJSON
-from schema.spatial import connections as conn
-from schema.spatial.coverage import Coverage
-from schema.spatial.types import Building, Grid, Member
-
-
-def _first(info: Info, first: int | None) -> int:
-    """The page size: 50 when not given, capped at the configured maximum (500)."""
-    if first is None:
-        return 50
-    if first < 0:
-        raise InvalidInput.one("INVALID_VALUE", "first must not be negative", "first")
-    return min(first, info.context.options.max_page)
+from schema.common.connections import Connection, page_size, to_connection
+from schema.common.context import Info
+from schema.common.enums import CoordSystem, MapLayer, MemberRole, MemberStatus, ServiceCategory
+from schema.common.ids import decode_cursor, decode_optional, encode_id
+from schema.common.inputs import BBoxInput, PointInput, ScopeInput
+from schema.common.permissions import AUTHENTICATED
+from schema.common.scalars import GeoJSON
+from schema.spatial.types import Building, Coverage, Grid, Member
 
 
 @strawberry.type
@@ -59,13 +49,13 @@ class SpatialQuery:
                       description="Grids, optionally within a box or a community.")
     async def grids(self, info: Info, bbox: BBoxInput | None = None,
                     community_id: strawberry.ID | None = None, first: int | None = 50,
-                    after: str | None = None) -> conn.GridConnection:
+                    after: str | None = None) -> Connection[Grid]:
         async with info.context.sessions() as session:
             page = await directory.list_grids(
                 session, bbox=bbox.to_wgs84("bbox") if bbox else None,
                 community_id=decode_optional(community_id, "Community", "communityId"),
-                first=_first(info, first), after=decode_cursor(after))
-        return conn.to_connection(page, Grid.of, conn.GridEdge, conn.GridConnection)
+                first=page_size(first), after=decode_cursor(after))
+        return to_connection(page, Grid.of)
 
     @strawberry.field(permission_classes=AUTHENTICATED,
                       description="Buildings, optionally within a box or grid, or matching "
@@ -73,13 +63,13 @@ class SpatialQuery:
     async def buildings(self, info: Info, bbox: BBoxInput | None = None,
                         grid_id: strawberry.ID | None = None, search: str | None = None,
                         first: int | None = 50,
-                        after: str | None = None) -> conn.BuildingConnection:
+                        after: str | None = None) -> Connection[Building]:
         async with info.context.sessions() as session:
             page = await directory.list_buildings(
                 session, bbox=bbox.to_wgs84("bbox") if bbox else None,
                 grid_id=decode_optional(grid_id, "Grid", "gridId"), search=search,
-                first=_first(info, first), after=decode_cursor(after))
-        return conn.to_connection(page, Building.of, conn.BuildingEdge, conn.BuildingConnection)
+                first=page_size(first), after=decode_cursor(after))
+        return to_connection(page, Building.of)
 
     @strawberry.field(permission_classes=AUTHENTICATED,
                       description="Members, narrowed by scope, role, skill and status.")
@@ -87,14 +77,14 @@ class SpatialQuery:
                       role: MemberRole | None = None,
                       skill: ServiceCategory | None = None,
                       status: MemberStatus | None = None,
-                      first: int | None = 50, after: str | None = None) -> conn.MemberConnection:
+                      first: int | None = 50, after: str | None = None) -> Connection[Member]:
         async with info.context.sessions() as session:
             page = await directory.list_members(
                 session, scope=scope.to_scope("scope") if scope else directory.Scope(),
                 role=role.value if role else None, skill=skill.value if skill else None,
-                status=status.value if status else None, first=_first(info, first),
+                status=status.value if status else None, first=page_size(first),
                 after=decode_cursor(after))
-        return conn.to_connection(page, Member.of, conn.MemberEdge, conn.MemberConnection)
+        return to_connection(page, Member.of)
 
     @strawberry.field(permission_classes=AUTHENTICATED,
                       description="One round trip for a map screen: a GeoJSON FeatureCollection "

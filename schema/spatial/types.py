@@ -1,4 +1,5 @@
-"""GraphQL types of the spatial hierarchy: Community, Grid, Building, BuildingGroup, Member.
+"""GraphQL types of the spatial hierarchy: Community, Grid, Building, BuildingGroup, Member,
+the Coverage answer and the MemberInput of createMember.
 
 Each wraps a stored row (`row`, private) and resolves its links through the request's
 DataLoaders, so nested lists cost one statement per level.
@@ -13,22 +14,21 @@ from geoalchemy2.shape import to_shape
 from shapely import union_all
 from shapely.geometry import mapping
 
-from domain import models
 from domain.access import visible_phone
+from domain.spatial import models
+from domain.spatial.coverage import CoverageResult
 from geo.crs import CoordSystem as Crs
 from geo.crs import transform_geojson
-from schema.context import Info
-from schema.enums import CoordSystem, MemberRole, MemberStatus, ServiceCategory
-from schema.geometry import geometry_out
-from schema.ids import encode_id
-from schema.scalars import GeoJSON
+from schema.common.context import Info
+from schema.common.enums import CoordSystem, MemberRole, MemberStatus, ServiceCategory
+from schema.common.geometry import geometry_out, point_out
+from schema.common.ids import encode_id
+from schema.common.loaders import Loaders
+from schema.common.node import Node
+from schema.common.payloads import UserErrorType
+from schema.common.scalars import GeoJSON
 
 WGS84 = Crs.WGS84
-
-
-@strawberry.interface(description="An object with a globally unique id, fetchable with `node`.")
-class Node:
-    id: strawberry.ID
 
 
 @strawberry.type(description="A residential community (社区) under one community committee.")
@@ -232,7 +232,102 @@ async def _one(loader: Any, key: int | None, wrap: Any) -> Any:
     return None if row is None else wrap(row)
 
 
-NODE_TYPES: dict[str, Any] = {
-    "Community": Community, "Grid": Grid, "Building": Building, "BuildingGroup": BuildingGroup,
-    "Member": Member,
-}
+@strawberry.type(description="Who serves a place: its building, building group, grid, "
+                 "community and the people to contact.")
+class Coverage:
+    result: strawberry.Private[CoverageResult]
+
+    @classmethod
+    def of(cls, result: CoverageResult, loaders: Loaders) -> Coverage:
+        """The answer. Its building, group and grid fields show the rows that came with it,
+        which also go to the request's loaders, so links back to them (a building's group,
+        the group's grid) cost no session of their own either."""
+        for name, row in (("building", result.building), ("group", result.group),
+                          ("grid", result.grid)):
+            if row is not None and row.id is not None:
+                loaders.prime(name, row.id, row)  # builds no loader a query does not use
+        return cls(result=result)
+
+    @strawberry.field(description="Where the question resolved to (the matched building's "
+                      "point for an address), in `crs`.")
+    def point(self, crs: CoordSystem = Crs.WGS84) -> GeoJSON:
+        return point_out(self.result.lon, self.result.lat, crs)
+
+    @strawberry.field(description="The stored address an address question matched.")
+    def matched_address(self) -> str | None:
+        return self.result.matched_address
+
+    @strawberry.field(description="How sure the address match is: 1.0 exact (after "
+                      "normalisation), lower for a fuzzy match; null for a point question.")
+    def match_confidence(self) -> float | None:
+        return self.result.match_confidence
+
+    @strawberry.field(description="Metres from the point to the building (0 inside it).")
+    def distance_metres(self) -> float | None:
+        d = self.result.distance_metres
+        return None if d is None else round(d, 2)
+
+    @strawberry.field(description="The building whose footprint covers the point, else the "
+                      "nearest within the configured distance (30 m by default).")
+    def building(self) -> Building | None:
+        row = self.result.building
+        return None if row is None else Building.of(row)
+
+    @strawberry.field(description="The building group that serves that building.")
+    def building_group(self) -> BuildingGroup | None:
+        row = self.result.group
+        return None if row is None else BuildingGroup.of(row)
+
+    @strawberry.field(description="The grid covering the point (lowest id on a shared edge).")
+    def grid(self) -> Grid | None:
+        row = self.result.grid
+        return None if row is None else Grid.of(row)
+
+    @strawberry.field(description="The community the grid belongs to.")
+    async def community(self, info: Info) -> Community | None:
+        return await _one(info.context.loaders.community, self.result.community_id,
+                          Community.of)
+
+    @strawberry.field(description="Who to call: the group leader first, then grid workers.")
+    async def contacts(self, info: Info) -> list[Member]:
+        loaders = info.context.loaders
+        people = []
+        group = await loaders.group.load(self.result.group_id) if self.result.group_id else None
+        if group is not None and group.leader_id is not None:
+            leader = await loaders.member.load(group.leader_id)
+            people += [leader] if leader is not None else []
+        if self.result.grid_id is not None:
+            people += await loaders.workers_of_grid.load(self.result.grid_id)
+        seen: set[int | None] = set()
+        unique = [p for p in people if not (p.id in seen or seen.add(p.id))]  # type: ignore[func-returns-value]
+        return [Member.of(p) for p in unique]
+
+
+@strawberry.input(description="A new member. Phone: a mainland mobile or a landline with "
+                  "area code. gridIds only for GRID_WORKERs.")
+class MemberInput:
+    name: str
+    phone: str | None = None
+    party_member: bool = True
+    roles: list[MemberRole] = strawberry.field(
+        default_factory=lambda: [MemberRole.STEWARD])
+    skills: list[ServiceCategory] = strawberry.field(default_factory=list)
+    status: MemberStatus = MemberStatus.ACTIVE
+    building_id: strawberry.ID | None = None
+    building_group_id: strawberry.ID | None = None
+    grid_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="How many features of each layer were created or updated.")
+class ImportPayload:
+    communities: int = 0
+    grids: int = 0
+    buildings: int = 0
+    building_groups: int = 0
+    errors: list[UserErrorType] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class MemberPayload:
+    member: Member | None = None
+    errors: list[UserErrorType] = strawberry.field(default_factory=list)

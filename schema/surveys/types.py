@@ -9,8 +9,8 @@ import strawberry
 
 from domain.surveys import models
 from domain.surveys.satisfaction import Summary
-from schema.context import Info
-from schema.payloads import UserErrorType
+from schema.common.context import Info
+from schema.common.payloads import UserErrorType
 from schema.spatial.types import Member, _one
 
 strawberry.enum(models.SurveyStatus, name="SurveyStatus",

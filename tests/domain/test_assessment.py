@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import text
 
 from domain.access import Viewer
-from domain.db import transaction
-from domain.directory import Scope
 from domain.errors import InvalidInput
+from domain.infra.db import transaction
+from domain.spatial.directory import Scope
 from domain.surveys.assessment import assess_period, period_bounds, tier_of
 from domain.surveys.batch import SurveyTimes, run_survey_batch
 from domain.surveys.respond import Answer, answer_survey

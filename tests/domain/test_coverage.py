@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from domain.coverage import _FUZZY_ADDRESS, TRIGRAM_FLOOR, cover_address, cover_point
+from domain.spatial.coverage import _FUZZY_ADDRESS, TRIGRAM_FLOOR, cover_address, cover_point
 from geo.address import house_number_signature, house_number_signature_sql
 from tests.factories import X0, Y0, box, collection, feature, load, point, two_grid_community
 

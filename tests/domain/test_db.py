@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import text
 
-from domain.db import PING_AFTER_IDLE_SECONDS, autocommit, make_async_engine, transaction
+from domain.infra.db import PING_AFTER_IDLE_SECONDS, autocommit, make_async_engine, transaction
 
 XID = text("SELECT txid_current()")
 

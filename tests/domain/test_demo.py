@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy import text
 
-from domain.coverage import cover_address
-from domain.db import transaction
 from domain.demo import load_demo
+from domain.infra.db import transaction
+from domain.spatial.coverage import cover_address
 
 COUNTS = """SELECT (SELECT count(*) FROM community), (SELECT count(*) FROM grid),
   (SELECT count(*) FROM building), (SELECT count(*) FROM building WHERE grid_id IS NULL

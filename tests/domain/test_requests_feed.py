@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import text
 
 from domain.access import Viewer
-from domain.directory import Scope
 from domain.requests.feed import FeedRow, in_scope, load_event, visible_to
 from domain.requests.models import RequestEvent, ServiceRequest
+from domain.spatial.directory import Scope
 from tests.requests_factory import community_with_stewards, completed_request
 
 ASSIGNEE, NAMED, OTHER = 7, 8, 9

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import text
 
 from domain.access import Viewer
-from domain.db import transaction
-from domain.directory import BBox, Scope
-from domain.map_layers import map_features
+from domain.infra.db import transaction
 from domain.requests import queries
 from domain.requests.outbox import Message, write_message
 from domain.requests.state import record_event
+from domain.spatial.directory import BBox, Scope
+from domain.spatial.map_layers import map_features
 from tests.factories import X0, Y0, load
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)

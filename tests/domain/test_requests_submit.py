@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from domain.db import transaction
 from domain.errors import InvalidInput
+from domain.infra.db import transaction
 from domain.requests.submit import NewRequest, Submitted, Tuning, submit_request
 from tests.factories import X0, Y0, load
 

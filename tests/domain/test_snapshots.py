@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from domain.db import transaction
+from domain.infra.db import transaction
 from domain.surveys.assessment import assess_period
 from domain.surveys.snapshots import refresh_snapshots, running_periods
 from tests.requests_factory import community_with_stewards, completed_request

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from domain.db import transaction
 from domain.errors import InvalidInput
+from domain.infra.db import transaction
 from domain.surveys.batch import SurveyTimes, run_survey_batch
 from domain.surveys.respond import Answer, answer_survey
 from tests.requests_factory import TIMEOUT, community_with_stewards, completed_request

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from schema.ids import encode_id
+from schema.common.ids import encode_id
 from server.auth import issue_token
 from tests.e2e.serving import post, running_api
 from tests.requests_factory import B1_POINT, community_with_stewards

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from schema.ids import encode_id
+from schema.common.ids import encode_id
 from server.auth import issue_token
 from server.events import libpq_url
 from tests.e2e.serving import running_api

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from domain.access import ANONYMOUS, Viewer, mask_phone
-from schema.ids import decode_id, encode_id
+from schema.common.ids import decode_id, encode_id
 from tests.factories import load
 
 ADMIN = Viewer(admin=True)

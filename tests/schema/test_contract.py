@@ -1,5 +1,6 @@
-"""The schema keeps every name of ../shared/contract/contract.graphql, and schema.graphql at
-the repository root is the schema as exported now."""
+"""The schema keeps every name of the contract (contract/contract.graphql, the project's copy
+of ../shared/contract), the copy equals its source wherever that folder is beside the
+repository, and schema.graphql at the repository root is the schema as exported now."""
 
 from __future__ import annotations
 
@@ -26,7 +27,10 @@ from graphql.pyutils import Undefined
 from schema.app import build_schema as build_project_schema
 
 ROOT = Path(__file__).resolve().parents[2]
-CONTRACT = ROOT.parent / "shared" / "contract" / "contract.graphql"
+CONTRACT_DIR = ROOT / "contract"
+CONTRACT = CONTRACT_DIR / "contract.graphql"
+#: Where the contract is kept by those who own it; absent in a clone that stands alone.
+SHARED_CONTRACT_DIR = ROOT.parent / "shared" / "contract"
 
 
 def _unwrap_nullable(kind: object) -> object:
@@ -129,6 +133,20 @@ def test_contract_check_notices_a_missing_field(project_schema: GraphQLSchema) -
     stricter = build_schema(CONTRACT.read_text(encoding="utf-8") +
                             "\nextend type Grid { notInTheSchema: Int }\n")
     assert _missing(project_schema, stricter) == ["Grid.notInTheSchema is missing"]
+
+
+def test_contract_copy_equals_the_shared_contract() -> None:
+    """The copy in contract/ is what ../shared/contract says, file by file."""
+    if not SHARED_CONTRACT_DIR.is_dir():
+        pytest.skip(f"no shared contract at {SHARED_CONTRACT_DIR} to compare the copy with")
+    theirs = {p.name: p.read_bytes() for p in SHARED_CONTRACT_DIR.iterdir() if p.is_file()}
+    ours = {p.name: p.read_bytes() for p in CONTRACT_DIR.iterdir() if p.is_file()}
+    differing = sorted(name for name in theirs.keys() | ours.keys()
+                       if theirs.get(name) != ours.get(name))
+    assert not differing, (
+        f"contract/ differs from {SHARED_CONTRACT_DIR} in {', '.join(differing)}: the contract "
+        f"changed; copy it (`cp {SHARED_CONTRACT_DIR}/* contract/`) and make the schema keep "
+        "its names")
 
 
 def test_exported_schema_is_current() -> None:

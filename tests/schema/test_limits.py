@@ -8,7 +8,7 @@ import pytest
 import strawberry.schema.schema as strawberry_schema
 
 from schema.app import Limits, build_schema
-from schema.context import Context
+from schema.common.context import Context
 
 
 async def _run(sessions: Any, query: str, limits: Limits) -> Any:

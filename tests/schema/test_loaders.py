@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from domain.models import Grid
-from schema.loaders import Loaders, build_loaders
+from domain.spatial.models import Grid
+from schema.common.loaders import Loaders, build_loaders
 
 
 def test_no_loader_is_built_before_it_is_used() -> None:

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import text
 
 from domain.access import ANONYMOUS, Viewer
-from domain.db import transaction
-from domain.members import NewMember, create_member
+from domain.infra.db import transaction
 from domain.requests.dispatch import dispatch_request
-from schema.context import ApiOptions, Context
-from schema.ids import decode_id, encode_id
+from domain.spatial.members import NewMember, create_member
+from schema.common.context import ApiOptions, Context
+from schema.common.ids import decode_id, encode_id
 from tests.factories import X0, Y0, load
 from tests.schema.test_n_plus_one import counting
 

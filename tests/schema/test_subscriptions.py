@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import text
 
 from domain.access import ANONYMOUS, Viewer
-from domain.db import transaction
+from domain.infra.db import transaction
 from domain.requests.feed import FeedLost
 from domain.requests.submit import NewRequest, submit_request
-from schema.context import Context
-from schema.ids import encode_id
+from schema.common.context import Context
+from schema.common.ids import encode_id
 from tests.factories import X0, Y0
 from tests.requests_factory import TUNING, community_with_stewards, completed_request
 

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from domain.access import ANONYMOUS, Viewer
 from domain.calendar import ZONE
 from domain.surveys.batch import SurveyTimes, run_survey_batch
-from schema.ids import encode_id
+from schema.common.ids import encode_id
 from tests.requests_factory import community_with_stewards, completed_request
 
 NOW = datetime.now(UTC)

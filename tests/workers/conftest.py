@@ -13,7 +13,7 @@ import pytest
 from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import text
 
-from domain.db import transaction
+from domain.infra.db import transaction
 from domain.requests.submit import NewRequest, submit_request
 from tests.requests_factory import B1_POINT, TUNING
 from workers.actors import Actors, declare_actors

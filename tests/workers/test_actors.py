@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from dramatiq.brokers.stub import StubBroker
 
-from domain.db import transaction
+from domain.infra.db import transaction
 from domain.requests.dispatch import dispatch_request
 from tests.requests_factory import TIMEOUT, community_with_stewards
 from tests.workers.conftest import Stub, events, scalar, sent_messages, submit

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from domain.db import transaction
+from domain.infra.db import transaction
 from domain.requests.delivery import Delivery, deliver
 from domain.requests.outbox import Message, write_message
 from workers.channels import SIGNATURE_HEADER, WebhookChannel, log_channel, make_sender

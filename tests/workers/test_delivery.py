@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from domain.db import transaction
+from domain.infra.db import transaction
 from domain.requests.delivery import Delivery, RetryPolicy, deliver, deliver_many
 from domain.requests.outbox import Message, write_message
 from tests.workers.conftest import scalar

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from domain.access import Viewer
-from domain.db import transaction
+from domain.infra.db import transaction
 from domain.requests.actions import decline_request
 from domain.requests.dispatch import Outcome, dispatch_batch, dispatch_request
 from domain.requests.policy import Candidate, choose

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import text
 
 from domain.access import Viewer
-from domain.db import transaction
+from domain.infra.db import transaction
 from domain.requests.actions import accept_request, decline_request
 from domain.requests.dispatch import Outcome, dispatch_request
 from domain.requests.sweep import SweepResult, sweep

@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from domain.db import libpq_url
+from domain.infra.db import libpq_url
 from server.background import DramatiqBackground
 from tests.requests_factory import community_with_stewards, completed_request
 from tests.workers.conftest import events, scalar, sent_messages, submit

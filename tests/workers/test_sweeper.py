@@ -11,7 +11,7 @@ from dramatiq import Message
 from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import text
 
-from domain.db import transaction
+from domain.infra.db import transaction
 from domain.requests.sweep import BATCH
 from tests.workers.conftest import Stub, sent_messages
 from tests.workers.live import wait_until

@@ -7,8 +7,8 @@ from typing import Any
 
 from strawberry.permission import BasePermission
 
-from schema.context import Info
-from schema.errors import PublicError
+from schema.common.context import Info
+from schema.common.errors import PublicError
 
 
 class IsAuthenticated(BasePermission):

@@ -15,9 +15,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Viewer
-from domain.directory import BBox
 from domain.requests.models import OPEN_STATUSES
 from domain.requests.policy import CATEGORY_NAMES
+from domain.spatial.directory import BBox
 from geo.sql import envelope_sql
 
 _BOX = envelope_sql()
@@ -59,9 +59,6 @@ _LAYER_SQL: dict[str, str] = {
           AND (:see_all OR r.assignee_id = :viewer_member
                OR r.grid_id = ANY(CAST(:viewer_grids AS integer[])))""",
 }
-
-SUPPORTED_LAYERS = frozenset(_LAYER_SQL)
-
 
 def _statement(layers: list[str]) -> str:
     union = "\nUNION ALL\n".join(_LAYER_SQL[layer] for layer in layers)

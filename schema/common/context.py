@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.types import Info as _Info
 
 from domain.access import ANONYMOUS, Viewer
-from schema.loaders import Loaders, build_loaders
+from schema.common.loaders import Loaders, build_loaders
 
 #: The documented time limits (规定时限) per category, in hours: the same values as
 #: server.settings.DEFAULT_DUE_HOURS (which schema may not import; a test keeps them equal).

@@ -130,13 +130,13 @@ class Building(SQLModel, table=True):
         CheckConstraint("households IS NULL OR households >= 0", name="building_households"),
         CheckConstraint("length(trim(address)) > 0", name="building_address_nonempty"),
         Index("building_address_key_idx", "address_key"),
-        Index(  # pg_trgm's `%` on address keys (domain.coverage uses the next one since 0008)
+        Index(  # pg_trgm `%` on address keys (domain.spatial.coverage uses the next since 0008)
             "building_address_key_gin",
             "address_key",
             postgresql_using="gin",
             postgresql_ops={"address_key": "gin_trgm_ops"},
         ),
-        Index(  # fuzzy address look-ups by house numbers (domain.coverage)
+        Index(  # fuzzy address look-ups by house numbers (domain.spatial.coverage)
             "building_address_numbers_idx",
             text(house_number_signature_sql("address_key")),
         ),

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, event, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -55,11 +55,6 @@ def _ping_when_idle(engine: Engine) -> None:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as exc:
             raise DisconnectionError("an idle pooled connection is gone") from exc
-
-
-def make_sync_engine(url: str) -> Engine:
-    """A synchronous engine, for migrations and command-line loaders."""
-    return create_engine(url, pool_pre_ping=True)
 
 
 def libpq_url(url: str) -> str:

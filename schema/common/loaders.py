@@ -13,11 +13,11 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
-from domain import directory
-from domain.db import autocommit
-from domain.models import Building, BuildingGroup, Community, Grid, Member
+from domain.infra.db import autocommit
 from domain.requests import queries as request_queries
 from domain.requests.models import RequestEvent, ServiceRequest
+from domain.spatial import directory
+from domain.spatial.models import Building, BuildingGroup, Community, Grid, Member
 from domain.surveys.models import Survey
 
 T = TypeVar("T")

@@ -8,8 +8,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import InvalidInput, UserError
-from domain.models import Building, BuildingGroup, Grid, GridWorker, Member, MemberRole
-from domain.phone import normalize_phone
+from domain.spatial.models import Building, BuildingGroup, Grid, GridWorker, Member, MemberRole
+from domain.spatial.phone import normalize_phone
 
 
 @dataclass

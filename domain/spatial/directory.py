@@ -17,8 +17,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
-from domain.models import Building, BuildingGroup, Grid, GridWorker, Member
-from domain.paging import Page, fetch_page
+from domain.infra.paging import Page, fetch_page
+from domain.spatial.models import Building, BuildingGroup, Grid, GridWorker, Member
 from geo.address import address_key
 
 M = TypeVar("M", bound=SQLModel)

@@ -6,7 +6,7 @@ import enum
 
 import strawberry
 
-from domain.models import MemberRole, MemberStatus, ServiceCategory
+from domain.spatial.models import MemberRole, MemberStatus, ServiceCategory
 from geo.crs import CoordSystem
 
 strawberry.enum(CoordSystem, description=(

@@ -14,8 +14,8 @@ from typing import Any
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain import import_sql as sql
 from domain.errors import InvalidInput, UserError
+from domain.spatial import import_sql as sql
 from geo.address import address_key
 from geo.geojson import Feature, parse_feature_collection
 

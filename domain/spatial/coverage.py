@@ -23,7 +23,7 @@ from sqlalchemy import Float, Integer, Row, bindparam, column, func, select, tex
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from domain.models import Building, BuildingGroup, Grid
+from domain.spatial.models import Building, BuildingGroup, Grid
 from geo import address as addr
 from geo.sql import covers_sql, degrees_for_metres, geography_distance_sql, point_sql
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import strawberry
 
-from domain.directory import BBox, Scope
 from domain.errors import InvalidInput, UserError
+from domain.spatial.directory import BBox, Scope
 from geo.crs import CoordSystem as Crs
-from schema.enums import CoordSystem, MemberRole, MemberStatus, ServiceCategory
-from schema.geometry import bbox_in, point_in
-from schema.ids import decode_optional
+from schema.common.enums import CoordSystem
+from schema.common.geometry import bbox_in, point_in
+from schema.common.ids import decode_optional
 
 
 @strawberry.input(description="A position; `crs` says which map it came from.")
@@ -58,18 +58,3 @@ class ScopeInput:
             community_id=decode_optional(self.community_id, "Community",
                                          f"{field}.communityId"),
         )
-
-
-@strawberry.input(description="A new member. Phone: a mainland mobile or a landline with "
-                  "area code. gridIds only for GRID_WORKERs.")
-class MemberInput:
-    name: str
-    phone: str | None = None
-    party_member: bool = True
-    roles: list[MemberRole] = strawberry.field(
-        default_factory=lambda: [MemberRole.STEWARD])
-    skills: list[ServiceCategory] = strawberry.field(default_factory=list)
-    status: MemberStatus = MemberStatus.ACTIVE
-    building_id: strawberry.ID | None = None
-    building_group_id: strawberry.ID | None = None
-    grid_ids: list[strawberry.ID] = strawberry.field(default_factory=list)

@@ -11,9 +11,6 @@ from sqlalchemy.sql import Select
 
 T = TypeVar("T")
 
-MAX_PAGE = 500
-
-
 @dataclass(frozen=True)
 class Page(Generic[T]):
     """One page of rows and what the client needs to ask for the next."""

@@ -7,11 +7,11 @@ from typing import Any
 
 from geoalchemy2.shape import to_shape
 
-from domain.directory import BBox
 from domain.errors import InvalidInput, UserError
+from domain.spatial.directory import BBox
 from geo.crs import CoordSystem, from_wgs84, to_wgs84, transform_geojson
 from geo.geojson import InvalidGeometry, parse_point, to_geojson
-from schema.scalars import GeoJSON
+from schema.common.scalars import GeoJSON
 
 
 def geometry_out(value: Any, crs: CoordSystem) -> GeoJSON | None:

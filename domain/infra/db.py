@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Engine, event, make_url
+from sqlalchemy import ColumnElement, Engine, Integer, any_, bindparam, cast, event, make_url
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -19,6 +20,15 @@ from sqlalchemy.ext.asyncio import (
 #: A pooled connection used this recently is handed out without a ping (HikariCP's
 #: aliveBypassWindowMs has the same default).
 PING_AFTER_IDLE_SECONDS = 0.5
+
+
+def one_of(column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
+    """`column = ANY(CAST(:ids AS INTEGER[]))`: the ids bound as one array parameter, however
+    many there are. `column.in_(ids)` binds one parameter per id, and PostgreSQL's protocol
+    takes at most 65,535 (a loader given every member of a city failed there); one statement
+    text for every batch size also means one prepared plan."""
+    return column == any_(cast(bindparam(None, list(ids), type_=ARRAY(Integer)),
+                               ARRAY(Integer)))
 
 
 def make_async_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:

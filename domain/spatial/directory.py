@@ -1,7 +1,8 @@
 """Reading the spatial hierarchy: filtered, paged lists and batched look-ups by id.
 
 The batched look-ups (`*_by_ids`, `*_by_parent`) are what the GraphQL DataLoaders call, so a
-nested query costs one statement per level, however many objects it returns.
+nested query costs one statement per level, however many objects it returns; the ids travel
+as one array parameter (`domain.infra.db.one_of`), so a batch may be as large as a city.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
+from domain.infra.db import one_of
 from domain.infra.paging import Page, fetch_page
 from domain.spatial.models import Building, BuildingGroup, Grid, GridWorker, Member
 from geo.address import address_key
@@ -50,7 +52,7 @@ class Scope:
 async def by_ids(session: AsyncSession, model: type[M], ids: Sequence[int]) -> list[M | None]:
     """Objects of `model` in the order of `ids`, None where an id is unknown."""
     pk = getattr(model, "id")  # noqa: B009 (typed as any table)
-    rows = (await session.execute(select(model).where(pk.in_(ids)))).scalars().all()
+    rows = (await session.execute(select(model).where(one_of(pk, ids)))).scalars().all()
     found = {getattr(row, "id"): row for row in rows}  # noqa: B009
     return [found.get(i) for i in ids]
 
@@ -60,7 +62,7 @@ async def by_parent(session: AsyncSession, model: type[M], column: str,
     """For each parent id, the `model` rows whose `column` equals it, ordered by id."""
     column_ = getattr(model, column)
     pk = getattr(model, "id")  # noqa: B009 (typed as any table)
-    stmt = select(model).where(column_.in_(parent_ids)).order_by(pk)
+    stmt = select(model).where(one_of(column_, parent_ids)).order_by(pk)
     grouped: dict[int, list[M]] = defaultdict(list)
     for row in (await session.execute(stmt)).scalars():
         grouped[getattr(row, column)].append(row)
@@ -71,7 +73,7 @@ async def grid_workers_of(session: AsyncSession, grid_ids: Sequence[int]) -> lis
     """For each grid, its grid workers."""
     stmt = (select(col(GridWorker.grid_id), Member)
             .join(Member, col(Member.id) == col(GridWorker.member_id))
-            .where(col(GridWorker.grid_id).in_(grid_ids)).order_by(col(Member.id)))
+            .where(one_of(col(GridWorker.grid_id), grid_ids)).order_by(col(Member.id)))
     grouped: dict[int, list[Member]] = defaultdict(list)
     for grid_id, member in (await session.execute(stmt)).all():
         grouped[grid_id].append(member)
@@ -82,7 +84,7 @@ async def grid_ids_of_members(session: AsyncSession,
                               member_ids: Sequence[int]) -> list[list[int]]:
     """For each member, the grids they serve as grid worker."""
     stmt = select(col(GridWorker.member_id), col(GridWorker.grid_id)).where(
-        col(GridWorker.member_id).in_(member_ids)).order_by(col(GridWorker.grid_id))
+        one_of(col(GridWorker.member_id), member_ids)).order_by(col(GridWorker.grid_id))
     grouped: dict[int, list[int]] = defaultdict(list)
     for member_id, grid_id in (await session.execute(stmt)).all():
         grouped[member_id].append(grid_id)

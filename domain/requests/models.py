@@ -112,6 +112,11 @@ class RequestEvent(SQLModel, table=True):
         # candidate, where a scan of the whole timeline grew with every request ever made).
         Index("request_event_handed_idx", "member_id", "at",
               postgresql_where=text("kind IN ('DISPATCHED', 'ASSIGNED')")),
+        # requestStats' `dispatched`: the events that hand a request over, by time
+        # (domain.requests.queries.HANDED_SQL).
+        Index("request_event_handed_at_idx", "at", "request_id", postgresql_where=text(
+            "kind IN ('DISPATCHED', 'ASSIGNED') OR "
+            "(kind = 'ACCEPTED' AND from_status = 'SUBMITTED')")),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))

@@ -4,6 +4,12 @@ Each feature carries properties.layer (lower case), properties.id (the raw datab
 into a Node id by the schema layer), properties.label and a few layer-specific properties.
 Open service requests are personal data: that layer shows only what the viewer may see
 (domain.requests.queries.can_see), and nothing when no viewer is given.
+
+An answer holds at most MAX_FEATURES features: a box with more (a whole district's buildings)
+is refused with TOO_MANY_FEATURES rather than built, since one answer for a whole city was
+216 MB and took a worker down. Each layer reads at most MAX_FEATURES + 1 rows, through an
+index on what its box filter compares (building: the expression index on
+COALESCE(footprint, location), migration 0009), so a refusal costs no more than a full answer.
 """
 
 from __future__ import annotations
@@ -15,10 +21,15 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Viewer
+from domain.errors import InvalidInput
 from domain.requests.models import OPEN_STATUSES
 from domain.requests.policy import CATEGORY_NAMES
 from domain.spatial.directory import BBox
 from geo.sql import envelope_sql
+
+#: The most features one mapFeatures answer holds; past it, narrow the box or use the map
+#: screen's vector tiles (GET /tiles/{layer}/{z}/{x}/{y}.mvt, the map screen issue).
+MAX_FEATURES = 5000
 
 _BOX = envelope_sql()
 _OPEN = ", ".join(f"'{s.value}'" for s in OPEN_STATUSES)
@@ -29,24 +40,25 @@ _LAYER_SQL: dict[str, str] = {
     "COMMUNITIES": f"""
         SELECT 'communities' AS layer, 'Community' AS kind, c.id, c.name AS label,
                json_build_object('code', c.code) AS extra, c.boundary AS geom
-        FROM community c WHERE c.boundary && {_BOX}""",
+        FROM community c WHERE c.boundary && {_BOX} LIMIT :limit""",
     "GRIDS": f"""
         SELECT 'grids', 'Grid', g.id, g.name, json_build_object('code', g.code,
                'communityId', g.community_id), g.boundary
-        FROM grid g WHERE g.boundary && {_BOX}""",
+        FROM grid g WHERE g.boundary && {_BOX} LIMIT :limit""",
     "BUILDINGS": f"""
         SELECT 'buildings', 'Building', b.id, COALESCE(b.name, b.address),
                json_build_object('code', b.code, 'address', b.address, 'gridId', b.grid_id,
                                  'buildingGroupId', b.group_id, 'households', b.households),
                COALESCE(b.footprint, b.location)
-        FROM building b WHERE COALESCE(b.footprint, b.location) && {_BOX}""",
+        FROM building b WHERE COALESCE(b.footprint, b.location) && {_BOX} LIMIT :limit""",
     "BUILDING_GROUPS": f"""
         SELECT 'building_groups', 'BuildingGroup', bg.id, bg.name,
                json_build_object('code', bg.code, 'gridId', bg.grid_id,
                                  'buildings', count(b.id)),
                ST_Union(COALESCE(b.footprint, ST_Buffer(b.location::geography, 8)::geometry))
         FROM building_group bg JOIN building b ON b.group_id = bg.id
-        WHERE bg.id IN (SELECT group_id FROM building WHERE location && {_BOX})
+        WHERE bg.id IN (SELECT DISTINCT group_id FROM building
+                        WHERE location && {_BOX} AND group_id IS NOT NULL LIMIT :limit)
         GROUP BY bg.id""",
     "OPEN_REQUESTS": f"""
         SELECT 'open_requests', 'ServiceRequest', r.id, r.number || ' ' || {_CATEGORY_NAME},
@@ -57,19 +69,26 @@ _LAYER_SQL: dict[str, str] = {
         FROM service_request r
         WHERE r.status IN ({_OPEN}) AND r.location && {_BOX}
           AND (:see_all OR r.assignee_id = :viewer_member
-               OR r.grid_id = ANY(CAST(:viewer_grids AS integer[])))""",
+               OR r.grid_id = ANY(CAST(:viewer_grids AS integer[])))
+        LIMIT :limit""",
 }
 
+
 def _statement(layers: list[str]) -> str:
-    union = "\nUNION ALL\n".join(_LAYER_SQL[layer] for layer in layers)
+    """The count of features (each layer's stopping at :limit) and, when at most :cap, the
+    FeatureCollection; one round trip either way."""
+    union = "\nUNION ALL\n".join(f"({_LAYER_SQL[layer]})" for layer in layers)
     return f"""
-        SELECT json_build_object('type', 'FeatureCollection', 'features',
+        WITH f(layer, kind, id, label, extra, geom) AS MATERIALIZED ({union}),
+        n AS (SELECT count(*) AS n FROM f)
+        SELECT n.n, (SELECT json_build_object('type', 'FeatureCollection', 'features',
           COALESCE(json_agg(json_build_object(
             'type', 'Feature', 'geometry', ST_AsGeoJSON(f.geom, 7)::json,
             'properties', json_build_object('layer', f.layer, 'kind', f.kind, 'id', f.id,
                                             'label', f.label)::jsonb || f.extra::jsonb)
             ORDER BY f.layer, f.id), '[]'::json))
-        FROM ({union}) AS f(layer, kind, id, label, extra, geom)"""
+          FROM f WHERE n.n <= :cap)
+        FROM n"""
 
 
 def _viewer_params(viewer: Viewer | None) -> dict[str, Any]:
@@ -80,13 +99,20 @@ def _viewer_params(viewer: Viewer | None) -> dict[str, Any]:
 
 
 async def map_features(session: AsyncSession, *, bbox: BBox, layers: list[str],
-                       viewer: Viewer | None = None) -> dict[str, Any]:
+                       viewer: Viewer | None = None,
+                       max_features: int = MAX_FEATURES) -> dict[str, Any]:
     """A FeatureCollection of the requested layers intersecting `bbox` (WGS-84). Open
-    requests (label: number and category) appear only as far as `viewer` may see them."""
+    requests (label: number and category) appear only as far as `viewer` may see them.
+    More than `max_features` features: InvalidInput TOO_MANY_FEATURES on `bbox`."""
     wanted = [layer for layer in _LAYER_SQL if layer in layers]
     if not wanted:
         return {"type": "FeatureCollection", "features": []}
     params = {"west": bbox.west, "south": bbox.south, "east": bbox.east, "north": bbox.north,
-              **_viewer_params(viewer)}
-    value = (await session.execute(text(_statement(wanted)), params)).scalar_one()
+              "limit": max_features + 1, "cap": max_features, **_viewer_params(viewer)}
+    count, value = (await session.execute(text(_statement(wanted)), params)).one()
+    if count > max_features:
+        raise InvalidInput.one(
+            "TOO_MANY_FEATURES", f"more than {max_features:,} features in this box: narrow "
+            "the box, or use the map screen's vector tiles (/tiles/{layer}/{z}/{x}/{y}.mvt)",
+            "bbox")
     return value if isinstance(value, dict) else json.loads(value)

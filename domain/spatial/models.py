@@ -140,6 +140,10 @@ class Building(SQLModel, table=True):
             "building_address_numbers_idx",
             text(house_number_signature_sql("address_key")),
         ),
+        Index(  # the shape map layers filter by box (domain.spatial.map_layers)
+            "building_shape_idx", text("COALESCE(footprint, location)"),
+            postgresql_using="gist",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

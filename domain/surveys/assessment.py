@@ -24,7 +24,7 @@ from domain.access import Viewer
 from domain.calendar import ZONE
 from domain.errors import InvalidInput
 from domain.spatial.directory import Scope
-from domain.surveys.models import MemberAssessment
+from domain.surveys.models import LAST, MemberAssessment
 
 WEIGHTS = {"participation": 0.25, "effectiveness": 0.35, "satisfaction": 0.40}
 TIERS = ((85.0, "EXCELLENT"), (70.0, "GOOD"), (50.0, "ADEQUATE"), (0.0, "POOR"))
@@ -166,7 +166,10 @@ def _row(period: str, f: Figures, score: float | None, rank: int | None,
             "score": score, "rank": rank, "tier": tier_of(score), "now": now}
 
 
-_VISIBLE = """
+#: A period's order: community, then rank (the unranked last), then member; `:after` is the
+#: member whose row the page starts after (member_assessment_page_idx follows this order).
+_ORDER = f"COALESCE(a.community_id, {LAST}), COALESCE(a.rank, {LAST}), a.member_id"
+_VISIBLE = f"""
 SELECT a.* FROM member_assessment a JOIN member m ON m.id = a.member_id
 LEFT JOIN building_group bg ON bg.id = m.group_id
 WHERE a.period = :period
@@ -177,14 +180,29 @@ WHERE a.period = :period
   AND (CAST(:group AS int) IS NULL OR m.group_id = :group)
   AND (CAST(:grid AS int) IS NULL OR bg.grid_id = :grid)
   AND (CAST(:community AS int) IS NULL OR a.community_id = :community)
-ORDER BY a.community_id, a.rank NULLS LAST, a.member_id"""
+  AND (CAST(:after AS int) IS NULL OR ({_ORDER}) > (
+       SELECT {_ORDER} FROM member_assessment a
+       WHERE a.period = :period AND a.member_id = :after))
+ORDER BY {_ORDER}
+LIMIT :first"""
+
+
+@dataclass(frozen=True)
+class AssessmentPage:
+    """Which page of a period's snapshot: at most `first` rows, after member `after`'s."""
+
+    first: int = 500
+    after: int | None = None
 
 
 async def list_assessments(session: AsyncSession, *, period: str, viewer: Viewer, scope: Scope,
-                           now: datetime) -> list[MemberAssessment]:
-    """The stored snapshot of `period` as the caller may see it (administrators everything,
-    grid workers the members of their grids, members themselves), narrowed by `scope`.
-    A period never assessed yet is assessed now and stored."""
+                           now: datetime,
+                           page: AssessmentPage | None = None) -> list[MemberAssessment]:
+    """One page of the stored snapshot of `period` as the caller may see it (administrators
+    everything, grid workers the members of their grids, members themselves), narrowed by
+    `scope`, in the order community, rank, member, paged in SQL (a city's snapshot is
+    160,000 rows and more). A period never assessed yet is assessed now and stored."""
+    page = page or AssessmentPage()
     period_bounds(period)
     exists = await session.execute(text(
         "SELECT 1 FROM member_assessment WHERE period = :p LIMIT 1"), {"p": period.strip()})
@@ -194,5 +212,5 @@ async def list_assessments(session: AsyncSession, *, period: str, viewer: Viewer
         "period": period.strip(), "admin": viewer.admin, "viewer": viewer.member_id,
         "viewer_grids": sorted(viewer.grid_ids), "member": scope.member_id,
         "group": scope.building_group_id, "grid": scope.grid_id,
-        "community": scope.community_id})
+        "community": scope.community_id, "after": page.after, "first": page.first})
     return list(rows.scalars())

@@ -66,6 +66,10 @@ class Survey(SQLModel, table=True):
     comment: str | None = Field(default=None, sa_column=Column(Text))
 
 
+#: Where a NULL community or rank sorts in a period's order: last.
+LAST = 2147483647
+
+
 class MemberAssessment(SQLModel, table=True):
     """A member's assessment for one period ("2026-11" or "2026-Q4"), stored as a snapshot."""
 
@@ -74,6 +78,10 @@ class MemberAssessment(SQLModel, table=True):
         UniqueConstraint("period", "member_id", name="assessment_period_member"),
         CheckConstraint("tier IN ('EXCELLENT', 'GOOD', 'ADEQUATE', 'POOR', 'INSUFFICIENT_DATA')",
                         name="assessment_tier"),
+        # a period in the order `assessments` pages it (domain.surveys.assessment)
+        Index("member_assessment_page_idx", "period",
+              text(f"COALESCE(community_id, {LAST})"), text(f"COALESCE(rank, {LAST})"),
+              "member_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -10,7 +10,7 @@ from domain.errors import InvalidInput, UserError
 from domain.infra.db import autocommit
 from domain.spatial import coverage as cover
 from domain.spatial import directory
-from domain.spatial.map_layers import map_features
+from domain.spatial.map_layers import MAX_FEATURES, map_features
 from geo.crs import CoordSystem as Crs
 from geo.crs import transform_geojson
 from schema.common.connections import Connection, page_size, to_connection
@@ -90,7 +90,9 @@ class SpatialQuery:
                       description="One round trip for a map screen: a GeoJSON FeatureCollection "
                       "of the requested layers within `bbox`. Each feature carries "
                       "properties.layer (lower case), properties.id (the Node id) and "
-                      "properties.label.")
+                      f"properties.label. At most {MAX_FEATURES:,} features: a box with more "
+                      "is the error TOO_MANY_FEATURES (field `bbox`); narrow the box, or use "
+                      "the vector tiles /tiles/{layer}/{z}/{x}/{y}.mvt for large areas.")
     async def map_features(self, info: Info, bbox: BBoxInput,
                            layers: list[MapLayer],
                            crs: CoordSystem = Crs.WGS84) -> GeoJSON:

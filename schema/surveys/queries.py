@@ -9,9 +9,11 @@ import strawberry
 
 from domain.infra.db import transaction
 from domain.spatial.directory import Scope
-from domain.surveys.assessment import list_assessments
+from domain.surveys.assessment import AssessmentPage, list_assessments
 from domain.surveys.satisfaction import satisfaction
+from schema.common.connections import page_size
 from schema.common.context import Info
+from schema.common.ids import decode_optional
 from schema.common.inputs import ScopeInput
 from schema.common.permissions import AUTHENTICATED
 from schema.surveys.types import MemberAssessment, SatisfactionSummary
@@ -37,12 +39,18 @@ class SurveyQuery:
 
     @strawberry.field(permission_classes=AUTHENTICATED, description=(
         'Member assessments for a period: a month ("2026-11") or a quarter ("2026-Q4") in '
-        "China Standard Time (Beijing, UTC+8), ranked within each community. "
-        "Administrators see everyone, grid workers the members of their grids, members "
-        "themselves."))
-    async def assessments(self, info: Info, period: str,
-                          scope: ScopeInput | None = None) -> list[MemberAssessment]:
+        "China Standard Time (Beijing, UTC+8), ranked within each community, in the order "
+        "community, rank (the unranked last), member. Administrators see everyone, grid "
+        "workers the members of their grids, members themselves. Paged in SQL: at most "
+        "`first` entries (default and most 500); for the next page pass the last entry's "
+        "member id as `after`. A page shorter than `first` is the last."))
+    async def assessments(self, info: Info, period: str, scope: ScopeInput | None = None,
+                          first: int | None = 500,
+                          after: strawberry.ID | None = None) -> list[MemberAssessment]:
+        page = AssessmentPage(first=page_size(first),
+                              after=decode_optional(after, "Member", "after"))
         async with transaction(info.context.sessions) as session:
             rows = await list_assessments(session, period=period, viewer=info.context.viewer,
-                                          scope=_scope(scope), now=datetime.now(UTC))
+                                          scope=_scope(scope), now=datetime.now(UTC),
+                                          page=page)
         return [MemberAssessment.of(row) for row in rows]

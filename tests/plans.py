@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 @dataclass(frozen=True)
 class Scan:
-    """One scan node of a plan: "Seq Scan" on `relation`, or an index scan using `index`;
-    `per_row` when it sits under a correlated SubPlan (run again for each outer row)."""
+    """How a plan reads `relation`: "Seq Scan", or an index scan (plain, index-only or
+    bitmap) using `index`; `per_row` when it sits under a correlated SubPlan (run again for
+    each outer row)."""
 
     node: str
     relation: str | None
@@ -27,13 +28,18 @@ class Scan:
     per_row: bool
 
 
-def _walk(plan: dict[str, Any], per_row: bool) -> Iterator[Scan]:
+def _walk(plan: dict[str, Any], per_row: bool, relation: str | None = None) -> Iterator[Scan]:
     per_row = per_row or plan.get("Parent Relationship") == "SubPlan"
-    if "Scan" in plan["Node Type"]:
-        yield Scan(plan["Node Type"], plan.get("Relation Name"), plan.get("Index Name"),
-                   per_row)
+    relation = plan.get("Relation Name", relation)  # a bitmap index scan reads its heap's
+    if "Scan" in plan["Node Type"] and plan["Node Type"] != "Bitmap Heap Scan":
+        yield Scan(plan["Node Type"], relation, plan.get("Index Name"), per_row)
     for child in plan.get("Plans", []):
-        yield from _walk(child, per_row)
+        yield from _walk(child, per_row, relation if "Bitmap" in plan["Node Type"] else None)
+
+
+def indexes_reading(scans: list[Scan], relation: str) -> set[str | None]:
+    """The indexes the plan reads `relation` through (None: a Seq Scan)."""
+    return {scan.index for scan in scans if scan.relation == relation}
 
 
 async def explained_scans(session: AsyncSession,

@@ -21,7 +21,7 @@ from typing import Any
 
 import psycopg
 
-from benchmarks.synthetic_city import _unit
+from benchmarks.synthetic_city import _unit, run_steps
 from domain.spatial.models import ServiceCategory
 
 CATEGORIES = [c.value for c in ServiceCategory]
@@ -102,15 +102,9 @@ def add_history(conninfo: str, *, requests: int, end: datetime) -> dict[str, flo
         params: dict[str, Any] = {"categories": CATEGORIES, "ncat": len(CATEGORIES),
                                   "requests": requests, "end": end, "buildings": buildings}
         conn.execute("SET session_replication_role = replica")
-        seconds: dict[str, float] = {}
-        for name, sql in (("requests", _REQUESTS), ("events", _EVENTS), ("surveys", _SURVEYS)):
-            started = time.perf_counter()
-            conn.execute(sql, params)
-            seconds[name] = time.perf_counter() - started
-        for table in ("service_request", "request_event", "survey"):
-            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                         f"(SELECT max(id) FROM {table}))")
-        conn.commit()
+        seconds = run_steps(conn, (("requests", _REQUESTS), ("events", _EVENTS),
+                                   ("surveys", _SURVEYS)), params,
+                            ("service_request", "request_event", "survey"))
     with psycopg.connect(conninfo, autocommit=True) as conn:
         started = time.perf_counter()
         conn.execute("VACUUM (ANALYZE) service_request, request_event, survey")

@@ -42,15 +42,13 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from benchmarks import city_history, stewards, synthetic_city
+from benchmarks import city_history, command, stewards, synthetic_city
 from domain.access import Viewer
 from domain.infra.db import libpq_url, make_async_engine, session_factory
-from domain.infra.migrate import upgrade_database
 from domain.requests.queries import request_stats
 from domain.spatial.directory import BBox, Scope
 from domain.spatial.map_layers import map_features
 from domain.surveys.assessment import assess_period
-from server.localdb import ensure_local_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "gridsteward_bench_reads"
@@ -59,18 +57,6 @@ PERIOD = "2026-Q3"
 ADMIN = Viewer(admin=True)
 _CITY_QUERY = """query ($bbox: BBoxInput!) { mapFeatures(bbox: $bbox,
     layers: [COMMUNITIES, GRIDS, BUILDINGS, BUILDING_GROUPS]) }"""
-
-
-def _database(skip_load: bool) -> str:
-    cluster = ensure_local_cluster(ROOT / ".gridsteward" / "pg", databases=())
-    if not skip_load:
-        admin = libpq_url(cluster.url("postgres"))
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {DATABASE}")
-    url = cluster.url(DATABASE)
-    upgrade_database(url)
-    return url
 
 
 def build(url: str, scale: int) -> dict[str, float]:
@@ -308,7 +294,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(asyncio.run(_assessments_child(args.child, args.paged))))
         return
-    url = _database(args.skip_load)
+    url = command.local_database(DATABASE, fresh=not args.skip_load)
     if not args.skip_load:
         for step, seconds in build(url, args.scale).items():
             print(f"built {step}: {seconds:.1f} s", flush=True)

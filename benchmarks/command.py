@@ -9,6 +9,12 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
+from domain.infra.db import libpq_url
+from domain.infra.migrate import upgrade_database
+from server.localdb import ensure_local_cluster
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "benchmarks.md"
 
@@ -66,3 +72,16 @@ def publish(text: str, *, name: str, docs: str | Path | None) -> None:
     if docs is not None:
         write_section(Path(docs), name, text)
         print(f"\nwritten to {docs}")
+
+
+def local_database(name: str, *, fresh: bool = True) -> str:
+    """The URL of database `name` in the project's local cluster (.gridsteward/pg), dropped
+    and created anew when `fresh`, and migrated."""
+    cluster = ensure_local_cluster(ROOT / ".gridsteward" / "pg", databases=())
+    if fresh:
+        with psycopg.connect(libpq_url(cluster.url("postgres")), autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {name}")
+    url = cluster.url(name)
+    upgrade_database(url)
+    return url

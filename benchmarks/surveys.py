@@ -20,17 +20,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
 from sqlalchemy import text
 
 from benchmarks import command
 from domain.infra.db import make_async_engine, session_factory, transaction
-from domain.infra.migrate import upgrade_database
 from domain.surveys.batch import SurveyTimes, run_survey_batch
-from server.localdb import ensure_local_cluster
 from tests.factories import load
 
-ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "gridsteward_bench_surveys"
 TIMES = SurveyTimes(delay=timedelta(hours=1), reminder=timedelta(days=2),
                     expiry=timedelta(days=7))
@@ -67,17 +63,6 @@ class MemorySampler:
         self._thread.join()
 
 
-def _fresh_database() -> str:
-    cluster = ensure_local_cluster(ROOT / ".gridsteward" / "pg", databases=())
-    admin = cluster.url("postgres").replace("postgresql+psycopg", "postgresql")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
-    url = cluster.url(DATABASE)
-    upgrade_database(url)
-    return url
-
-
 async def _make_requests(sessions: object, count: int) -> float:
     """`count` COMPLETED requests with contact phones, spread over the day before T0."""
     started = time.perf_counter()
@@ -104,7 +89,7 @@ async def _timed_batch(sessions: object, now: datetime, chunk: int) -> tuple[flo
 
 
 async def run(count: int, chunk: int) -> dict[str, object]:
-    url = _fresh_database()
+    url = command.local_database(DATABASE)
     engine = make_async_engine(url, pool_size=2)
     sessions = session_factory(engine)
     try:

@@ -241,6 +241,22 @@ class Generated:
         return sum(self.seconds.values())
 
 
+def run_steps(conn: psycopg.Connection[Any], steps: tuple[tuple[str, str], ...],
+              params: dict[str, Any], tables: tuple[str, ...]) -> dict[str, float]:
+    """Run each (name, SQL) step with `params`, timed; move the id sequences of `tables`
+    past the ids the steps wrote; commit. Returns the seconds per step."""
+    seconds: dict[str, float] = {}
+    for name, sql in steps:
+        started = time.perf_counter()
+        conn.execute(sql, params)
+        seconds[name] = time.perf_counter() - started
+    for table in tables:
+        conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                     f"(SELECT max(id) FROM {table}))")
+    conn.commit()
+    return seconds
+
+
 def generate(conninfo: str, layout: CityLayout, *, sample: int = 2000) -> Generated:
     """Fill an empty, migrated database with the city; VACUUM ANALYZE; check it."""
     roads = road_names(layout.roads)
@@ -251,17 +267,10 @@ def generate(conninfo: str, layout: CityLayout, *, sample: int = 2000) -> Genera
         "q": layout.groups_per_grid, "roads": roads, "words": list(PLACE_WORDS),
         "nwords": len(PLACE_WORDS),
     }
-    seconds: dict[str, float] = {}
     with psycopg.connect(conninfo) as conn:
-        for name, sql in (("communities", _COMMUNITIES), ("grids", _GRIDS),
-                          ("building groups", _GROUPS), ("buildings", _BUILDINGS)):
-            started = time.perf_counter()
-            conn.execute(sql, params)
-            seconds[name] = time.perf_counter() - started
-        for table in _SEQUENCES:
-            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                         f"(SELECT max(id) FROM {table}))")
-        conn.commit()
+        seconds = run_steps(conn, (("communities", _COMMUNITIES), ("grids", _GRIDS),
+                                   ("building groups", _GROUPS), ("buildings", _BUILDINGS)),
+                            params, _SEQUENCES)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         started = time.perf_counter()
         conn.execute("VACUUM (ANALYZE)")

@@ -22,6 +22,10 @@ from sqlalchemy.ext.asyncio import (
 PING_AFTER_IDLE_SECONDS = 0.5
 
 
+#: Session option of every pooled connection (see make_async_engine).
+NO_JIT = "-c jit=off"
+
+
 def one_of(column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
     """`column = ANY(CAST(:ids AS INTEGER[]))`: the ids bound as one array parameter, however
     many there are. `column.in_(ids)` binds one parameter per id, and PostgreSQL's protocol
@@ -38,8 +42,15 @@ def make_async_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     but keeps them all: overflow connections are closed whenever they come back to a full
     pool, which under steady load meant ~10 new PostgreSQL backends a second per process
     (a fork and a cold catalog cache each), a third of the machine in the coverage benchmark.
-    Connections are checked before use when they have been idle (see `_ping_when_idle`)."""
-    engine = create_async_engine(url, pool_size=2 * pool_size, max_overflow=0)
+    Connections are checked before use when they have been idle (see `_ping_when_idle`).
+
+    PostgreSQL's JIT is off for these sessions (NO_JIT): it compiles every statement whose
+    estimated cost passes jit_above_cost, which a city-wide read does, and compiling took
+    longer than the read itself (mapFeatures of a community of the 2x benchmark city: 0.9-2 s
+    with JIT, 0.2-0.3 s without; requestStats of a community 120 ms against 60 ms; the
+    quarter's assessment figures 1.3 s against 0.9 s)."""
+    engine = create_async_engine(url, pool_size=2 * pool_size, max_overflow=0,
+                                 connect_args={"options": NO_JIT})
     _ping_when_idle(engine.sync_engine)
     return engine
 

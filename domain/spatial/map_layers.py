@@ -7,14 +7,16 @@ Open service requests are personal data: that layer shows only what the viewer m
 
 An answer holds at most MAX_FEATURES features: a box with more (a whole district's buildings)
 is refused with TOO_MANY_FEATURES rather than built, since one answer for a whole city was
-216 MB and took a worker down. Each layer reads at most MAX_FEATURES + 1 rows, through an
-index on what its box filter compares (building: the expression index on
-COALESCE(footprint, location), migration 0009), so a refusal costs no more than a full answer.
+216 MB and took a worker down. The features are counted first, each layer up to
+MAX_FEATURES + 1 rows, through an index on what its box filter compares (building: the
+expression index on COALESCE(footprint, location), migration 0009); a refusal reads no
+geometry.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
@@ -36,58 +38,73 @@ _OPEN = ", ".join(f"'{s.value}'" for s in OPEN_STATUSES)
 _CATEGORY_NAME = "CASE r.category {} END".format(
     " ".join(f"WHEN '{code}' THEN '{name}'" for code, name in CATEGORY_NAMES.items()))
 
-_LAYER_SQL: dict[str, str] = {
-    "COMMUNITIES": f"""
-        SELECT 'communities' AS layer, 'Community' AS kind, c.id, c.name AS label,
-               json_build_object('code', c.code) AS extra, c.boundary AS geom
-        FROM community c WHERE c.boundary && {_BOX} LIMIT :limit""",
-    "GRIDS": f"""
-        SELECT 'grids', 'Grid', g.id, g.name, json_build_object('code', g.code,
-               'communityId', g.community_id), g.boundary
-        FROM grid g WHERE g.boundary && {_BOX} LIMIT :limit""",
-    "BUILDINGS": f"""
-        SELECT 'buildings', 'Building', b.id, COALESCE(b.name, b.address),
-               json_build_object('code', b.code, 'address', b.address, 'gridId', b.grid_id,
-                                 'buildingGroupId', b.group_id, 'households', b.households),
-               COALESCE(b.footprint, b.location)
-        FROM building b WHERE COALESCE(b.footprint, b.location) && {_BOX} LIMIT :limit""",
-    "BUILDING_GROUPS": f"""
-        SELECT 'building_groups', 'BuildingGroup', bg.id, bg.name,
-               json_build_object('code', bg.code, 'gridId', bg.grid_id,
-                                 'buildings', count(b.id)),
-               ST_Union(COALESCE(b.footprint, ST_Buffer(b.location::geography, 8)::geometry))
-        FROM building_group bg JOIN building b ON b.group_id = bg.id
-        WHERE bg.id IN (SELECT DISTINCT group_id FROM building
-                        WHERE location && {_BOX} AND group_id IS NOT NULL LIMIT :limit)
-        GROUP BY bg.id""",
-    "OPEN_REQUESTS": f"""
-        SELECT 'open_requests', 'ServiceRequest', r.id, r.number || ' ' || {_CATEGORY_NAME},
-               json_build_object('number', r.number, 'category', r.category,
-                                 'status', r.status, 'escalationLevel', r.escalation_level,
-                                 'dueAt', r.due_at, 'overdue', r.overdue OR r.due_at < now()),
-               r.location
-        FROM service_request r
-        WHERE r.status IN ({_OPEN}) AND r.location && {_BOX}
-          AND (:see_all OR r.assignee_id = :viewer_member
-               OR r.grid_id = ANY(CAST(:viewer_grids AS integer[])))
-        LIMIT :limit""",
+@dataclass(frozen=True)
+class _Layer:
+    """A layer's SQL: its features are `SELECT columns FROM source [join] WHERE where
+    [tail]`; counting them needs only `FROM source WHERE where`."""
+
+    columns: str
+    source: str
+    where: str
+    join: str = ""
+    tail: str = ""
+
+    def features(self) -> str:
+        return (f"SELECT {self.columns} FROM {self.source} {self.join} "
+                f"WHERE {self.where} {self.tail}")
+
+    def rows(self) -> str:
+        """At most :limit rows, one per feature."""
+        return f"SELECT 1 FROM {self.source} WHERE {self.where} LIMIT :limit"
+
+
+_LAYERS: dict[str, _Layer] = {
+    "COMMUNITIES": _Layer(
+        "'communities' AS layer, 'Community' AS kind, c.id, c.name AS label, "
+        "json_build_object('code', c.code) AS extra, c.boundary AS geom",
+        "community c", f"c.boundary && {_BOX}"),
+    "GRIDS": _Layer(
+        "'grids', 'Grid', g.id, g.name, json_build_object('code', g.code, "
+        "'communityId', g.community_id), g.boundary",
+        "grid g", f"g.boundary && {_BOX}"),
+    "BUILDINGS": _Layer(
+        "'buildings', 'Building', b.id, COALESCE(b.name, b.address), "
+        "json_build_object('code', b.code, 'address', b.address, 'gridId', b.grid_id, "
+        "'buildingGroupId', b.group_id, 'households', b.households), "
+        "COALESCE(b.footprint, b.location)",
+        "building b", f"COALESCE(b.footprint, b.location) && {_BOX}"),
+    "BUILDING_GROUPS": _Layer(
+        "'building_groups', 'BuildingGroup', bg.id, bg.name, json_build_object('code', "
+        "bg.code, 'gridId', bg.grid_id, 'buildings', count(b.id)), "
+        "ST_Union(COALESCE(b.footprint, ST_Buffer(b.location::geography, 8)::geometry))",
+        "building_group bg", f"bg.id IN (SELECT group_id FROM building WHERE location && {_BOX})",
+        join="JOIN building b ON b.group_id = bg.id", tail="GROUP BY bg.id"),
+    "OPEN_REQUESTS": _Layer(
+        f"'open_requests', 'ServiceRequest', r.id, r.number || ' ' || {_CATEGORY_NAME}, "
+        "json_build_object('number', r.number, 'category', r.category, 'status', r.status, "
+        "'escalationLevel', r.escalation_level, 'dueAt', r.due_at, "
+        "'overdue', r.overdue OR r.due_at < now()), r.location",
+        "service_request r",
+        f"r.status IN ({_OPEN}) AND r.location && {_BOX} AND (:see_all "
+        "OR r.assignee_id = :viewer_member OR r.grid_id = ANY(CAST(:viewer_grids AS integer[])))"),
 }
 
 
 def _statement(layers: list[str]) -> str:
-    """The count of features (each layer's stopping at :limit) and, when at most :cap, the
-    FeatureCollection; one round trip either way."""
-    union = "\nUNION ALL\n".join(f"({_LAYER_SQL[layer]})" for layer in layers)
+    """How many features (each layer counted up to :limit) and, only when at most :cap, the
+    FeatureCollection: its subquery's condition on the count is a one-time filter, so past
+    the cap no geometry is read or built. One round trip either way."""
+    rows = "\nUNION ALL\n".join(f"({_LAYERS[layer].rows()})" for layer in layers)
+    features = "\nUNION ALL\n".join(f"({_LAYERS[layer].features()})" for layer in layers)
     return f"""
-        WITH f(layer, kind, id, label, extra, geom) AS MATERIALIZED ({union}),
-        n AS (SELECT count(*) AS n FROM f)
+        WITH n AS (SELECT count(*) AS n FROM ({rows}) AS r)
         SELECT n.n, (SELECT json_build_object('type', 'FeatureCollection', 'features',
           COALESCE(json_agg(json_build_object(
             'type', 'Feature', 'geometry', ST_AsGeoJSON(f.geom, 7)::json,
             'properties', json_build_object('layer', f.layer, 'kind', f.kind, 'id', f.id,
                                             'label', f.label)::jsonb || f.extra::jsonb)
             ORDER BY f.layer, f.id), '[]'::json))
-          FROM f WHERE n.n <= :cap)
+          FROM ({features}) AS f(layer, kind, id, label, extra, geom) WHERE n.n <= :cap)
         FROM n"""
 
 
@@ -104,7 +121,7 @@ async def map_features(session: AsyncSession, *, bbox: BBox, layers: list[str],
     """A FeatureCollection of the requested layers intersecting `bbox` (WGS-84). Open
     requests (label: number and category) appear only as far as `viewer` may see them.
     More than `max_features` features: InvalidInput TOO_MANY_FEATURES on `bbox`."""
-    wanted = [layer for layer in _LAYER_SQL if layer in layers]
+    wanted = [layer for layer in _LAYERS if layer in layers]
     if not wanted:
         return {"type": "FeatureCollection", "features": []}
     params = {"west": bbox.west, "south": bbox.south, "east": bbox.east, "north": bbox.north,

@@ -69,3 +69,9 @@ async def test_a_connection_dropped_while_idle_is_replaced(database_url: str) ->
         assert again != pid
     finally:
         await engine.dispose()
+
+
+async def test_sessions_run_without_jit(sessions: Any) -> None:
+    """JIT compiling a city-wide read took longer than the read (docs/benchmarks.md)."""
+    async with sessions() as session:
+        assert (await session.execute(text("SHOW jit"))).scalar_one() == "off"

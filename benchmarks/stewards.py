@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from domain.spatial.models import ServiceCategory
+from benchmarks.harness.project import ServiceCategory
 
 CATEGORIES = tuple(c.value for c in ServiceCategory)
 

@@ -32,7 +32,7 @@ from typing import Any
 
 import psycopg
 
-from geo.address import address_key
+from benchmarks.harness.project import address_key
 
 ORIGIN_LON = 112.55
 ORIGIN_LAT = 26.85

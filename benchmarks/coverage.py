@@ -113,9 +113,8 @@ def build_city(db: processes.Database, args: argparse.Namespace) -> city.Generat
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    command.unwind_on_signals()
-    started_utc, host = command.started_utc(), command.machine()
+    run = command.start(options(), argv)
+    args = run.args
     db = processes.bench_database(BENCH_DATABASE, args.database_url)
     generation = None if args.skip_load else build_city(db, args)
     rng = random.Random(args.seed)
@@ -123,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         row = conn.execute(_SIZES).fetchone()
         assert row is not None
         sizes = {name: float(value) for name, value in zip(_SIZE_NAMES, row, strict=True)}
-        versions = command.versions(conn)
+        run.versions = command.versions(conn)
         buildings = city.sample_buildings(conn, min(args.cases, int(sizes["buildings"])))
         grids = city.sample_grids(conn, min(2000, int(sizes["grids"])))
     layout = city.CityLayout.plan(int(sizes["grids"]), int(sizes["buildings"]))
@@ -154,8 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args) for name, cases in payloads.items()}
 
         print(f"measuring with {args.concurrency} concurrent clients:", flush=True)
-        report = Report(args=args, started_utc=started_utc, machine=host, versions=versions,
-                        sizes=sizes, generation=generation, checks=checks,
+        report = Report(run=run, sizes=sizes, generation=generation, checks=checks,
                         mix={"point": _mix(points), "address": _mix(addresses)},
                         main=phases(args.concurrency, args.warmup, args.duration))
         if args.probe_duration > 0:
@@ -171,14 +169,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1 if sum(r.errors for r in everything) else 0
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = command.parser(
-        "coverage", "Coverage benchmark: builds a synthetic city in gridsteward_bench, starts "
-        "`gridsteward serve` and measures coverage by point and by address over HTTP beside "
-        "the same look-ups as raw SQL through psycopg; writes docs/benchmarks.md.")
+def options() -> argparse.ArgumentParser:
+    parser = command.parser("coverage", __doc__)
     add = parser.add_argument
-    add("--grids", type=int, default=2000, help="grids (rounded up to whole communities of 50)")
-    add("--buildings", type=int, default=100_000, help="buildings")
+    city.add_options(parser, grids=2000, buildings=100_000)
     add("--duration", type=float, default=15.0, help="seconds measured per look-up kind")
     add("--warmup", type=float, default=3.0,
         help="seconds of load before each measurement, not counted")
@@ -205,7 +199,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="distinct points and addresses the clients cycle through")
     add("--seed", type=int, default=20261123, help="random seed of the cases")
     command.add_common(parser, database=BENCH_DATABASE)
-    return command.parse(parser, argv)
+    return parser
 
 
 if __name__ == "__main__":

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import math
 from dataclasses import dataclass, field
 
 from benchmarks import synthetic_city as city
 from benchmarks.coverage_load import LoadResult
-from benchmarks.harness.command import options_text
+from benchmarks.harness.command import Run, options_text
 from benchmarks.harness.report import heading, row, verdict
 
 TARGET_RATIO = 5.0  # HTTP point p50 <= 5 x raw SQL point p50
@@ -21,10 +20,7 @@ PARAMETERS = ("duration", "warmup", "concurrency", "stagger", "probe_concurrency
 
 @dataclass
 class Report:
-    args: argparse.Namespace
-    started_utc: str
-    machine: dict[str, str]
-    versions: dict[str, str]
+    run: Run
     sizes: dict[str, float]
     generation: city.Generated | None
     checks: str
@@ -98,12 +94,11 @@ def _data(report: Report) -> str:
 
 
 def _header(report: Report) -> list[str]:
-    a = report.args
+    a = report.run.args
     env = ", ".join(f"`{k}={v}`" for k, v in a.server_env.items())
     return [
         *heading("Coverage", _INTRO, ".venv/bin/python -m benchmarks.coverage",
-                 report.started_utc, report.machine, "Server, PostgreSQL and the load "
-                 "generator share these cores.", report.versions),
+                 report.run, "Server, PostgreSQL and the load generator share these cores."),
         _data(report),
         f"- **Parameters**: `{options_text(a, PARAMETERS)}`"
         + (f" with server environment {env}" if env else "")
@@ -152,7 +147,7 @@ _METHOD = (
 
 
 def _targets(report: Report) -> list[str]:
-    a, m = report.args, report.main
+    a, m = report.run.args, report.main
     hp, ha = m.get("point, HTTP"), m.get("address, HTTP")
     point_ratio = _ratio(m, "point")
     steady = report.steady.get("address, HTTP")
@@ -182,7 +177,7 @@ def _targets(report: Report) -> list[str]:
 
 
 def render(report: Report) -> str:
-    a = report.args
+    a = report.run.args
     lines = [*_header(report),
              f"Closed loop, {a.concurrency} concurrent clients, {a.duration:g} s each "
              "(throughput):", "", *_table(report.main), ""]

@@ -41,7 +41,7 @@ from benchmarks.dispatch_load import (
     run_phase,
     steady,
 )
-from benchmarks.dispatch_report import BrokerRun, Context, console_line, cpu_per_request, render
+from benchmarks.dispatch_report import BrokerRun, console_line, cpu_per_request, render
 from benchmarks.harness import command, cpu, processes
 from benchmarks.harness.processes import BROKERS, Database, Running
 from benchmarks.harness.project import settings
@@ -212,33 +212,31 @@ def _worker_settings(args: argparse.Namespace) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    command.unwind_on_signals()
-    started_utc, host = command.started_utc(), command.machine()
+    run = command.start(options(), argv)
+    args = run.args
+    args.parameters = command.options_text(args, PARAMETERS) + "".join(
+        flag for flag, on in ((" --no-backlog", not args.backlog),
+                              (" --skip-load", args.skip_load)) if on)
     db = processes.bench_database(BENCH_DATABASE, args.database_url)
     if not args.skip_load:
         prepare(db, args)
     with psycopg.connect(db.conninfo) as conn:
         data = describe_data(conn)
-        versions = {**command.versions(conn, "dramatiq", "pika", "redis"),
-                    **processes.broker_versions()}
+        run.versions = {**command.versions(conn, "dramatiq", "pika", "redis"),
+                        **processes.broker_versions()}
         cases = reports(conn, args.warmup + args.count + args.burst, random.Random(args.seed))
     print(data, flush=True)
     runs = [run_broker(args, db, broker, cases) for broker in args.brokers]
-    host["load average after the run"] = command.load_average()
-    ctx = Context(args=args, started_utc=started_utc, machine=host, versions=versions,
-                  data=data, worker_settings=_worker_settings(args))
-    command.publish(render(ctx, runs), name="dispatch", args=args)
+    run.machine["load average after the run"] = command.load_average()
+    command.publish(render(run, data, _worker_settings(args), runs), name="dispatch",
+                    args=args)
     ok = all(p.outcome.exactly_once and not p.errors and not p.timed_out
              for r in runs for p in r.phases.values())
     return 0 if ok else 1
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = command.parser(
-        "dispatch", "Dispatch benchmark: submit → DISPATCHED latency at a steady rate and "
-        "dispatches/s over a burst, through real `gridsteward worker` processes on RabbitMQ "
-        "and on Redis; writes docs/benchmarks.md.")
+def options() -> argparse.ArgumentParser:
+    parser = command.parser("dispatch", __doc__)
     add = parser.add_argument
     add("--brokers", nargs="+", choices=sorted(BROKERS), default=["rabbitmq", "redis"],
         help="brokers to run on, in order")
@@ -260,17 +258,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="NAME=VALUE", help="extra environment for the worker")
     add("--timeout", type=float, default=600.0,
         help="seconds to wait for a phase's requests to be dispatched")
-    add("--grids", type=int, default=100,
-        help="grids of the synthetic city (whole communities of 50)")
-    add("--buildings", type=int, default=2400, help="buildings")
+    city.add_options(parser, grids=100, buildings=2400)
     add("--stewards-per-group", type=int, default=4, help="ACTIVE stewards per building group")
     add("--seed", type=int, default=20261124, help="random seed")
     command.add_common(parser, database=BENCH_DATABASE)
-    args = command.parse(parser, argv)
-    args.parameters = command.options_text(args, PARAMETERS) + "".join(
-        flag for flag, on in ((" --no-backlog", not args.backlog),
-                              (" --skip-load", args.skip_load)) if on)
-    return args
+    return parser
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from benchmarks.dispatch_load import Phase, Sample
+from benchmarks.harness.command import Run
 from benchmarks.harness.report import heading, number, percentile, row, verdict
 
 TARGET_P50_MS = 100.0
@@ -28,16 +29,6 @@ class BrokerRun:
     broker: str
     phases: dict[str, Phase] = field(default_factory=dict)
     worker_started: float = math.nan  # when (c)'s worker was started
-
-
-@dataclass
-class Context:
-    args: argparse.Namespace
-    started_utc: str
-    machine: dict[str, str]
-    versions: dict[str, str]
-    data: str
-    worker_settings: str
 
 
 def _p(samples: Sequence[Sample], q: float, value: Callable[[Sample], float]) -> float:
@@ -143,36 +134,43 @@ def _cpu_cells(run: BrokerRun, name: str) -> tuple[str, str]:
             " / ".join(f"{per.get(p, math.nan):.1f}" for p in [*list(PARTIES)[:4], "total"]))
 
 
-#: The table's rows of each phase: label, figure, target, digits.
-ROWS: dict[str, list[tuple[str, str, str, int]]] = {
-    "steady": [
-        ("submissions measured", "count", "", 0),
-        ("submit → DISPATCHED p50, ms", "latency p50", f"≤ {TARGET_P50_MS:g} ms", 1),
-        ("submit → DISPATCHED p99, ms", "latency p99", "", 1),
-        ("HTTP answer p50, ms", "answer p50", "", 1),
-        ("HTTP answer p99, ms", "answer p99", "", 1),
-        ("… call start → SUBMITTED.at, p50 ms", "to SUBMITTED.at p50", "", 1),
-        ("… SUBMITTED.at → DISPATCHED.at, p50 ms", "SUBMITTED.at to DISPATCHED.at p50", "", 1),
-        ("… DISPATCHED.at → event arrived, p50 ms", "DISPATCHED.at to arrival p50", "", 1)],
-    "burst": [
-        ("submissions", "count", "", 0),
-        ("first submission → last DISPATCHED, s", "seconds", "", 1),
-        ("dispatches/s", "rate", f"≥ {TARGET_RATE:g}/s", 0),
-        ("submissions/s (last answered)", "submit rate", "", 0),
-        ("dispatches/s from the first DISPATCHED", "drain rate", "", 0),
-        ("submit → DISPATCHED p50, s", "latency p50", "", 2),
-        ("submit → DISPATCHED p99, s", "latency p99", "", 2),
-        ("first submission → last notice SENT, s", "notices sent after", "", 1),
-        ("triggers the sweeper enqueued (dispatch + deliver)", "sweeper", "", 0)],
-    "backlog": [
-        ("requests waiting when the worker started", "count", "", 0),
-        ("first → last DISPATCHED, s", "seconds", "", 1),
-        ("dispatches/s, first → last DISPATCHED", "rate", f"≥ {TARGET_RATE:g}/s", 0),
-        ("worker start → last DISPATCHED, s", "from start", "", 1),
-        ("dispatches/s from the worker's start (its boot included)", "start rate", "", 0),
-        ("worker start → last notice SENT, s", "notices sent after", "", 1),
-        ("triggers the sweeper enqueued (dispatch + deliver)", "sweeper", "", 0)],
-}
+def _parse_rows(text: str) -> dict[str, list[tuple[str, str, int, str]]]:
+    """Rows of the table per phase from lines `phase: label | figure | digits | target`."""
+    rows: dict[str, list[tuple[str, str, int, str]]] = {name: [] for name in TAGS}
+    for line in text.strip().splitlines():
+        phase, _, spec = line.partition(": ")
+        label, key, digits, target = [*spec.split(" | "), ""][:4]
+        rows[phase].append((label, key, int(digits), target))
+    return rows
+
+
+#: The table's rows of each phase: label | figure | digits | target.
+ROWS = _parse_rows(f"""
+steady: submissions measured | count | 0
+steady: submit → DISPATCHED p50, ms | latency p50 | 1 | ≤ {TARGET_P50_MS:g} ms
+steady: submit → DISPATCHED p99, ms | latency p99 | 1
+steady: HTTP answer p50, ms | answer p50 | 1
+steady: HTTP answer p99, ms | answer p99 | 1
+steady: … call start → SUBMITTED.at, p50 ms | to SUBMITTED.at p50 | 1
+steady: … SUBMITTED.at → DISPATCHED.at, p50 ms | SUBMITTED.at to DISPATCHED.at p50 | 1
+steady: … DISPATCHED.at → event arrived, p50 ms | DISPATCHED.at to arrival p50 | 1
+burst: submissions | count | 0
+burst: first submission → last DISPATCHED, s | seconds | 1
+burst: dispatches/s | rate | 0 | ≥ {TARGET_RATE:g}/s
+burst: submissions/s (last answered) | submit rate | 0
+burst: dispatches/s from the first DISPATCHED | drain rate | 0
+burst: submit → DISPATCHED p50, s | latency p50 | 2
+burst: submit → DISPATCHED p99, s | latency p99 | 2
+burst: first submission → last notice SENT, s | notices sent after | 1
+burst: triggers the sweeper enqueued (dispatch + deliver) | sweeper | 0
+backlog: requests waiting when the worker started | count | 0
+backlog: first → last DISPATCHED, s | seconds | 1
+backlog: dispatches/s, first → last DISPATCHED | rate | 0 | ≥ {TARGET_RATE:g}/s
+backlog: worker start → last DISPATCHED, s | from start | 1
+backlog: dispatches/s from the worker's start (its boot included) | start rate | 0
+backlog: worker start → last notice SENT, s | notices sent after | 1
+backlog: triggers the sweeper enqueued (dispatch + deliver) | sweeper | 0
+""")
 
 
 def _rows(runs: list[BrokerRun], warmup: int) -> list[str]:
@@ -187,7 +185,7 @@ def _rows(runs: list[BrokerRun], warmup: int) -> list[str]:
                   else f"{vs[1] / vs[0]:.2f}×")] if two else []
         lines.append(row(label, *(number(v, digits) for v in vs), *ratio, target))
     for name, specs in ROWS.items():
-        for label, key, target, digits in specs if any(ran[name]) else []:
+        for label, key, digits, target in specs if any(ran[name]) else []:
             values(f"{TAGS[name]} {label}", [f.get(key, math.nan) for f in ran[name]], target,
                    digits)
     for name in (name for name in ROWS if any(ran[name])):
@@ -286,15 +284,15 @@ def _method(a: argparse.Namespace) -> str:
         "phase; other sessions' tests stop and start the shared RabbitMQ, which shows here.")
 
 
-def render(ctx: Context, runs: list[BrokerRun]) -> str:
-    a = ctx.args
+def render(run: Run, data: str, worker_settings: str, runs: list[BrokerRun]) -> str:
+    a = run.args
     return "\n".join([
         *heading("Dispatch", _INTRO, ".venv/bin/python -m benchmarks.dispatch",
-                 ctx.started_utc, ctx.machine, "API, workers, PostgreSQL, brokers and the "
-                 "load generator share these cores, with other people's work.", ctx.versions),
-        f"- **Data**: {ctx.data}",
+                 run, "API, workers, PostgreSQL, brokers and the load generator share these "
+                 "cores, with other people's work."),
+        f"- **Data**: {data}",
         f"- **Workers**: `gridsteward worker --processes {a.processes} --threads "
-        f"{a.threads}`; {ctx.worker_settings}. **API**: `gridsteward serve --workers "
+        f"{a.threads}`; {worker_settings}. **API**: `gridsteward serve --workers "
         f"{a.server_workers}`, default settings, anonymous callers.",
         f"- **Parameters**: `{a.parameters}`.",
         _method(a),

@@ -141,13 +141,12 @@ def report(result: Result) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = command.parser("surveys", __doc__.split("\n\n")[0])
+    parser = command.parser("surveys", __doc__)
     parser.add_argument("--requests", type=int, default=1_000_000,
                         help="completed requests to make")
     parser.add_argument("--chunk", type=int, default=20_000, help="rows per batch statement")
     command.add_common(parser, database=None)
-    args = command.parse(parser, argv)
-    command.unwind_on_signals()
+    args = command.start(parser, argv).args
     command.publish(report(asyncio.run(run(args.requests, args.chunk))), name="surveys",
                     args=args)
 

@@ -12,6 +12,7 @@ import shlex
 import signal
 import subprocess
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -53,9 +54,30 @@ def env_pair(text: str) -> tuple[str, str]:
     return name, value
 
 
-def parser(prog: str, description: str) -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(prog=f"python -m benchmarks.{prog}", description=description,
-                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+@dataclass
+class Run:
+    """What every report's head states: the options, when the run started, on what machine
+    (read before the run: its load average then is other people's work), with what versions."""
+
+    args: argparse.Namespace
+    started_utc: str
+    machine: dict[str, str]
+    versions: dict[str, str] = field(default_factory=dict)
+
+
+def start(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> Run:
+    """Parse the options, unwind on signals from now on, stamp the run."""
+    args = parse(parser, argv)
+    unwind_on_signals()
+    return Run(args, started_utc(), machine())
+
+
+def parser(name: str, module_doc: str | None) -> argparse.ArgumentParser:
+    """The options of `python -m benchmarks.NAME`, described by the first paragraph of its
+    module's docstring."""
+    return argparse.ArgumentParser(
+        prog=f"python -m benchmarks.{name}", description=(module_doc or "").split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
 
 
 def add_common(parser: argparse.ArgumentParser, *, database: str | None) -> None:

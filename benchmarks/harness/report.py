@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from benchmarks.harness.command import Run
+
 
 def percentile(values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile (`q` from 0 to 1) of `values`; NaN when empty."""
@@ -30,17 +32,17 @@ def row(*cells: object) -> str:
     return "| " + " | ".join(str(cell) for cell in cells) + " |"
 
 
-def heading(title: str, intro: str, command: str, started_utc: str, machine: dict[str, str],
-            shared: str, versions: dict[str, str]) -> list[str]:
+def heading(title: str, intro: str, command: str, run: Run, shared: str) -> list[str]:
     """A section's head: its title and what it measures, the command that runs it, the run's
     stamp, and its machine (`shared`: who shares its cores) and versions bullets."""
+    machine = run.machine
     after = machine.get("load average after the run")
     return [
-        f"## {title}", "", intro, "", "```sh", command, "```", "", f"### Run of {started_utc}",
-        "",
+        f"## {title}", "", intro, "", "```sh", command, "```", "",
+        f"### Run of {run.started_utc}", "",
         f"- **Machine**: {machine['nproc']} cores ({machine['cpu']}), {machine['ram']} RAM, "
         f"Linux {machine['kernel']}; load average before the run "
         f"{machine['load average before the run']}" + (f", after it {after}" if after else "")
         + f". {shared}",
-        "- **Versions**: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
+        "- **Versions**: " + ", ".join(f"{k} {v}" for k, v in run.versions.items()) + ".",
     ]

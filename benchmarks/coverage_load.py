@@ -6,14 +6,11 @@ clients (HTTP, or the same look-ups as raw SQL), the loop that drives them, what
 - steady rate (`rate` > 0): latency from each request's scheduled start; every request
   scheduled after the warm-up counts, however late its answer.
 
-What the raw SQL side includes: exactly the statements the API sends (domain.spatial.coverage's,
-compiled by SQLAlchemy for psycopg), through the same driver, on connections in autocommit
-mode: for a point, the one coverage statement, which also returns the grid, building and
-building group rows (all columns, geometries as EWKB) that the GraphQL query's fields show;
-for an address, the exact-key statement (with the same rows), and when it misses the fuzzy
-candidates (scored with geo.address.similarity against the same threshold) and the chosen
-building's rows. The address key is computed before the clock starts. Not included: HTTP,
-GraphQL parsing and execution, SQLAlchemy sessions and pool, the ORM.
+The raw SQL side sends exactly the statements the API sends (domain.spatial.coverage's,
+compiled by SQLAlchemy for psycopg; the address key computed before the clock starts) on
+autocommit connections of the same driver: not HTTP, GraphQL, SQLAlchemy's sessions and pool,
+the ORM.
+The report's Method paragraph (benchmarks/coverage_report.py) says the same for readers.
 """
 
 from __future__ import annotations

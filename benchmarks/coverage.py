@@ -54,16 +54,20 @@ def check_answers(base: str, points: Sequence[city.PointCase],
         wanted = encode_id("Building", want or 0)
         return lambda got: bool(got and got["building"] and got["building"]["id"] == wanted)
 
-    def at(kind: str, n: int) -> list[tuple[Any, str, dict[str, Any]]]:
-        return [(p, POINT_QUERY, {"p": {"lon": p.lon, "lat": p.lat}})
-                for p in points if p.kind == kind][:n]
-    cases = [
-        *((*case, building(case[0].building_id)) for case in at("inside", 25)),
-        *((*case, lambda got: bool(got and got["grid"] and got["building"] is None))
-          for case in at("empty", 10)),
-        *((*case, lambda got: got is None) for case in at("outside", 5)),
-        *((a, ADDRESS_QUERY, {"a": a.text}, building(a.building_id))
-          for a in [a for a in addresses if a.building_id is not None][:25])]
+    def empty_ground(got: Any) -> bool:
+        return bool(got and got["grid"] and got["building"] is None)
+
+    def at(kind: str, n: int) -> list[city.PointCase]:
+        return [p for p in points if p.kind == kind][:n]
+
+    def point(p: city.PointCase) -> dict[str, Any]:
+        return {"p": {"lon": p.lon, "lat": p.lat}}
+    known = [a for a in addresses if a.building_id is not None][:25]
+    cases: list[tuple[Any, str, dict[str, Any], Callable[[Any], bool]]] = [
+        (p, POINT_QUERY, point(p), building(p.building_id)) for p in at("inside", 25)]
+    cases += [(p, POINT_QUERY, point(p), empty_ground) for p in at("empty", 10)]
+    cases += [(p, POINT_QUERY, point(p), lambda got: got is None) for p in at("outside", 5)]
+    cases += [(a, ADDRESS_QUERY, {"a": a.text}, building(a.building_id)) for a in known]
     with httpx.Client(base_url=base, timeout=10) as client:
         for case, query, variables, expected in cases:
             response = client.post("/graphql", content=load.graphql_body(query, variables),
@@ -86,7 +90,7 @@ def run_phase(spec: LoadSpec, args: argparse.Namespace) -> LoadResult:
           f"PostgreSQL {c['postgres']:.2f}, client {c['client']:.2f}, other processes "
           f"{c['other']:.2f}, unattributed {c['unattributed']:.2f}; "
           f"new DB sessions {c['new sessions/s']:.1f}/s"
-          + (f"; start lag p50 {result.lag_p50:.2f} ms" if spec.rate else ""), flush=True)
+          + (f"; start lag p50 {result.lag_p50:.2f} ms" if spec.rate else ""))
     for sample in result.error_samples:
         print(f"    error: {sample}")
     return result
@@ -101,14 +105,14 @@ def _mix(cases: Sequence[Any]) -> str:
 
 def build_city(db: processes.Database, args: argparse.Namespace) -> city.Generated:
     layout = city.CityLayout.plan(args.grids, args.buildings)
-    print(f"database {db.name}: drop, create, migrate", flush=True)
+    print(f"database {db.name}: drop, create, migrate")
     processes.recreate(db)
     print(f"generating {layout.communities} communities, {layout.grids} grids, "
           f"{layout.buildings:,} buildings, {layout.building_groups:,} groups, "
-          f"{layout.roads} roads ...", flush=True)
+          f"{layout.roads} roads ...")
     generation = city.generate(db.conninfo, layout)
     steps = ", ".join(f"{k} {v:.1f} s" for k, v in generation.seconds.items())
-    print(f"  generated in {generation.total_seconds:.1f} s ({steps})", flush=True)
+    print(f"  generated in {generation.total_seconds:.1f} s ({steps})")
     return generation
 
 
@@ -138,9 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     modes = {"point, raw SQL": "sql-point", "address, raw SQL": "sql-address"}
     with processes.running_server(db, workers=args.workers, env=args.server_env) as (
             base, server):
-        print(f"server: {base} ({args.workers} workers, pid {server.pid})", flush=True)
+        print(f"server: {base} ({args.workers} workers, pid {server.pid})")
         checks = check_answers(base, points, addresses)
-        print(f"  {checks}", flush=True)
+        print(f"  {checks}")
 
         def phases(concurrency: int, warmup: float, duration: float,
                    rate: float = 0.0) -> dict[str, LoadResult]:
@@ -152,16 +156,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 stagger=min(args.stagger, 0.5 * warmup / max(1, concurrency)), rate=rate),
                 args) for name, cases in payloads.items()}
 
-        print(f"measuring with {args.concurrency} concurrent clients:", flush=True)
+        print(f"measuring with {args.concurrency} concurrent clients:")
         report = Report(run=run, sizes=sizes, generation=generation, checks=checks,
                         mix={"point": _mix(points), "address": _mix(addresses)},
                         main=phases(args.concurrency, args.warmup, args.duration))
         if args.probe_duration > 0:
-            print(f"measuring with {args.probe_concurrency} client(s):", flush=True)
+            print(f"measuring with {args.probe_concurrency} client(s):")
             report.probe = phases(args.probe_concurrency, min(args.warmup, 1.0),
                                   args.probe_duration)
         if args.steady_rate > 0 and args.steady_duration > 0:
-            print(f"measuring at a steady {args.steady_rate:g} requests/s:", flush=True)
+            print(f"measuring at a steady {args.steady_rate:g} requests/s:")
             report.steady = phases(STEADY_PREOPEN, args.warmup, args.steady_duration,
                                    rate=args.steady_rate)
     command.publish(render(report), name="coverage", args=args)

@@ -23,7 +23,7 @@ import contextlib
 import random
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import httpx
@@ -60,7 +60,7 @@ def prepare(db: Database, args: argparse.Namespace) -> None:
     layout = city.CityLayout.plan(args.grids, args.buildings)
     print(f"database {db.name}: drop, create, migrate; {layout.grids} grids, "
           f"{layout.buildings:,} buildings, {layout.building_groups:,} groups, "
-          f"{args.stewards_per_group} stewards per group", flush=True)
+          f"{args.stewards_per_group} stewards per group")
     processes.recreate(db)
     city.generate(db.conninfo, layout)
     add_stewards(db.conninfo, args.stewards_per_group)
@@ -95,7 +95,7 @@ class Bench:
 
     @contextlib.asynccontextmanager
     async def submitter(self, base: str | None, *, timeout: float = 120.0,
-                        limit: int | None = None) -> Any:
+                        limit: int | None = None) -> AsyncIterator[Submit]:
         """Over HTTP to `base`, or the API's submit + enqueue in this process."""
         if base is None:
             async with domain_submitter(self.db.sqlalchemy_url, self.broker_url,
@@ -122,7 +122,7 @@ class Bench:
                                           timeout=self.args.timeout, watch=watch))
             watch.settle(phase, lines)
         self.run.phases[name] = phase
-        print(" " + console_line(phase, self.args.warmup if name == "steady" else 0))
+        print(" " + console_line(self.run, name, self.args.warmup))
         c = phase.cpu
         print("    CPU ms per request: " + ", ".join(
             f"{k} {v:.1f}" for k, v in cpu_per_request(phase).items())
@@ -159,7 +159,6 @@ class Bench:
         watch = Watch(self.db.name, None, None)  # from before the worker starts: boot counts
 
         async def submit_all() -> None:
-            submit: Submit
             async with self.submitter(None) as submit:
                 samples.extend(await burst(submit, cases, self.args.burst_concurrency))
 
@@ -181,11 +180,11 @@ def run_broker(args: argparse.Namespace, db: Database, broker: str,
     steady_cases = cases[:args.warmup + args.count]
     burst_cases = cases[args.warmup + args.count:]
     with BROKERS[broker]() as url:
-        print(f"{broker}: {url.rsplit('@', 1)[-1]}", flush=True)
+        print(f"{broker}: {url.rsplit('@', 1)[-1]}")
         bench = Bench(args, db, broker, url)
         with bench.worker() as worker:
             print(f"  worker pid {worker.pid}: {args.processes} processes x {args.threads} "
-                  "threads, and the sweeper", flush=True)
+                  "threads, and the sweeper")
             with processes.running_server(db, workers=args.server_workers,
                                           env={"BROKER_URL": url, **args.server_env}) as (
                     base, server):
@@ -225,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         run.versions = {**command.versions(conn, "dramatiq", "pika", "redis"),
                         **processes.broker_versions()}
         cases = reports(conn, args.warmup + args.count + args.burst, random.Random(args.seed))
-    print(data, flush=True)
+    print(data)
     runs = [run_broker(args, db, broker, cases) for broker in args.brokers]
     run.machine["load average after the run"] = command.load_average()
     command.publish(render(run, data, _worker_settings(args), runs), name="dispatch",

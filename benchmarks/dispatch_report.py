@@ -93,25 +93,16 @@ def figures(run: BrokerRun, name: str, warmup: int) -> dict[str, float]:
                                                                          run.worker_started)
 
 
-def console_line(phase: Phase, warmup: int = 0) -> str:
-    """One line per phase for the console."""
+def console_line(run: BrokerRun, name: str, warmup: int) -> str:
+    """One line per phase for the console: its first three figures, errors, the check."""
+    phase, f = run.phases[name], figures(run, name, warmup)
     o = phase.outcome
     check = "exactly once" if o.exactly_once else (
         f"NOT exactly once: {o.dispatched_once} once, {o.dispatched_twice} twice, "
         f"{o.escalated} escalated, {o.not_dispatched} not dispatched, {o.notices} notices")
-    if phase.name == "steady":
-        f = steady_figures(phase, warmup)
-        return (f"{f['count']:.0f} measured: submit → DISPATCHED p50 {f['latency p50']:.1f} ms, "
-                f"p99 {f['latency p99']:.1f} ms (HTTP answer p50 {f['answer p50']:.1f} ms); "
-                f"{len(phase.errors)} errors; {check}")
-    if phase.name == "backlog":
-        return (f"{len(phase.measured):,} dispatched (rates in the report); "
-                f"{len(phase.errors)} errors; {check}")
-    f = burst_figures(phase)
-    return (f"{f['count']:,.0f} dispatched in {f['seconds']:.1f} s = {f['rate']:,.0f}/s "
-            f"(submitted in {f['submit seconds']:.1f} s = {f['submit rate']:,.0f}/s; "
-            f"latency p50 {f['latency p50']:.1f} s, p99 {f['latency p99']:.1f} s); "
-            f"{len(phase.errors)} errors; {check}")
+    shown = "; ".join(f"{label}: {number(f[key], digits)}"
+                      for label, key, digits, _ in ROWS[name][:3])
+    return f"{shown}; {len(phase.errors)} errors; {check}"
 
 
 def cpu_per_request(phase: Phase) -> dict[str, float]:

@@ -11,6 +11,7 @@ import platform
 import shlex
 import signal
 import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -66,9 +67,11 @@ class Run:
 
 
 def start(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> Run:
-    """Parse the options, unwind on signals from now on, stamp the run."""
+    """Parse the options, unwind on signals from now on (and print each line as it comes),
+    stamp the run."""
     args = parse(parser, argv)
     unwind_on_signals()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     return Run(args, started_utc(), machine())
 
 

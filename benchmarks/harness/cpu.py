@@ -105,5 +105,5 @@ def wait_for_quiet(limit: float, threshold: float) -> None:
             return
         if time.monotonic() >= deadline:
             print(f"  (the machine is busy with other work: {busy:.2f} cores before the "
-                  "phase)", flush=True)
+                  "phase)")
             return

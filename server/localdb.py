@@ -126,6 +126,19 @@ def _choose_port(root: Path, preferred: int) -> int:
     return port
 
 
+def stop_cluster(cluster: LocalCluster, *, mode: str = "fast") -> None:
+    """Stop the cluster (`pg_ctl stop -m fast`: connections are cut, as in a restart)."""
+    done = _run([str(find_bindir() / "pg_ctl"), "-D", str(cluster.data_dir), "-m", mode,
+                 "-w", "stop"])
+    if done.returncode != 0:
+        raise LocalDatabaseError(f"could not stop PostgreSQL:\n{done.stderr}{done.stdout}")
+
+
+def start_cluster(cluster: LocalCluster) -> None:
+    """Start the (stopped) cluster again on its port; returns once it accepts connections."""
+    _start(cluster, find_bindir())
+
+
 def ensure_local_cluster(root: Path, *, port: int = DEFAULT_PORT,
                          databases: tuple[str, ...] = ("gridsteward",)) -> LocalCluster:
     """Create (once) and start (if stopped) the local cluster; make sure `databases` exist."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from sqlalchemy import make_url
 
 from domain.db import libpq_url
 from server.devrun import STOP_GRACE_SECONDS
+from server.localdb import port_is_free
 from tests.conftest import ROOT
 from tests.e2e.serving import free_port
 from tests.workers.live import rabbitmq_vhost
@@ -86,15 +86,6 @@ def _command_line(pid: int) -> str:
         return ""
 
 
-def _port_is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def _wait_until_running(process: subprocess.Popen[bytes], base: str, log: Path) -> None:
     """Until /healthz answers and the worker process is ready for action."""
     deadline = time.monotonic() + 180
@@ -133,4 +124,4 @@ def test_dev_stops_everything_it_started(sig: signal.Signals, dev_database_url: 
             dev.kill()
     left = {pid: _command_line(pid) for pid, at in started.items() if _alive(pid, at)}
     assert not left, f"still running after dev exited: {left}\n{log.read_text()}"
-    assert _port_is_free(port)
+    assert port_is_free(port)

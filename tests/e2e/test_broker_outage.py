@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from schema.ids import decode_id
+from schema.common.ids import decode_id
 from tests.e2e.serving import post, running_api
 from tests.requests_factory import B1_POINT, community_with_stewards
 from tests.workers.conftest import events

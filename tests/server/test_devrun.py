@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from sqlalchemy import make_url
 
-from domain.db import libpq_url
+from domain.infra.db import libpq_url
 from server.devrun import STOP_GRACE_SECONDS
 from server.localdb import port_is_free
 from tests.conftest import ROOT

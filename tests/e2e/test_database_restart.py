@@ -87,10 +87,14 @@ class Load:
                 sent += 1
                 variables = {"input": {"category": "MAINTENANCE", "address": "船山路六十三号",
                                        "description": f"楼道灯不亮 {number}-{sent}"}}
-                response = client.post(f"{self.base}/graphql",
-                                       json={"query": SUBMIT, "variables": variables})
-                self.answers.append((time.monotonic(), response.status_code, response.json(),
-                                     response.headers.get("retry-after")))
+                try:
+                    response = client.post(f"{self.base}/graphql",
+                                           json={"query": SUBMIT, "variables": variables})
+                    answer = (response.status_code, response.json(),
+                              response.headers.get("retry-after"))
+                except (httpx.HTTPError, ValueError) as exc:  # shown among the wrong answers
+                    answer = (0, {"exception": repr(exc)}, None)
+                self.answers.append((time.monotonic(), *answer))
 
     def successes_since(self, moment: float) -> int:
         return sum(1 for at, status, body, _ in self.answers if at > moment and status == 200

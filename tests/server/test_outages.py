@@ -138,3 +138,16 @@ async def test_an_answer_with_nothing_but_unavailable_is_503() -> None:
     assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
     assert answer.json()["data"] is None
     assert answer.json()["errors"][0]["extensions"] == UNAVAILABLE
+
+
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+def test_without_database_a_websocket_is_closed_try_again_later() -> None:
+    from starlette.testclient import TestClient  # its WebSocket client; httpx has none
+    member = issue_token(SECRET, member_id=1)
+    app = create_app(Settings(DATABASE_URL=NOWHERE, BROKER_URL=NO_BROKER, SECRET_KEY=SECRET,
+                              GRIDSTEWARD_ENV="test"))
+    with TestClient(app) as client, client.websocket_connect(
+            "/graphql", subprotocols=["graphql-transport-ws"]) as socket:
+        socket.send_json({"type": "connection_init",
+                          "payload": {"Authorization": f"Bearer {member}"}})
+        assert socket.receive() == {"type": "websocket.close", "code": 1013}

@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterable, Sequence
 
@@ -54,29 +55,31 @@ class Child:
             with contextlib.suppress(ProcessLookupError):
                 self._process.terminate()
 
-    def finish(self, deadline: float) -> int | None:
-        """Wait for it until `deadline` (time.monotonic()), then SIGKILL its whole group (the
-        child if it is still there, and whatever it left); returns its exit status."""
+    def finish(self, deadline: float, hurry: threading.Event | None = None) -> int | None:
+        """Wait for it until `deadline` (time.monotonic()) or until `hurry` is set, then
+        SIGKILL its whole group (the child if it is still there, and whatever it left);
+        returns its exit status."""
         if self._process is None:
             return None
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self._process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        while self.running and time.monotonic() < deadline and not (hurry and hurry.is_set()):
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._process.wait(timeout=min(0.2, max(0.0, deadline - time.monotonic())))
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._process.pid, signal.SIGKILL)
         return self._process.wait()
 
-    def stop(self) -> int | None:
+    def stop(self, hurry: threading.Event | None = None) -> int | None:
         """`terminate()`, then `finish()` within its grace."""
         self.terminate()
-        return self.finish(time.monotonic() + self.grace)
+        return self.finish(time.monotonic() + self.grace, hurry)
 
 
-def stop_all(children: Iterable[Child]) -> None:
+def stop_all(children: Iterable[Child], hurry: threading.Event | None = None) -> None:
     """Stop several children at once: SIGTERM to each, then wait for each within its grace
-    (counted from the same moment), then SIGKILL to each group."""
+    (counted from the same moment) or until `hurry` is set, then SIGKILL to each group."""
     started = [child for child in children if child.pid is not None]
     for child in started:
         child.terminate()
     now = time.monotonic()
     for child in started:
-        child.finish(now + child.grace)
+        child.finish(now + child.grace, hurry)

@@ -28,12 +28,13 @@ WATCH_SECONDS = 0.5
 
 class StopSignals:
     """While entered, SIGTERM and SIGINT set `requested` instead of ending the process, so
-    that the children are stopped first."""
+    that the children are stopped first; a second one sets `hurry` (kill them now)."""
 
     SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
     def __init__(self) -> None:
         self.requested = threading.Event()
+        self.hurry = threading.Event()
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> StopSignals:
@@ -46,6 +47,8 @@ class StopSignals:
             signal.signal(sig, handler)  # type: ignore[arg-type]
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.requested.is_set():
+            self.hurry.set()
         self.requested.set()
 
 
@@ -95,7 +98,10 @@ def run_dev(state_dir: Path, *, host: str, port: int) -> int:
                 child.start()
             return _watch(children, stop)
         finally:
-            stop_all(children)
+            if any(child.running for child in children):
+                print("gridsteward dev: stopping (once more to kill at once)", file=sys.stderr,
+                      flush=True)
+            stop_all(children, stop.hurry)
 
 
 def _run_step(step: Child, stop: StopSignals) -> int | None:
@@ -104,7 +110,7 @@ def _run_step(step: Child, stop: StopSignals) -> int | None:
     step.start()
     while step.running and not stop.requested.wait(WATCH_SECONDS):
         pass
-    return step.stop()
+    return step.stop(stop.hurry)
 
 
 def _watch(children: list[Child], stop: StopSignals) -> int:

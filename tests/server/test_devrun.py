@@ -122,6 +122,9 @@ def test_dev_stops_everything_it_started(sig: signal.Signals, dev_database_url: 
     finally:
         if dev.poll() is None:
             dev.kill()
-    left = {pid: _command_line(pid) for pid, at in started.items() if _alive(pid, at)}
+    deadline = time.monotonic() + 10  # a SIGKILL takes effect a moment after it is sent
+    while (left := {pid: _command_line(pid) for pid, at in started.items()
+                    if _alive(pid, at)}) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert not left, f"still running after dev exited: {left}\n{log.read_text()}"
     assert port_is_free(port)

@@ -328,7 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     db = Database.from_url(args.database_url) if args.database_url else local_database()
     generation: city.Generated | None = None
     if not args.skip_load:
-        from domain.infra.migrate import upgrade_database
+        from migrations.runner import upgrade_database
         layout = city.CityLayout.plan(args.grids, args.buildings)
         print(f"database {db.name}: drop, create, migrate", flush=True)
         recreate(db)

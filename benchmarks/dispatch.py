@@ -91,7 +91,7 @@ def local_database() -> Database:
 
 def prepare(db: Database, args: argparse.Namespace) -> None:
     """A fresh, migrated database with the city and its stewards."""
-    from domain.infra.migrate import upgrade_database
+    from migrations.runner import upgrade_database
     layout = city.CityLayout.plan(args.grids, args.buildings)
     print(f"database {db.name}: drop, create, migrate; {layout.grids} grids, "
           f"{layout.buildings:,} buildings, {layout.building_groups:,} groups, "

@@ -25,8 +25,8 @@ from sqlalchemy import text
 
 from benchmarks import command
 from domain.infra.db import make_async_engine, session_factory, transaction
-from domain.infra.migrate import upgrade_database
 from domain.surveys.batch import SurveyTimes, run_survey_batch
+from migrations.runner import upgrade_database
 from server.localdb import ensure_local_cluster
 from tests.factories import load
 

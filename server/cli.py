@@ -33,7 +33,7 @@ def _settings() -> Settings:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Bring the database schema up to date (safe to run twice)."""
-    from domain.infra.migrate import upgrade_database
+    from migrations.runner import upgrade_database
     upgrade_database(_settings().database_url)
     print("database schema is up to date")
     return 0

@@ -4,7 +4,6 @@ when a project module moves or is renamed, this is the one file to change."""
 from __future__ import annotations
 
 from domain.infra.db import make_async_engine, session_factory, transaction
-from domain.infra.migrate import upgrade_database
 from domain.requests.queries import requests_by_ids
 from domain.requests.submit import NewRequest, Tuning, submit_request
 from domain.spatial import coverage as coverage_statements
@@ -12,6 +11,7 @@ from domain.spatial.models import ServiceCategory
 from domain.surveys.batch import BatchCounts, SurveyTimes, run_survey_batch
 from geo.address import address_key, house_number_signature, similarity
 from geo.sql import degrees_for_metres
+from migrations.runner import upgrade_database
 from schema.common.ids import decode_id, encode_id
 from server.background import DramatiqBackground
 from server.localdb import ensure_local_cluster

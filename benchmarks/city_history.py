@@ -21,8 +21,8 @@ from typing import Any
 
 import psycopg
 
+from benchmarks.harness.project import ServiceCategory
 from benchmarks.synthetic_city import _unit, run_steps
-from domain.spatial.models import ServiceCategory
 
 CATEGORIES = [c.value for c in ServiceCategory]
 

@@ -43,13 +43,24 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from benchmarks import city_history, command, stewards, synthetic_city
-from domain.access import Viewer
-from domain.infra.db import NO_JIT, libpq_url, make_async_engine, session_factory
-from domain.requests.queries import request_stats
-from domain.spatial.directory import BBox, Scope
-from domain.spatial.map_layers import map_features
-from domain.surveys.assessment import assess_period
+from benchmarks import city_history, stewards, synthetic_city
+from benchmarks.harness import processes
+from benchmarks.harness.project import (
+    NO_JIT,
+    BBox,
+    Context,
+    Loaders,
+    Scope,
+    Viewer,
+    assess_period,
+    build_schema,
+    libpq_url,
+    make_async_engine,
+    map_features,
+    request_stats,
+    session_factory,
+    upgrade_database,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "gridsteward_bench_reads"
@@ -154,10 +165,6 @@ async def _timed(work: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
 
 async def measure(url: str, timeout_s: int) -> dict[str, Any]:
     """Every read of the module docstring; figures by name."""
-    from schema.app import build_schema  # the schema only where it is measured
-    from schema.common.context import Context
-    from schema.common.loaders import Loaders
-
     conninfo = libpq_url(url)
     engine = make_async_engine(url, pool_size=2)
     since, out = END - timedelta(days=365), {}
@@ -218,9 +225,6 @@ _ASSESSMENTS_ALL = """{ assessments(period: "PERIOD") { score rank member { id n
 
 async def _assessments_child(url: str, paged: bool) -> dict[str, Any]:
     """Every assessment of the city through the schema, page after page when `paged`."""
-    from schema.app import build_schema
-    from schema.common.context import Context
-
     engine = make_async_engine(url, pool_size=2)
     schema, sessions = build_schema(), session_factory(engine)
     entries, pages, after, started = 0, 0, None, time.perf_counter()
@@ -294,7 +298,12 @@ def main() -> None:
     if args.child:
         print(json.dumps(asyncio.run(_assessments_child(args.child, args.paged))))
         return
-    url = command.local_database(DATABASE, fresh=not args.skip_load)
+    db = processes.bench_database(DATABASE)
+    if args.skip_load:
+        upgrade_database(db.sqlalchemy_url)
+    else:
+        processes.recreate(db)
+    url = db.sqlalchemy_url
     if not args.skip_load:
         for step, seconds in build(url, args.scale).items():
             print(f"built {step}: {seconds:.1f} s", flush=True)

@@ -74,8 +74,9 @@ async def _import(url: str, collection: object) -> int:
         return 1
     finally:
         await engine.dispose()
-    print(f"communities {counts.communities}, grids {counts.grids}, buildings "
-          f"{counts.buildings}, building groups {counts.building_groups}")
+    print(f"subdistricts {counts.subdistricts}, communities {counts.communities}, grids "
+          f"{counts.grids}, buildings {counts.buildings}, building groups "
+          f"{counts.building_groups}")
     return 0
 
 

@@ -65,8 +65,10 @@ async def _community_subdistricts(session: AsyncSession,
 
 async def check_territories(session: AsyncSession, territories: Sequence[Territory], *,
                             scope: Territories, field: str) -> None:
-    """Every territory exists (NOT_FOUND naming `field[i].id`) and lies within `scope`
-    (FORBIDDEN naming `field[i]`)."""
+    """At least one territory (REQUIRED naming `field`), each existing (NOT_FOUND naming
+    `field[i].id`) and lying within `scope` (FORBIDDEN naming `field[i]`)."""
+    if not territories:
+        raise InvalidInput.one("REQUIRED", "give at least one territory", field)
     communities = await _community_subdistricts(
         session, [t.community_id for t in territories if t.community_id is not None])
     subdistricts = set((await session.execute(_SUBDISTRICTS, {"ids": [

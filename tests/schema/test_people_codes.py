@@ -27,7 +27,8 @@ PHONE = "13800001111"
 REQUEST = """mutation($phone: String!) { requestSignInCode(phone: $phone) {
     sentTo expiresAt errors { code field message } } }"""
 SIGN_IN = """mutation($phone: String!, $code: String!) {
-  signInWithCode(phone: $phone, code: $code) { session { accessToken refreshToken } errors { code field message } } }"""
+  signInWithCode(phone: $phone, code: $code) {
+    session { accessToken refreshToken } errors { code field message } } }"""
 OUTBOX = """{ outboundMessages(kind: "SIGN_IN_CODE") { id kind recipient body surveyToken } }"""
 
 

@@ -49,7 +49,7 @@ async def create(url: str, *, login: str, name: str, territories: Sequence[str],
 def _option(field: str | None) -> str:
     """The option an error is about: `.territories[1].id` is --territory, `.password` the
     password read from standard input."""
-    name = (field or "").lstrip(".").split(".")[0].split("[")[0]
+    name = (field or "").lstrip(".-").split(".")[0].split("[")[0]
     if name == "password":
         return "password (standard input)"
     return "--territory" if name == "territories" else f"--{name}" if name else ""

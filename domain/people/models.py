@@ -22,6 +22,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from domain.spatial import models as spatial_models  # noqa: F401  (the tables referenced)
+
 
 class TerritoryLevel(StrEnum):
     """Where an administrator's rights reach: the whole city, a subdistrict or a community."""

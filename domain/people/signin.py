@@ -8,7 +8,6 @@ MAX_ATTEMPTS wrong tries; asking for a new one voids the earlier ones of that ph
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,11 +22,10 @@ from domain.people.accounts import normalize_login
 from domain.people.passwords import verify_password
 from domain.people.sessions import DEFAULT_REFRESH_TTL, Issued, start_session
 from domain.requests.outbox import Message, write_message
+from domain.spatial.phone import normalize_mobile
 
 CODE_TTL = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
-_MOBILE = re.compile(r"1[3-9]\d{9}")
-_SEPARATORS = re.compile(r"[\s\-()（）]")
 
 
 @dataclass(frozen=True)
@@ -43,11 +41,8 @@ class CodeSent:
 def mobile_number(raw: str, field: str = "phone") -> str:
     """A mainland mobile number (13812345678) from what a person typed (spaces, dashes,
     full-width digits, a +86 / 0086 prefix); InvalidInput naming `field` otherwise."""
-    digits = _SEPARATORS.sub("", unicodedata.normalize("NFKC", raw))
-    for prefix in ("+86", "0086"):
-        if digits.startswith(prefix):
-            digits = digits[len(prefix):]
-    if not _MOBILE.fullmatch(digits):
+    digits = normalize_mobile(raw)
+    if digits is None:
         raise InvalidInput.one("INVALID_PHONE", "a mainland mobile number has 11 digits "
                                "starting with 1, e.g. 13812345678", field)
     return digits

@@ -57,6 +57,11 @@ async def test_staff_sign_in_and_viewer(api: Any, sessions: Any) -> None:
         "member": None, "territories": [{"level": "SUBDISTRICT"}, {"level": "COMMUNITY"}]}
     assert not viewer.admin  # only city-wide staff have today's administrator rights
     assert (await api.data(VIEWER, viewer=ANONYMOUS))["viewer"] is None
+    await make_account(sessions, ids, "city", "city")
+    _, city = await _session(api, sessions, "city")
+    assert city.admin and city.scope.city
+    outbox = await api.data("{ outboundMessages { id } }", viewer=city)  # administrators only
+    assert outbox == {"outboundMessages": []}
 
 
 async def test_the_admin_token_is_city_wide(api: Any, sessions: Any) -> None:

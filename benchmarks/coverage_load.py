@@ -1,34 +1,40 @@
-"""One measured phase of the coverage benchmark, run in a load process of its own.
+"""One measured phase of the coverage benchmark, run in a load process of its own: the
+clients (HTTP, or the same look-ups as raw SQL), the loop that drives them, what it measured.
 
-Two ways to load the server:
-- closed loop (`rate` 0): `concurrency` clients, each sending its next request when the last
-  is answered; throughput, and latency including the queue those clients build (its p50 is
-  about concurrency ÷ throughput); only requests started after the warm-up and finished
-  within the window count;
-- steady rate (`rate` > 0): open loop, requests start every 1/rate s whether or not earlier
-  ones were answered, latency from the scheduled start (benchmarks/steady_rate.py); every
-  request scheduled within the window counts, however late its answer.
+- closed loop (`rate` 0): `concurrency` clients; only requests started after the warm-up and
+  finished within the window count;
+- steady rate (`rate` > 0): latency from each request's scheduled start; every request
+  scheduled after the warm-up counts, however late its answer.
+
+The raw SQL side sends exactly the statements the API sends (domain.spatial.coverage's,
+compiled by SQLAlchemy for psycopg; the address key computed before the clock starts) on
+autocommit connections of the same driver: not HTTP, GraphQL, SQLAlchemy's sessions and pool,
+the ORM.
+The report's Method paragraph (benchmarks/coverage_report.py) says the same for readers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import psycopg
 
-from benchmarks import coverage_clients as clients
-from benchmarks import cpu_use
-from benchmarks.figures import percentile
-from benchmarks.steady_rate import Connector, Schedule, run_steady
-
-BENCH_DATABASE = "gridsteward_bench"
+from benchmarks.harness import cpu, load
+from benchmarks.harness.load import Answer, Connector
+from benchmarks.harness.project import (
+    coverage_statements,
+    degrees_for_metres,
+    house_number_signature,
+    similarity,
+)
+from benchmarks.harness.report import percentile
 
 
 @dataclass(frozen=True)
@@ -42,13 +48,12 @@ class LoadSpec:
     concurrency: int  # closed loop: clients; steady rate: connections opened beforehand
     warmup: float
     duration: float
+    conninfo: str  # the benchmark database (its sessions, its backends' CPU)
     client: str = "raw"  # raw | httpx (http only)
     nearest_metres: float = 30.0
     threshold: float = 0.8
     server_pid: int | None = None
-    database: str = BENCH_DATABASE
-    stats_conninfo: str | None = None  # where to read pg_stat_database from
-    stagger: float = 0.0  # seconds between the starts of two clients (HTTP)
+    stagger: float = 0.0  # seconds between the first connections (HTTP)
     rate: float = 0.0  # requests a second, open loop; 0: closed loop
 
 
@@ -59,7 +64,7 @@ class LoadResult:
     name: str
     concurrency: int
     seconds: float
-    latencies_ms: list[float]
+    latencies_ms: list[float] = field(default_factory=list)
     errors: int = 0
     error_samples: list[str] = field(default_factory=list)
     nulls: int = 0
@@ -67,6 +72,20 @@ class LoadResult:
     server_split: list[float] = field(default_factory=list)  # cores per server process
     rate: float = 0.0  # offered requests a second (steady rate); 0: closed loop
     lags_ms: list[float] = field(default_factory=list)  # steady rate: start - schedule
+    warm_until: float = 0.0
+    stop_at: float = math.inf
+
+    def record(self, started: float, ended: float, error: str | None, null: bool) -> None:
+        """An answer, if the request started after the warm-up and ended by `stop_at`."""
+        if started < self.warm_until or ended > self.stop_at:
+            return
+        if error is not None:
+            self.errors += 1
+            if len(self.error_samples) < 5:
+                self.error_samples.append(error[:300])
+            return
+        self.latencies_ms.append((ended - started) * 1000.0)
+        self.nulls += null
 
     @property
     def lag_p50(self) -> float:
@@ -81,52 +100,81 @@ class LoadResult:
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
 
-    def percentile(self, q: float) -> float:
-        return percentile(self.latencies_ms, q)
-
     @property
     def p50(self) -> float:
-        return self.percentile(0.50)
+        return percentile(self.latencies_ms, 0.50)
 
     @property
     def p99(self) -> float:
-        return self.percentile(0.99)
-
-
-class _Recorder:
-    """Latencies of requests started after `warm_until` and answered by `stop_at`."""
-
-    def __init__(self, warm_until: float, stop_at: float) -> None:
-        self.warm_until, self.stop_at = warm_until, stop_at
-        self.lags: list[float] = []
-        self.latencies: list[float] = []
-        self.errors = 0
-        self.samples: list[str] = []
-        self.nulls = 0
-
-    def record(self, started: float, ended: float, error: str | None, null: bool) -> None:
-        if started < self.warm_until or ended > self.stop_at:
-            return
-        if error is not None:
-            self.errors += 1
-            if len(self.samples) < 5:
-                self.samples.append(error[:300])
-            return
-        self.latencies.append((ended - started) * 1000.0)
-        self.nulls += null
-
-    def record_lag(self, scheduled: float, began: float) -> None:
-        if scheduled >= self.warm_until:
-            self.lags.append((began - scheduled) * 1000.0)
+        return percentile(self.latencies_ms, 0.99)
 
 
 def run_load(spec: LoadSpec) -> LoadResult:
     """Entry point of the load process."""
+    return load.run_event_loop(_load(spec))
+
+
+async def _load(spec: LoadSpec) -> LoadResult:
+    closers: list[Callable[[], Awaitable[None]]] = []
+    pool = load.Pool(_connector(spec, closers))
+    stats = psycopg.connect(spec.conninfo, autocommit=True)
+    database = urlsplit(spec.conninfo).path.lstrip("/")
     try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvicorn[standard] brings it
-        return asyncio.run(_load(spec))
-    return uvloop.run(_load(spec))
+        await pool.preopen(spec.concurrency, spec.stagger if spec.mode == "http" else 0.0)
+        started = time.perf_counter()
+        result = LoadResult(spec.name, spec.concurrency, spec.duration, rate=spec.rate,
+                            warm_until=started + spec.warmup)
+        stop_at = result.warm_until + spec.duration
+        marks: dict[str, tuple[cpu.Snapshot, int]] = {}
+
+        async def mark(at: float, label: str) -> None:
+            await asyncio.sleep(max(0.0, at - time.perf_counter()))
+            row = stats.execute("SELECT sessions FROM pg_stat_database WHERE datname = %s",
+                                (database,)).fetchone()
+            marks[label] = (cpu.snapshot(), int(row[0]) if row else 0)
+
+        async def one(k: int, scheduled: float | None = None) -> bool:
+            began = time.perf_counter()
+            if scheduled is not None and scheduled >= result.warm_until:
+                result.lags_ms.append((began - scheduled) * 1000.0)
+            error, null = await pool.ask(spec.payloads[k % len(spec.payloads)])
+            result.record(began if scheduled is None else scheduled, time.perf_counter(),
+                          error, null)
+            if error is not None and scheduled is None:
+                await asyncio.sleep(0.01)  # a refused connection must not spin
+            return True
+
+        if spec.rate > 0:  # late answers count too
+            phase: Awaitable[Any] = load.open_loop(
+                one, rate=spec.rate, count=int((stop_at - started) * spec.rate),
+                begin=started, grace=30.0)
+        else:
+            result.stop_at = stop_at
+            phase = load.closed_loop(one, clients=spec.concurrency, until=stop_at)
+        *_, answered = await asyncio.gather(mark(result.warm_until, "start"),
+                                            mark(stop_at, "end"), phase)
+        for _ in range(answered.count(None)):
+            result.record(stop_at, time.perf_counter(), "no answer within 30 s", False)
+        await pool.close()  # after the last CPU snapshot
+    finally:
+        for close in closers:
+            await close()
+        stats.close()
+    _cpu(spec, database, result, marks["start"], marks["end"])
+    return result
+
+
+def _cpu(spec: LoadSpec, database: str, result: LoadResult, start: tuple[cpu.Snapshot, int],
+         end: tuple[cpu.Snapshot, int]) -> None:
+    """Cores used by the server, its database's backends, this load process, other processes
+    and the rest between two marks; new database sessions a second; and each server
+    process's share, largest first."""
+    parties = cpu.parties(end[0], database=database, server=spec.server_pid)
+    result.cpu = cpu.cores(start[0], end[0], parties)
+    result.cpu["new sessions/s"] = (end[1] - start[1]) / result.cpu["seconds"]
+    split = sorted((cpu.used(start[0], end[0], [pid]) / result.cpu["seconds"]
+                    for pid in parties["server"]), reverse=True)
+    result.server_split = [round(v, 2) for v in split if v >= 0.01]
 
 
 def _connector(spec: LoadSpec, closers: list[Callable[[], Awaitable[None]]]
@@ -137,125 +185,76 @@ def _connector(spec: LoadSpec, closers: list[Callable[[], Awaitable[None]]]
             base_url=spec.target, timeout=30.0,
             limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit))
         closers.append(client.aclose)
-        return clients.httpx_client(client)
+        return load.httpx_client(client, check_coverage)
     if spec.mode == "http":
-        return clients.raw_http(spec.target)
+        return load.raw_http(spec.target, check_coverage)
     if spec.mode == "sql-point":
-        return clients.sql_point(spec.target, spec.nearest_metres)
-    return clients.sql_address(spec.target, spec.threshold)
+        return sql_point(spec.target, spec.nearest_metres)
+    return sql_address(spec.target, spec.threshold)
 
 
-async def _load(spec: LoadSpec) -> LoadResult:
-    closers: list[Callable[[], Awaitable[None]]] = []
-    connector = _connector(spec, closers)
-    stats = psycopg.connect(spec.stats_conninfo, autocommit=True) \
-        if spec.stats_conninfo else None
-    stagger = spec.stagger if spec.mode == "http" else 0.0
-    started = time.perf_counter()
-    warm_until = started + spec.warmup
-    stop_at = warm_until + spec.duration
-    marks: dict[str, _Mark] = {}
-
-    async def snapshot(at: float, label: str) -> None:
-        await asyncio.sleep(max(0.0, at - time.perf_counter()))
-        marks[label] = _mark(stats, spec.database)
-
-    if spec.rate > 0:
-        recorder = _Recorder(warm_until, math.inf)  # late answers count too
-        load = run_steady(connector, spec.payloads, Schedule(spec.rate, started, stop_at),
-                          recorder, preopen=spec.concurrency, stagger=stagger)
-    else:
-        recorder = _Recorder(warm_until, stop_at)
-        load = _closed_loop(connector, spec, recorder, stagger)
-    try:
-        *_, left_open = await asyncio.gather(snapshot(warm_until, "start"),
-                                             snapshot(stop_at, "end"), load)
-        for conn in left_open:  # after the last CPU snapshot: see run_steady
-            await connector.close(conn)
-    finally:
-        for close in closers:
-            await close()
-        if stats is not None:
-            stats.close()
-    return _result(spec, recorder, marks)
+def check_coverage(status: int, body: bytes) -> Answer:
+    """(error, coverage is null) for one HTTP answer."""
+    error, data = load.graphql_data(status, body)
+    return error, error is None and data.get("coverage", ...) is None
 
 
-@dataclass(frozen=True)
-class _Mark:
-    """CPU seconds of every process (benchmarks/cpu_use.py) and the database sessions ever
-    opened (pg_stat_database.sessions), at one moment."""
+# --- raw SQL -----------------------------------------------------------------------------------
 
-    cpu: cpu_use.Snapshot
-    sessions: int
+SqlConnection = psycopg.AsyncConnection[Any]
 
 
-def _mark(stats: psycopg.Connection[Any] | None, database: str) -> _Mark:
-    sessions = 0
-    if stats is not None:
-        row = stats.execute("SELECT sessions FROM pg_stat_database WHERE datname = %s",
-                            (database,)).fetchone()
-        sessions = int(row[0]) if row else 0
-    return _Mark(cpu_use.snapshot(), sessions)
+def _compiled(statement: Any) -> tuple[str, dict[str, Any]]:
+    """What SQLAlchemy sends through psycopg for `statement`: its SQL (%(name)s parameters,
+    geometries as ST_AsEWKB) and the values it binds itself, such as a LIMIT."""
+    from sqlalchemy.dialects.postgresql import psycopg as dialect
+    compiled = statement.compile(dialect=dialect.dialect())
+    return str(compiled), {k: v for k, v in compiled.params.items() if v is not None}
 
 
-def _cpu(spec: LoadSpec, start: _Mark, end: _Mark) -> tuple[dict[str, float], list[float]]:
-    """Cores used by the server, its database's backends, this load process, other processes
-    and the rest between two marks; and each server process's share, largest first."""
-    server = cpu_use.tree(end.cpu, [spec.server_pid]) if spec.server_pid else set()
-    use = cpu_use.cores(start.cpu, end.cpu, {
-        "server": server, "postgres": cpu_use.backends_of(end.cpu, spec.database),
-        "client": {os.getpid()}})
-    use["new sessions/s"] = (end.sessions - start.sessions) / use["seconds"]
-    split = sorted(((end.cpu.used[pid] - start.cpu.used.get(pid, 0.0)) / use["seconds"]
-                    for pid in server if pid in end.cpu.used), reverse=True)
-    return use, split
+def _sql(conninfo: str, ask: Callable[[SqlConnection, Any], Awaitable[Answer]]
+         ) -> Connector[SqlConnection]:
+    async def open_() -> SqlConnection:
+        return await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+
+    async def close(conn: SqlConnection) -> None:
+        await conn.close()
+
+    return Connector(open_, ask, close)
 
 
-def _result(spec: LoadSpec, recorder: _Recorder, marks: dict[str, _Mark]) -> LoadResult:
-    cpu, split = _cpu(spec, marks["start"], marks["end"])
-    return LoadResult(name=spec.name, concurrency=spec.concurrency, seconds=spec.duration,
-                      latencies_ms=recorder.latencies, errors=recorder.errors,
-                      error_samples=recorder.samples, nulls=recorder.nulls, cpu=cpu,
-                      server_split=[round(v, 2) for v in split if v >= 0.01],
-                      rate=spec.rate, lags_ms=recorder.lags)
+def sql_point(conninfo: str, nearest_metres: float) -> Connector[SqlConnection]:
+    """The API's point statement; payloads are (lon, lat)."""
+    sql, fixed = _compiled(coverage_statements._COVER_POINT)
+
+    async def ask(conn: SqlConnection, point: tuple[float, float]) -> Answer:
+        lon, lat = point
+        params = {**fixed, "lon": lon, "lat": lat, "metres": nearest_metres,
+                  "deg": degrees_for_metres(nearest_metres, lat)}
+        row = await (await conn.execute(sql, params)).fetchone()
+        assert row is not None
+        grid_id, building_id, _group_id, _distance, community_id = row[:5]
+        return None, grid_id is None and building_id is None and community_id is None
+
+    return _sql(conninfo, ask)
 
 
-async def _closed_loop(connector: Connector[Any], spec: LoadSpec, rec: _Recorder,
-                       stagger: float) -> list[Any]:
-    """`spec.concurrency` clients, each on its own connection, `stagger` s apart; returns the
-    connections still open (see run_steady)."""
-    conns = await asyncio.gather(*(_client(connector, spec.payloads, i, spec.concurrency,
-                                           i * stagger, rec)
-                                   for i in range(spec.concurrency)))
-    return [conn for conn in conns if conn is not None]
+def sql_address(conninfo: str, threshold: float) -> Connector[SqlConnection]:
+    """The API's address statements; payloads are normalised keys."""
+    exact, exact_fixed = _compiled(coverage_statements._EXACT_ADDRESS)
+    fuzzy, fuzzy_fixed = _compiled(coverage_statements._FUZZY_ADDRESS)
+    by_id, by_id_fixed = _compiled(coverage_statements._BUILDING_BY_ID)
 
+    async def ask(conn: SqlConnection, key: str) -> Answer:
+        row = await (await conn.execute(exact, {**exact_fixed, "key": key})).fetchone()
+        if row is not None:
+            return None, False
+        params = {**fuzzy_fixed, "key": key, "numbers": house_number_signature(key)}
+        candidates = await (await conn.execute(fuzzy, params)).fetchall()
+        best = max(((similarity(key, c[1]), -c[0]) for c in candidates), default=None)
+        if best is None or best[0] < threshold:
+            return None, True
+        row = await (await conn.execute(by_id, {**by_id_fixed, "id": -best[1]})).fetchone()
+        return None, row is None
 
-async def _client(connector: Connector[Any], payloads: list[Any], index: int, step: int,
-                  delay: float, rec: _Recorder) -> Any:
-    """One closed-loop client: payloads index, index + step, ... until the window ends;
-    returns its connection, still open."""
-    await asyncio.sleep(delay)
-    conn: Any = None
-    try:
-        while (started := time.perf_counter()) < rec.stop_at:
-            payload = payloads[index % len(payloads)]
-            index += step
-            error: str | None = None
-            null = False
-            try:
-                if conn is None:
-                    conn = await connector.open()
-                error, null = await connector.ask(conn, payload)
-            except Exception as exc:  # a refused or dropped connection is the server's answer
-                error = f"{type(exc).__name__}: {exc}"
-            rec.record(started, time.perf_counter(), error, null)
-            if error is not None:
-                if conn is not None:
-                    await connector.close(conn)
-                conn = None
-                await asyncio.sleep(0.01)  # a refused connection must not spin
-    except BaseException:
-        if conn is not None:
-            await connector.close(conn)
-        raise
-    return conn
+    return _sql(conninfo, ask)

@@ -1,5 +1,5 @@
-"""The measured phases of the dispatch benchmark: submissions, and the clock that sees each
-request become DISPATCHED.
+"""The measured phases of the dispatch benchmark: submissions, the clock that sees each
+request become DISPATCHED, and what the workers and this process logged meanwhile.
 
 Submissions take the API's path, one of two ways:
 
@@ -19,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import math
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -29,48 +31,31 @@ from typing import Any
 import httpx
 import psycopg
 
+from benchmarks.harness import cpu, load
+from benchmarks.harness.processes import Running
+from benchmarks.harness.project import (
+    DramatiqBackground,
+    NewRequest,
+    Tuning,
+    decode_id,
+    make_async_engine,
+    requests_by_ids,
+    session_factory,
+    settings,
+    submit_request,
+    transaction,
+)
 from benchmarks.stewards import Report
-from domain.infra.db import make_async_engine, session_factory, transaction
-from domain.requests import queries
-from domain.requests.submit import NewRequest, Tuning, submit_request
-from schema.common.ids import decode_id
-from server.background import DramatiqBackground
-from server.settings import DEFAULT_DUE_HOURS
-from workers.config import WorkerConfig
 
 CHANNEL = "gridsteward_request_events"
 MUTATION = ("mutation($i: SubmitRequestInput!){ submitServiceRequest(input: $i){ "
             "request{ id } errors{ code message field } } }")
-TUNING = Tuning(due_hours=dict(DEFAULT_DUE_HOURS))
 CONTACT_PHONE = "13912345678"
-
-
-class EventClock:
-    """LISTENs on the request-event channel and stamps each event id on arrival."""
-
-    def __init__(self, conninfo: str) -> None:
-        self.conninfo = conninfo
-        self.arrived: dict[int, float] = {}
-        self._conn: psycopg.AsyncConnection[Any] | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> EventClock:
-        self._conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
-        await self._conn.execute(f"LISTEN {CHANNEL}")
-        self._task = asyncio.create_task(self._listen(self._conn))
-        return self
-
-    async def _listen(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        async for note in conn.notifies():
-            self.arrived[int(json.loads(note.payload)["id"])] = time.time()
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._conn is not None:
-            await self._conn.close()
+#: The sweep's summary line (logged by gridsteward.sweeper or gridsteward.periodic) and any
+#: warning or error in the worker's log.
+SWEEP_LINE = re.compile(r"gridsteward\.(?:sweeper|periodic).*sweep: \d+ accept timeouts, "
+                        r"\d+ escalations, (\d+) triggers enqueued")
+TROUBLE_LINE = re.compile(r"^.*\] \[(?:WARNING|ERROR|CRITICAL)\] .*$", re.MULTILINE)
 
 
 @dataclass
@@ -112,17 +97,19 @@ class Outcome:
 
 @dataclass
 class Phase:
-    """A measured phase: its samples, what the database holds afterwards, its window."""
+    """A measured phase: its samples, what the database holds afterwards, its window, and
+    the cores each party used, the sweeper's triggers and the warnings logged meanwhile."""
 
     name: str
-    via: str
     samples: list[Sample]
     outcome: Outcome
     started: float
     finished: float  # arrival of the last DISPATCHED event (or the timeout)
     submitted_by: float  # the last submission answered
     timed_out: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)
+    sweeper: int = 0
+    trouble: list[str] = field(default_factory=list)
 
     @property
     def measured(self) -> list[Sample]:
@@ -135,33 +122,29 @@ class Phase:
 
 # --- submitting --------------------------------------------------------------------------------
 
-
-def _variables(report: Report, n: int) -> dict[str, Any]:
-    return {"i": {"category": report.category, "description": f"楼道灯不亮，请来看看 {n}",
-                  "point": {"lon": report.lon, "lat": report.lat},
-                  "contactPhone": CONTACT_PHONE}}
-
-
 Submit = Callable[[Report, int], Coroutine[Any, Any, Sample]]
+
+
+def _description(n: int) -> str:
+    return f"楼道灯不亮，请来看看 {n}"
 
 
 def http_submitter(client: httpx.AsyncClient) -> Submit:
     """submitServiceRequest over HTTP; the sample's error says what went wrong, if anything."""
     async def submit(report: Report, n: int) -> Sample:
-        body = json.dumps({"query": MUTATION, "variables": _variables(report, n)},
-                          ensure_ascii=False).encode()
+        body = load.graphql_body(MUTATION, {"i": {
+            "category": report.category, "description": _description(n),
+            "point": {"lon": report.lon, "lat": report.lat}, "contactPhone": CONTACT_PHONE}})
         started = time.time()
         try:
             response = await client.post("/graphql", content=body,
                                          headers={"Content-Type": "application/json"})
-            answered = time.time()
-            doc = response.json()
-            payload = (doc.get("data") or {}).get("submitServiceRequest") or {}
-            if response.status_code != 200 or doc.get("errors") or payload.get("errors"):
-                return Sample(started, answered, None, f"HTTP {response.status_code}: "
-                              f"{json.dumps(doc, ensure_ascii=False)[:300]}")
+            error, data = load.graphql_data(response.status_code, response.content)
+            payload = data.get("submitServiceRequest") or {}
+            if error or payload.get("errors"):
+                return Sample(started, time.time(), None, error or f"errors: {payload}")
             request_id = decode_id(payload["request"]["id"], "ServiceRequest", "id")
-            return Sample(started, answered, request_id)
+            return Sample(started, time.time(), request_id)
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
             return Sample(started, time.time(), None, f"{type(exc).__name__}: {exc}")
     return submit
@@ -173,17 +156,17 @@ async def domain_submitter(database_url: str, broker_url: str,
     """The resolver's work without HTTP and GraphQL (see the module docstring)."""
     engine = make_async_engine(database_url, pool_size=pool_size)
     sessions = session_factory(engine)
-    background = DramatiqBackground(WorkerConfig(database_url=database_url,
-                                                 broker_url=broker_url))
+    config = settings(DATABASE_URL=database_url, BROKER_URL=broker_url)
+    tuning = Tuning(due_hours=dict(config.due_hours))
+    background = DramatiqBackground(config)
 
     async def submit(report: Report, n: int) -> Sample:
-        new = NewRequest(category=report.category, description=f"楼道灯不亮，请来看看 {n}",
+        new = NewRequest(category=report.category, description=_description(n),
                          point=(report.lon, report.lat), contact_phone=CONTACT_PHONE)
         started = time.time()
         async with transaction(sessions) as session:
-            done = await submit_request(session, new, now=datetime.now(UTC), tuning=TUNING)
-            await queries.requests_by_ids(session, [done.request_id,
-                                                    *done.possible_duplicates])
+            done = await submit_request(session, new, now=datetime.now(UTC), tuning=tuning)
+            await requests_by_ids(session, [done.request_id, *done.possible_duplicates])
         if done.created:
             background.dispatch(done.request_id)
         return Sample(started, time.time(), done.request_id)
@@ -194,31 +177,41 @@ async def domain_submitter(database_url: str, broker_url: str,
         await engine.dispose()
 
 
-# --- the phases ------------------------------------------------------------------------------
-
-
 async def steady(submit: Submit, reports: Sequence[Report], rate: float) -> list[Sample]:
     """Open loop: submission n starts at n / rate seconds, whether or not earlier ones have
     answered (so a slow answer does not hide the queueing it causes)."""
-    start = time.monotonic() + 0.05
-    tasks: list[asyncio.Task[Sample]] = []
-    for n, report in enumerate(reports):
-        await asyncio.sleep(max(0.0, start + n / rate - time.monotonic()))
-        tasks.append(asyncio.create_task(submit(report, n)))
-    return list(await asyncio.gather(*tasks))
+    samples = await load.open_loop(lambda n, _at: submit(reports[n], n), rate=rate,
+                                   count=len(reports), begin=time.perf_counter() + 0.05)
+    return [s for s in samples if s is not None]
 
 
 async def burst(submit: Submit, reports: Sequence[Report], concurrency: int) -> list[Sample]:
     """Closed loop: `concurrency` submitters, each sending its next as soon as its last is
     answered, until all are sent."""
-    queue: Iterator[tuple[int, Report]] = iter(enumerate(reports))
-    samples: list[Sample] = []
+    return await load.closed_loop(lambda n: submit(reports[n], n), clients=concurrency,
+                                  count=len(reports))
 
-    async def submitter() -> None:
-        for n, report in queue:
-            samples.append(await submit(report, n))
-    await asyncio.gather(*(submitter() for _ in range(concurrency)))
-    return samples
+
+# --- the clock and the outcome -----------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def event_clock(conninfo: str) -> AsyncIterator[dict[int, float]]:
+    """LISTENs on the request-event channel and stamps each event id on arrival."""
+    arrived: dict[int, float] = {}
+
+    async def listen(conn: psycopg.AsyncConnection[Any]) -> None:
+        async for note in conn.notifies():
+            arrived[int(json.loads(note.payload)["id"])] = time.time()
+    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+        await conn.execute(f"LISTEN {CHANNEL}")
+        task = asyncio.create_task(listen(conn))
+        try:
+            yield arrived
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 async def wait_dispatched(conninfo: str, ids: Sequence[int], *, timeout: float) -> bool:
@@ -278,24 +271,77 @@ async def settle(conninfo: str, samples: list[Sample], arrived: dict[int, float]
     return outcome
 
 
-async def run_phase(name: str, via: str, conninfo: str,
-                    send: Callable[[], Awaitable[list[Sample]]], *, timeout: float,
-                    on_start: Callable[[], None] = lambda: None,
-                    on_end: Callable[[], None] = lambda: None) -> Phase:
-    """Listen, run `send`, wait until everything sent is dispatched, settle the figures.
-    `on_start` and `on_end` mark the window (CPU snapshots)."""
-    async with EventClock(conninfo) as clock:
-        on_start()
+# --- one phase ---------------------------------------------------------------------------------
+
+
+class Watch:
+    """CPU snapshots and the worker's log over one phase's window. `worker` may be None when
+    the phase starts the worker itself: `attach` it then (its whole log and CPU count, boot
+    included)."""
+
+    def __init__(self, database: str, worker: Running | None, server_pid: int | None) -> None:
+        self.database, self.worker, self.server_pid = database, worker, server_pid
+        self.start = self.end = cpu.snapshot()
+        self.log_from = 0
+
+    def begin(self) -> None:
+        self.log_from = self.worker.log.stat().st_size if self.worker else 0
+        self.start = cpu.snapshot()
+
+    def finish(self) -> None:
+        self.end = cpu.snapshot()
+
+    def settle(self, phase: Phase, complaints: list[str]) -> None:
+        """The phase's cores per party, sweeper triggers and warnings (read the worker's log
+        before it stops: its log goes with it)."""
+        assert self.worker is not None, "no worker attached"
+        phase.cpu = cpu.cores(self.start, self.end, cpu.parties(
+            self.end, database=self.database, server=self.server_pid, workers=self.worker.pid))
+        with self.worker.log.open("rb") as log:
+            log.seek(self.log_from)
+            text = log.read().decode(errors="replace")
+        phase.sweeper = sum(int(m.group(1)) for m in SWEEP_LINE.finditer(text))
+        phase.trouble = [*TROUBLE_LINE.findall(text), *complaints]
+
+
+class _Complaints(logging.Handler):
+    """Collects what this process logs at WARNING or above (failed enqueues, say)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"[{record.name}] {record.getMessage()}")
+
+
+@contextlib.contextmanager
+def complaints() -> Iterator[list[str]]:
+    """What this process logs at WARNING or above within the block."""
+    handler, root = _Complaints(), logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield handler.lines
+    finally:
+        root.removeHandler(handler)
+
+
+async def run_phase(name: str, conninfo: str, send: Callable[[], Awaitable[list[Sample]]], *,
+                    timeout: float, watch: Watch) -> Phase:
+    """Listen, run `send`, wait until everything sent is dispatched, settle the figures;
+    the watch's window is from just before `send` until the last dispatch."""
+    async with event_clock(conninfo) as clock:
+        watch.begin()
         samples = await send()
         ids = [s.request_id for s in samples if s.request_id is not None]
         done = await wait_dispatched(conninfo, ids, timeout=timeout)
-        on_end()
+        watch.finish()
         await asyncio.sleep(0.5)  # notifications of the last commits still on their way
-        arrived = dict(clock.arrived)
+        arrived = dict(clock)
     outcome = await settle(conninfo, samples, arrived)
-    started = min((s.started for s in samples), default=math.nan)
     seen = [s.dispatched for s in samples if not math.isnan(s.dispatched)]
-    return Phase(name=name, via=via, samples=samples, outcome=outcome, started=started,
+    return Phase(name=name, samples=samples, outcome=outcome,
+                 started=min((s.started for s in samples), default=math.nan),
                  finished=max(seen, default=math.nan),
                  submitted_by=max((s.answered for s in samples), default=math.nan),
                  timed_out=not done)

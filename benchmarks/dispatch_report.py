@@ -10,40 +10,25 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from benchmarks.dispatch_load import Phase, Sample
-from benchmarks.figures import percentile
+from benchmarks.harness.command import Run
+from benchmarks.harness.report import heading, number, percentile, row, verdict
 
 TARGET_P50_MS = 100.0
 TARGET_RATE = 300.0
 BROKER_NAMES = {"rabbitmq": "RabbitMQ", "redis": "Redis"}
-PARTIES = ("API server", "workers", "PostgreSQL", "benchmark", "other", "unattributed")
+#: The parties' names in the report, and their keys in benchmarks.harness.cpu.
+PARTIES = {"API server": "server", "workers": "workers", "PostgreSQL": "postgres",
+           "benchmark": "client", "other": "other", "unattributed": "unattributed"}
+TAGS = {"steady": "(a)", "burst": "(b)", "backlog": "(c)"}
 
 
 @dataclass
 class BrokerRun:
-    """The phases on one broker, with the CPU each party used in each."""
+    """The phases on one broker."""
 
     broker: str
-    steady: Phase | None = None
-    burst: Phase | None = None
-    backlog: Phase | None = None
-    extra: dict[str, float] = field(default_factory=dict)  # e.g. when (c)'s worker started
-    cpu: dict[str, dict[str, float]] = field(default_factory=dict)  # phase -> party -> cores
-    sweeper: dict[str, int] = field(default_factory=dict)  # phase -> triggers it enqueued
-    trouble: dict[str, list[str]] = field(default_factory=dict)  # phase -> warnings, errors
-
-
-@dataclass
-class Context:
-    args: argparse.Namespace
-    started_utc: str
-    machine: dict[str, str]
-    versions: dict[str, str]
-    data: str
-    worker_settings: str
-
-
-def ms(seconds: float) -> float:
-    return seconds * 1000.0
+    phases: dict[str, Phase] = field(default_factory=dict)
+    worker_started: float = math.nan  # when (c)'s worker was started
 
 
 def _p(samples: Sequence[Sample], q: float, value: Callable[[Sample], float]) -> float:
@@ -56,31 +41,33 @@ def steady_figures(phase: Phase, warmup: int) -> dict[str, float]:
                 if s.error is None and not math.isnan(s.dispatched)]
     figures = {"count": float(len(measured))}
     for q, tag in ((0.5, "p50"), (0.99, "p99")):
-        figures[f"latency {tag}"] = ms(_p(measured, q, lambda s: s.latency))
-        figures[f"answer {tag}"] = ms(_p(measured, q, lambda s: s.answered - s.started))
-    figures["to SUBMITTED.at p50"] = ms(_p(measured, 0.5, lambda s: s.db_submitted - s.started))
-    figures["SUBMITTED.at to DISPATCHED.at p50"] = ms(
-        _p(measured, 0.5, lambda s: s.db_dispatched - s.db_submitted))
-    figures["DISPATCHED.at to arrival p50"] = ms(
-        _p(measured, 0.5, lambda s: s.dispatched - s.db_dispatched))
+        figures[f"latency {tag}"] = 1000 * _p(measured, q, lambda s: s.latency)
+        figures[f"answer {tag}"] = 1000 * _p(measured, q, lambda s: s.answered - s.started)
+    figures["to SUBMITTED.at p50"] = 1000 * _p(measured, 0.5,
+                                               lambda s: s.db_submitted - s.started)
+    figures["SUBMITTED.at to DISPATCHED.at p50"] = 1000 * _p(
+        measured, 0.5, lambda s: s.db_dispatched - s.db_submitted)
+    figures["DISPATCHED.at to arrival p50"] = 1000 * _p(
+        measured, 0.5, lambda s: s.dispatched - s.db_dispatched)
     return figures
+
+
+def _rate(count: int, seconds: float) -> float:
+    return count / seconds if seconds > 0 else math.nan
 
 
 def burst_figures(phase: Phase) -> dict[str, float]:
     """Throughput and per-request latency (s) of a burst."""
-    n = len(phase.measured)
-    total = phase.finished - phase.started
+    n, total = len(phase.measured), phase.finished - phase.started
     submitting = phase.submitted_by - phase.started
     first = min((s.dispatched for s in phase.measured), default=math.nan)
-    return {
-        "count": float(n), "seconds": total, "rate": n / total if total > 0 else math.nan,
-        "submit seconds": submitting,
-        "submit rate": len(phase.samples) / submitting if submitting > 0 else math.nan,
-        "drain rate": n / (phase.finished - first) if phase.finished > first else math.nan,
-        "latency p50": _p(phase.measured, 0.5, lambda s: s.latency),
-        "latency p99": _p(phase.measured, 0.99, lambda s: s.latency),
-        "notices sent after": phase.outcome.last_notice_sent - phase.started,
-    }
+    return {"count": float(n), "seconds": total, "rate": _rate(n, total),
+            "submit seconds": submitting, "submit rate": _rate(len(phase.samples), submitting),
+            "drain rate": _rate(n, phase.finished - first),
+            "latency p50": _p(phase.measured, 0.5, lambda s: s.latency),
+            "latency p99": _p(phase.measured, 0.99, lambda s: s.latency),
+            "notices sent after": phase.outcome.last_notice_sent - phase.started,
+            "sweeper": float(phase.sweeper)}
 
 
 def backlog_figures(phase: Phase, worker_started: float) -> dict[str, float]:
@@ -88,210 +75,164 @@ def backlog_figures(phase: Phase, worker_started: float) -> dict[str, float]:
     and from the worker's start (its boot included)."""
     n = len(phase.measured)
     first = min((s.dispatched for s in phase.measured), default=math.nan)
-    return {
-        "count": float(n),
-        "rate": n / (phase.finished - first) if phase.finished > first else math.nan,
-        "seconds": phase.finished - first,
-        "from start": phase.finished - worker_started,
-        "start rate": n / (phase.finished - worker_started),
-        "notices sent after": phase.outcome.last_notice_sent - worker_started,
-    }
+    return {"count": float(n), "rate": _rate(n, phase.finished - first),
+            "seconds": phase.finished - first, "from start": phase.finished - worker_started,
+            "start rate": _rate(n, phase.finished - worker_started),
+            "notices sent after": phase.outcome.last_notice_sent - worker_started,
+            "sweeper": float(phase.sweeper)}
 
 
-def _backlog(run: BrokerRun) -> dict[str, float]:
-    if run.backlog is None:
+def figures(run: BrokerRun, name: str, warmup: int) -> dict[str, float]:
+    """The figures of phase `name` on `run` ({} when it did not run)."""
+    phase = run.phases.get(name)
+    if phase is None:
         return {}
-    return backlog_figures(run.backlog, run.extra["backlog worker started"])
+    if name == "steady":
+        return steady_figures(phase, warmup)
+    return burst_figures(phase) if name == "burst" else backlog_figures(phase,
+                                                                         run.worker_started)
 
 
-def _fmt(value: float, digits: int = 1) -> str:
-    return "–" if value is None or math.isnan(value) else f"{value:,.{digits}f}"
-
-
-def _ratio(a: float, b: float) -> str:
-    return "–" if math.isnan(a) or math.isnan(b) or not b else f"{a / b:.2f}×"
-
-
-def _verdict(ok: bool) -> str:
-    return "**PASS**" if ok else "**FAIL**"
-
-
-def console_line(phase: Phase, warmup: int = 0) -> str:
-    """One line per phase for the console."""
+def console_line(run: BrokerRun, name: str, warmup: int) -> str:
+    """One line per phase for the console: its first three figures, errors, the check."""
+    phase, f = run.phases[name], figures(run, name, warmup)
     o = phase.outcome
     check = "exactly once" if o.exactly_once else (
         f"NOT exactly once: {o.dispatched_once} once, {o.dispatched_twice} twice, "
         f"{o.escalated} escalated, {o.not_dispatched} not dispatched, {o.notices} notices")
-    if phase.name == "steady":
-        f = steady_figures(phase, warmup)
-        return (f"{f['count']:.0f} measured: submit → DISPATCHED p50 {f['latency p50']:.1f} ms, "
-                f"p99 {f['latency p99']:.1f} ms (HTTP answer p50 {f['answer p50']:.1f} ms); "
-                f"{len(phase.errors)} errors; {check}")
-    if phase.name == "backlog":
-        return (f"{len(phase.measured):,} dispatched (rates in the report); "
-                f"{len(phase.errors)} errors; {check}")
-    f = burst_figures(phase)
-    return (f"{f['count']:,.0f} dispatched in {f['seconds']:.1f} s = {f['rate']:,.0f}/s "
-            f"(submitted in {f['submit seconds']:.1f} s = {f['submit rate']:,.0f}/s; "
-            f"latency p50 {f['latency p50']:.1f} s, p99 {f['latency p99']:.1f} s); "
-            f"{len(phase.errors)} errors; {check}")
+    shown = "; ".join(f"{label}: {number(f[key], digits)}"
+                      for label, key, digits, _ in ROWS[name][:3])
+    return f"{shown}; {len(phase.errors)} errors; {check}"
 
 
-def _cpu(run: BrokerRun, phase: str) -> str:
-    cpu = run.cpu.get(phase, {})
-    return " / ".join(f"{cpu.get(p, math.nan):.2f}" for p in PARTIES)
-
-
-def cpu_per_request(run: BrokerRun, phase: str) -> dict[str, float]:
+def cpu_per_request(phase: Phase) -> dict[str, float]:
     """CPU milliseconds each party spent per request over the phase (robust to other
     people's load, which stretches time but not work), and their sum."""
-    cpu = run.cpu.get(phase, {})
-    done = getattr(run, phase)
-    n = len(done.samples) if done is not None else 0
-    if not cpu or not n:
+    if not phase.cpu or not phase.samples:
         return {}
-    per = {p: 1000.0 * cpu.get(p, 0.0) * cpu["seconds"] / n for p in PARTIES[:4]}
+    per = {name: 1000.0 * phase.cpu.get(key, 0.0) * phase.cpu["seconds"] / len(phase.samples)
+           for name, key in list(PARTIES.items())[:4]}
     per["total"] = sum(per.values())
     return per
 
 
-def _cpu_ms(run: BrokerRun, phase: str) -> str:
-    per = cpu_per_request(run, phase)
-    return " / ".join(f"{per.get(p, math.nan):.1f}" for p in (*PARTIES[:4], "total"))
+def _cpu_cells(run: BrokerRun, name: str) -> tuple[str, str]:
+    """The cores of each party, and the CPU ms per request of the first four and in all."""
+    phase = run.phases.get(name)
+    cores = phase.cpu if phase else {}
+    per = cpu_per_request(phase) if phase else {}
+    return (" / ".join(f"{cores.get(key, math.nan):.2f}" for key in PARTIES.values()),
+            " / ".join(f"{per.get(p, math.nan):.1f}" for p in [*list(PARTIES)[:4], "total"]))
+
+
+def _parse_rows(text: str) -> dict[str, list[tuple[str, str, int, str]]]:
+    """Rows of the table per phase from lines `phase: label | figure | digits | target`."""
+    rows: dict[str, list[tuple[str, str, int, str]]] = {name: [] for name in TAGS}
+    for line in text.strip().splitlines():
+        phase, _, spec = line.partition(": ")
+        label, key, digits, target = [*spec.split(" | "), ""][:4]
+        rows[phase].append((label, key, int(digits), target))
+    return rows
+
+
+#: The table's rows of each phase: label | figure | digits | target.
+ROWS = _parse_rows(f"""
+steady: submissions measured | count | 0
+steady: submit → DISPATCHED p50, ms | latency p50 | 1 | ≤ {TARGET_P50_MS:g} ms
+steady: submit → DISPATCHED p99, ms | latency p99 | 1
+steady: HTTP answer p50, ms | answer p50 | 1
+steady: HTTP answer p99, ms | answer p99 | 1
+steady: … call start → SUBMITTED.at, p50 ms | to SUBMITTED.at p50 | 1
+steady: … SUBMITTED.at → DISPATCHED.at, p50 ms | SUBMITTED.at to DISPATCHED.at p50 | 1
+steady: … DISPATCHED.at → event arrived, p50 ms | DISPATCHED.at to arrival p50 | 1
+burst: submissions | count | 0
+burst: first submission → last DISPATCHED, s | seconds | 1
+burst: dispatches/s | rate | 0 | ≥ {TARGET_RATE:g}/s
+burst: submissions/s (last answered) | submit rate | 0
+burst: dispatches/s from the first DISPATCHED | drain rate | 0
+burst: submit → DISPATCHED p50, s | latency p50 | 2
+burst: submit → DISPATCHED p99, s | latency p99 | 2
+burst: first submission → last notice SENT, s | notices sent after | 1
+burst: triggers the sweeper enqueued (dispatch + deliver) | sweeper | 0
+backlog: requests waiting when the worker started | count | 0
+backlog: first → last DISPATCHED, s | seconds | 1
+backlog: dispatches/s, first → last DISPATCHED | rate | 0 | ≥ {TARGET_RATE:g}/s
+backlog: worker start → last DISPATCHED, s | from start | 1
+backlog: dispatches/s from the worker's start (its boot included) | start rate | 0
+backlog: worker start → last notice SENT, s | notices sent after | 1
+backlog: triggers the sweeper enqueued (dispatch + deliver) | sweeper | 0
+""")
 
 
 def _rows(runs: list[BrokerRun], warmup: int) -> list[str]:
-    names = [BROKER_NAMES[r.broker] for r in runs]
-    head = ("| | " + " | ".join(names) + (" | Redis ÷ RabbitMQ" if len(runs) == 2 else "")
-            + " | target |")
-    lines = [head, "|---|" + "---:|" * len(runs) + ("---:|" if len(runs) == 2 else "")
-             + "---|"]
-    steady = [steady_figures(r.steady, warmup) if r.steady else {} for r in runs]
-    burst = [burst_figures(r.burst) if r.burst else {} for r in runs]
+    two = len(runs) == 2
+    lines = [row("", *(BROKER_NAMES[r.broker] for r in runs),
+                 *(["Redis ÷ RabbitMQ"] if two else []), "target"),
+             "|---|" + "---:|" * len(runs) + ("---:|" if two else "") + "---|"]
+    ran = {name: [figures(r, name, warmup) for r in runs] for name in ROWS}
 
-    def row(label: str, values: list[float], target: str = "", digits: int = 1) -> None:
-        cells = [_fmt(v, digits) for v in values]
-        ratio = [_ratio(values[1], values[0])] if len(values) == 2 else []
-        lines.append(f"| {label} | " + " | ".join([*cells, *ratio, target]) + " |")
-
-    get = lambda figs, key: [f.get(key, math.nan) for f in figs]  # noqa: E731
-    if any(steady):
-        row("(a) submissions measured", get(steady, "count"), digits=0)
-        row("(a) submit → DISPATCHED p50, ms", get(steady, "latency p50"),
-            f"≤ {TARGET_P50_MS:g} ms")
-        row("(a) submit → DISPATCHED p99, ms", get(steady, "latency p99"))
-        row("(a) HTTP answer p50, ms", get(steady, "answer p50"))
-        row("(a) HTTP answer p99, ms", get(steady, "answer p99"))
-        row("(a) … call start → SUBMITTED.at, p50 ms", get(steady, "to SUBMITTED.at p50"))
-        row("(a) … SUBMITTED.at → DISPATCHED.at, p50 ms",
-            get(steady, "SUBMITTED.at to DISPATCHED.at p50"))
-        row("(a) … DISPATCHED.at → event arrived, p50 ms",
-            get(steady, "DISPATCHED.at to arrival p50"))
-    if any(burst):
-        row("(b) submissions", get(burst, "count"), digits=0)
-        row("(b) first submission → last DISPATCHED, s", get(burst, "seconds"))
-        row("(b) dispatches/s", get(burst, "rate"), f"≥ {TARGET_RATE:g}/s", digits=0)
-        row("(b) submissions/s (last answered)", get(burst, "submit rate"), digits=0)
-        row("(b) dispatches/s from the first DISPATCHED", get(burst, "drain rate"), digits=0)
-        row("(b) submit → DISPATCHED p50, s", get(burst, "latency p50"), digits=2)
-        row("(b) submit → DISPATCHED p99, s", get(burst, "latency p99"), digits=2)
-        row("(b) first submission → last notice SENT, s", get(burst, "notices sent after"))
-        row("(b) triggers the sweeper enqueued (dispatch + deliver)",
-            [float(r.sweeper.get("burst", 0)) for r in runs], digits=0)
-    backlog = [_backlog(r) for r in runs]
-    if any(backlog):
-        row("(c) requests waiting when the worker started", get(backlog, "count"), digits=0)
-        row("(c) first → last DISPATCHED, s", get(backlog, "seconds"))
-        row("(c) dispatches/s, first → last DISPATCHED", get(backlog, "rate"),
-            f"≥ {TARGET_RATE:g}/s", digits=0)
-        row("(c) worker start → last DISPATCHED, s", get(backlog, "from start"))
-        row("(c) dispatches/s from the worker's start (its boot included)",
-            get(backlog, "start rate"), digits=0)
-        row("(c) worker start → last notice SENT, s", get(backlog, "notices sent after"))
-        row("(c) triggers the sweeper enqueued (dispatch + deliver)",
-            [float(r.sweeper.get("backlog", 0)) for r in runs], digits=0)
-    for phase, figs in (("steady", steady), ("burst", burst), ("backlog", backlog)):
-        if not any(figs):
-            continue
-        tag = {"steady": "(a)", "burst": "(b)", "backlog": "(c)"}[phase]
-        row(f"{tag} warnings and errors (worker log, this process)",
-            [float(len(r.trouble.get(phase, []))) for r in runs], digits=0)
-        lines.append(f"| {tag} CPU cores: " + " / ".join(PARTIES) + " | "
-                     + " | ".join(_cpu(r, phase) for r in runs)
-                     + (" | |" if len(runs) == 2 else "") + " |")
-        lines.append(f"| {tag} CPU ms per request: " + " / ".join(PARTIES[:4])
-                     + " / total | " + " | ".join(_cpu_ms(r, phase) for r in runs)
-                     + (" | |" if len(runs) == 2 else "") + " |")
+    def values(label: str, vs: list[float], target: str = "", digits: int = 0) -> None:
+        ratio = [("–" if math.isnan(vs[0]) or math.isnan(vs[1]) or not vs[0]
+                  else f"{vs[1] / vs[0]:.2f}×")] if two else []
+        lines.append(row(label, *(number(v, digits) for v in vs), *ratio, target))
+    for name, specs in ROWS.items():
+        for label, key, digits, target in specs if any(ran[name]) else []:
+            values(f"{TAGS[name]} {label}", [f.get(key, math.nan) for f in ran[name]], target,
+                   digits)
+    for name in (name for name in ROWS if any(ran[name])):
+        tag = TAGS[name]
+        values(f"{tag} warnings and errors (worker log, this process)",
+               [float(len(r.phases[name].trouble)) if name in r.phases else 0.0 for r in runs])
+        cells = [_cpu_cells(r, name) for r in runs]
+        lines += [row(f"{tag} CPU cores: " + " / ".join(PARTIES), *(c[0] for c in cells),
+                      *([""] if two else []), ""),
+                  row(f"{tag} CPU ms per request: " + " / ".join(list(PARTIES)[:4])
+                      + " / total", *(c[1] for c in cells), *([""] if two else []), "")]
     return lines
 
 
-def _checks(runs: list[BrokerRun]) -> list[str]:
-    lines = []
-    for r in runs:
-        for phase in (r.steady, r.burst, r.backlog):
-            if phase is None:
-                continue
-            o = phase.outcome
-            lines.append(
-                f"- {BROKER_NAMES[r.broker]}, {phase.name}: {o.requests:,} requests, "
-                f"{o.dispatched_once:,} dispatched exactly once, {o.dispatched_twice} twice, "
-                f"{o.escalated} escalated, {o.not_dispatched} not dispatched; "
-                f"{o.notices:,} dispatch notices ({o.notices_sent:,} sent); "
-                f"{len(phase.errors)} failed submissions"
-                + ("; **timed out**" if phase.timed_out else "") + ".")
-    return lines
+def _check(broker: str, p: Phase) -> str:
+    o = p.outcome
+    return (f"- {BROKER_NAMES[broker]}, {p.name}: {o.requests:,} requests, "
+            f"{o.dispatched_once:,} dispatched exactly once, {o.dispatched_twice} twice, "
+            f"{o.escalated} escalated, {o.not_dispatched} not dispatched; "
+            f"{o.notices:,} dispatch notices ({o.notices_sent:,} sent); "
+            f"{len(p.errors)} failed submissions" + ("; **timed out**" if p.timed_out else "")
+            + ".")
 
 
 def _targets(runs: list[BrokerRun], warmup: int) -> list[str]:
     lines = []
     for r in runs:
         name = BROKER_NAMES[r.broker]
-        if r.steady:
-            p50 = steady_figures(r.steady, warmup)["latency p50"]
+        if "steady" in r.phases:
+            p50 = figures(r, "steady", warmup)["latency p50"]
             lines.append(f"- {name}: submit → DISPATCHED p50 ≤ {TARGET_P50_MS:g} ms: "
-                         f"{p50:.1f} ms — {_verdict(p50 <= TARGET_P50_MS)}")
-        if r.backlog:
-            rate = _backlog(r)["rate"]
+                         f"{p50:.1f} ms — {verdict(p50 <= TARGET_P50_MS)}")
+        if "backlog" in r.phases:
+            rate = figures(r, "backlog", warmup)["rate"]
             lines.append(f"- {name}: ≥ {TARGET_RATE:g} dispatches/s over a burst of "
-                         f"{len(r.backlog.samples):,}, the workers' rate (c): "
-                         f"{rate:,.0f}/s — {_verdict(rate >= TARGET_RATE)}")
-        if r.burst:
-            rate = burst_figures(r.burst)["rate"]
+                         f"{len(r.phases['backlog'].samples):,}, the workers' rate (c): "
+                         f"{rate:,.0f}/s — {verdict(rate >= TARGET_RATE)}")
+        if "burst" in r.phases:
+            rate = figures(r, "burst", warmup)["rate"]
             lines.append(f"- {name}: the same, with the submissions on the same two cores "
-                         f"(b): {rate:,.0f}/s — {_verdict(rate >= TARGET_RATE)}")
+                         f"(b): {rate:,.0f}/s — {verdict(rate >= TARGET_RATE)}")
     return lines
 
 
-def render(ctx: Context, runs: list[BrokerRun]) -> str:
-    a = ctx.args
-    m = ctx.machine
-    return "\n".join([
-        "## Dispatch",
-        "",
-        "How fast a submitted request reaches DISPATCHED through real `gridsteward worker` "
-        "processes, on RabbitMQ and on Redis, in one run: (a) latency at a steady rate, "
-        "(b) throughput of a burst submitted while the workers run, (c) the workers' own "
-        "rate through the same burst waiting for them. Its own database "
-        "`gridsteward_bench_dispatch`, a private RabbitMQ virtual host and an empty Redis "
-        "database. Run it (about fifteen minutes on this machine, most of it submitting the "
-        "bursts; `--help` lists the options, `--skip-load` reuses the data):",
-        "",
-        "```sh",
-        ".venv/bin/python -m benchmarks.dispatch",
-        "```",
-        "",
-        f"### Run of {ctx.started_utc}",
-        "",
-        f"- **Machine**: {m['nproc']} cores ({m['cpu']}), {m['ram']} RAM, Linux "
-        f"{m['kernel']}; load average before the run {m['load average before the run']}, "
-        f"after it {m.get('load average after the run', '?')}. API, workers, PostgreSQL, "
-        "brokers and the load generator share these cores, with other people's work.",
-        "- **Versions**: " + ", ".join(f"{k} {v}" for k, v in ctx.versions.items()) + ".",
-        f"- **Data**: {ctx.data}",
-        f"- **Workers**: `gridsteward worker --processes {a.processes} --threads "
-        f"{a.threads}`; {ctx.worker_settings}. **API**: `gridsteward serve --workers "
-        f"{a.server_workers}`, default settings, anonymous callers.",
-        f"- **Parameters**: `{a.parameters}`.",
+_INTRO = (
+    "How fast a submitted request reaches DISPATCHED through real `gridsteward worker` "
+    "processes, on RabbitMQ and on Redis, in one run: (a) latency at a steady rate, "
+    "(b) throughput of a burst submitted while the workers run, (c) the workers' own "
+    "rate through the same burst waiting for them. Its own database "
+    "`gridsteward_bench_dispatch`, a private RabbitMQ virtual host and an empty Redis "
+    "database. Run it (about fifteen minutes on this machine, most of it submitting the "
+    "bursts; `--help` lists the options, `--skip-load` reuses the data):")
+
+
+def _method(a: argparse.Namespace) -> str:
+    return (
         "- **Method**: before each phase the request tables are emptied (TRUNCATE) and the "
         f"benchmark waits up to {a.quiet_wait:g} s for the machine to be quiet. "
         "Latency is measured from the wall-clock moment a submission call starts until "
@@ -331,13 +272,27 @@ def render(ctx: Context, runs: list[BrokerRun]) -> str:
         "people's load stretches the wall-clock figures but hardly this work, so it is the "
         "figure to compare between runs. *Warnings and errors*: the worker's log lines at "
         "WARNING or above and what this process logged (a failed enqueue, say) during the "
-        "phase; other sessions' tests stop and start the shared RabbitMQ, which shows here.",
+        "phase; other sessions' tests stop and start the shared RabbitMQ, which shows here.")
+
+
+def render(run: Run, data: str, worker_settings: str, runs: list[BrokerRun]) -> str:
+    a = run.args
+    return "\n".join([
+        *heading("Dispatch", _INTRO, ".venv/bin/python -m benchmarks.dispatch",
+                 run, "API, workers, PostgreSQL, brokers and the load generator share these "
+                 "cores, with other people's work."),
+        f"- **Data**: {data}",
+        f"- **Workers**: `gridsteward worker --processes {a.processes} --threads "
+        f"{a.threads}`; {worker_settings}. **API**: `gridsteward serve --workers "
+        f"{a.server_workers}`, default settings, anonymous callers.",
+        f"- **Parameters**: `{a.parameters}`.",
+        _method(a),
         "",
         *_rows(runs, a.warmup),
         "",
         "Checks:",
         "",
-        *_checks(runs),
+        *(_check(r.broker, p) for r in runs for p in r.phases.values()),
         "",
         "Targets:",
         "",

@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from domain.spatial.models import ServiceCategory
+from benchmarks.harness.project import ServiceCategory
 
 CATEGORIES = tuple(c.value for c in ServiceCategory)
 
@@ -46,27 +46,14 @@ SELECT made.id, substr(made.code, 2)::int FROM made
 """
 
 
-@dataclass(frozen=True)
-class Staffed:
-    stewards: int
-    grid_workers: int
-    groups: int
-
-
-def add_stewards(conninfo: str, per_group: int) -> Staffed:
-    """Add the stewards and grid workers; ANALYZE member."""
+def add_stewards(conninfo: str, per_group: int) -> None:
+    """Add the stewards and grid workers; ANALYZE their tables."""
     with psycopg.connect(conninfo) as conn:
         conn.execute(_STEWARDS, {"categories": list(CATEGORIES), "per_group": per_group})
         conn.execute(_GRID_WORKERS)
         conn.commit()
         conn.execute("ANALYZE member")
         conn.execute("ANALYZE grid_worker")
-        row = conn.execute("""SELECT
-            (SELECT count(*) FROM member WHERE 'STEWARD' = ANY(roles)),
-            (SELECT count(*) FROM grid_worker), (SELECT count(*) FROM building_group)
-            """).fetchone()
-    assert row is not None
-    return Staffed(stewards=int(row[0]), grid_workers=int(row[1]), groups=int(row[2]))
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ hashint4extended, so a city is the same every time.
 
 from __future__ import annotations
 
+import argparse
 import math
 import random
 import time
@@ -32,7 +33,7 @@ from typing import Any
 
 import psycopg
 
-from geo.address import address_key
+from benchmarks.harness.project import address_key
 
 ORIGIN_LON = 112.55
 ORIGIN_LAT = 26.85
@@ -99,6 +100,14 @@ class CityLayout:
         columns = min(self.communities, COMMUNITY_COLUMNS) * 10
         return (ORIGIN_LON, ORIGIN_LAT, ORIGIN_LON + columns * GRID_DLON,
                 ORIGIN_LAT + rows * GRID_DLAT)
+
+
+def add_options(parser: argparse.ArgumentParser, *, grids: int, buildings: int) -> None:
+    """The size of the city a benchmark builds."""
+    parser.add_argument("--grids", type=int, default=grids,
+                        help="grids of the synthetic city (rounded up to whole communities of "
+                        f"{GRIDS_PER_COMMUNITY})")
+    parser.add_argument("--buildings", type=int, default=buildings, help="buildings")
 
 
 def chinese_numeral(n: int) -> str:

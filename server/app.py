@@ -15,11 +15,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -30,11 +28,13 @@ from domain.access import ANONYMOUS, CITY_ADMIN, Viewer, load_viewer
 from domain.infra.db import make_async_engine, session_factory
 from schema.app import Limits, build_schema
 from schema.common.context import ApiOptions, Context
+from schema.common.errors import RETRY_AFTER_SECONDS
 from server.auth import Claims, SessionTokens, TokenError, bearer_token, read_token
 from server.background import DramatiqBackground
 from server.events import EventHub
 from server.gc_tuning import tune_gc
-from server.middleware import BearerAuth, BodyLimit
+from server.health import health
+from server.middleware import BearerAuth, BodyLimit, Outages, answered_nothing
 from server.settings import Settings
 
 
@@ -83,6 +83,15 @@ class GridStewardGraphQL(GraphQL[Context, None]):
             context.viewer = await _viewer(context.sessions, claims)
         return UNSET
 
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        """The JSON answer; HTTP 503 with Retry-After when the database could not be reached
+        and nothing of the request was answered."""
+        response = super().create_response(response_data, sub_response)
+        if answered_nothing(response_data):
+            response.status_code = 503
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
 
 def _payload_authorization(params: Mapping[str, object]) -> str | None:
     """The `Authorization` entry of a connection_init payload (any case), if any."""
@@ -111,16 +120,9 @@ async def _viewer(sessions: Any, claims: Claims | None) -> Viewer:
                                  account_id=claims.account_id, session_id=claims.session_id)
 
 
-async def health(request: Request) -> JSONResponse:
-    """Liveness and database reachability, for load balancers."""
-    async with request.app.state.sessions() as session:
-        await session.execute(text("SELECT 1"))
-    return JSONResponse({"status": "ok"})
-
-
 def create_app(settings: Settings) -> Starlette:
     """The whole HTTP surface: POST/GET /graphql (GraphiQL on GET), WebSocket /graphql,
-    GET /healthz."""
+    GET /healthz (server.health)."""
     options = ApiOptions(nearest_building_metres=settings.nearest_building_metres,
                          address_match_threshold=settings.address_match_threshold,
                          due_hours=dict(settings.due_hours),
@@ -150,7 +152,7 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=[Route("/graphql", graphql, methods=["GET", "POST"]),
                 WebSocketRoute("/graphql", graphql), Route("/healthz", health)],
-        middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+        middleware=[Middleware(Outages), Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
                     Middleware(BearerAuth, secret=settings.secret_key)],
         lifespan=lifespan,
     )

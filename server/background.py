@@ -2,20 +2,89 @@
 
 Implements schema.common.context.Background. Enqueueing happens on one background thread, so a slow
 or absent broker never holds up the event loop that serves GraphQL, and a failure is logged,
-never raised: the request is committed already and the sweep dispatches or sends it anyway.
+never raised: the request is committed already. An enqueue that failed is kept (up to
+`FailedEnqueues.limit`) and sent again as soon as the broker answers: the thread tries again
+every `RETRY_SECONDS` at the latest, and at once when any other enqueue goes through. So a
+request submitted during a broker outage is dispatched seconds after the broker is back, not
+when the sweep finds it stale; the sweep still covers what this process could not keep (more
+than the limit, or an API process that stopped meanwhile).
 """
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor
+import queue
+import threading
+import time
 
+from server.probe import unreachable
 from workers.actors import Actors, declare_actors
 from workers.broker import make_broker
 from workers.config import WorkerConfig, WorkerSettings
 from workers.runtime import Runtime
 
 log = logging.getLogger("gridsteward.background")
+
+#: The longest pause between two attempts to re-send failed enqueues (the first is shorter).
+RETRY_SECONDS = 2.0
+#: How long `close()` waits for what is queued to be sent.
+CLOSE_SECONDS = 10.0
+
+#: An enqueue: the actor's name and its argument.
+Enqueue = tuple[str, int]
+
+
+class FailedEnqueues:
+    """Enqueues that failed, oldest first, at most `limit` (past that the oldest are left to
+    the sweep), with the pause before the next attempt: `first`, doubling up to `longest`."""
+
+    def __init__(self, *, limit: int = 10_000, first: float = 0.25,
+                 longest: float = RETRY_SECONDS) -> None:
+        self.limit = limit
+        self._pauses = (first, longest)
+        self._items: dict[Enqueue, None] = {}
+        self._pause = first
+        self.retry_at: float | None = None  # time.monotonic() of the next attempt
+        self.last_error = ""
+        self.forgotten = 0  # since the last time nothing was waiting
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def oldest_first(self) -> list[Enqueue]:
+        return list(self._items)
+
+    def add(self, item: Enqueue, error: BaseException, *, now: float) -> None:
+        """Keep `item` to try again (forgetting the oldest one past the limit)."""
+        if not self._items:
+            self._pause = self._pauses[0]
+            self.retry_at = now + self._pause
+            self.forgotten = 0
+        self.last_error = _describe(error)
+        self._items[item] = None
+        if len(self._items) > self.limit:
+            del self._items[next(iter(self._items))]
+            self.forgotten += 1
+
+    def sent(self, item: Enqueue) -> None:
+        self._items.pop(item, None)
+        if not self._items:
+            self.retry_at = None
+
+    def failed_again(self, error: BaseException, *, now: float) -> None:
+        """An attempt failed: wait longer before the next one."""
+        self.last_error = _describe(error)
+        self._pause = min(self._pause * 2, self._pauses[1])
+        self.retry_at = now + self._pause
+
+    def wait_seconds(self, now: float) -> float | None:
+        """How long the enqueue thread may wait for new work before retrying (None: no
+        limit, nothing failed)."""
+        return None if self.retry_at is None else max(0.0, self.retry_at - now)
+
+
+def _describe(error: BaseException) -> str:
+    return " ".join(f"{type(error).__name__}: {error}".split())[:300]
 
 
 class DramatiqBackground:
@@ -25,36 +94,89 @@ class DramatiqBackground:
     shutdown. Its broker is its own: it does not touch Dramatiq's global broker."""
 
     def __init__(self, settings: WorkerSettings) -> None:
+        self.broker_url = settings.broker_url
         self.actors: Actors = declare_actors(make_broker(settings.broker_url),
                                              Runtime(WorkerConfig.from_settings(settings)))
+        self.failed = FailedEnqueues()
+        self._queue: queue.SimpleQueue[Enqueue | None] = queue.SimpleQueue()
+        self._closed = False
         # One thread: the broker's connection is per thread, and order is kept.
-        self._executor = ThreadPoolExecutor(max_workers=1,
-                                            thread_name_prefix="gridsteward-enqueue")
+        self._thread = threading.Thread(target=self._run, name="gridsteward-enqueue",
+                                        daemon=True)
+        self._thread.start()
 
     def dispatch(self, request_id: int) -> None:
         """Ask the workers to dispatch a request (just submitted, declined or reopened)."""
-        self._enqueue("dispatch_request", request_id)
+        self._put(("dispatch_request", request_id))
 
     def send(self, message_id: int) -> None:
         """Ask the workers to deliver an outbound message."""
-        self._enqueue("deliver_message", message_id)
+        self._put(("deliver_message", message_id))
+
+    def health(self) -> str:
+        """"ok" when the broker accepts connections and no enqueue waits to be sent again,
+        else "down: " and why (for /healthz)."""
+        why = unreachable(self.broker_url)
+        waiting = len(self.failed)
+        if why is not None:
+            return f"down: {why}" + (f" ({waiting} enqueues waiting)" if waiting else "")
+        if waiting:
+            return f"down: {waiting} enqueues waiting to be sent again ({self.failed.last_error})"
+        return "ok"
 
     def close(self) -> None:
-        """Finish what is queued, then release the broker's connections."""
-        self._executor.shutdown(wait=True)
+        """Send what is queued (not retrying what failed: the sweep will), then release the
+        broker's connections."""
+        self._closed = True
+        self._queue.put(None)
+        self._thread.join(timeout=CLOSE_SECONDS)
         self.actors.dispatch_request.broker.close()
 
-    def _enqueue(self, actor_name: str, item: int) -> None:
-        actor = getattr(self.actors, actor_name)
-        try:
-            future = self._executor.submit(actor.send, item)
-        except RuntimeError:  # closed: the process is stopping
-            log.warning("not enqueueing %s(%s) after close; the sweep will", actor_name, item)
+    def _put(self, item: Enqueue) -> None:
+        if self._closed:  # the process is stopping
+            log.warning("not enqueueing %s(%s) after close; the sweep will", *item)
             return
-        future.add_done_callback(lambda done: _log_failure(done, actor_name, item))
+        self._queue.put(item)
 
+    def _run(self) -> None:
+        """The enqueue thread: send each item as it comes; retry the failed ones when one
+        goes through, or when their pause is over."""
+        while True:
+            try:
+                item = self._queue.get(timeout=self.failed.wait_seconds(time.monotonic()))
+            except queue.Empty:
+                self._retry()
+                continue
+            if item is None:
+                break
+            if self._send(item) and self.failed:
+                self._retry()
+        if self.failed:
+            log.warning("%d enqueues not sent before stopping; the sweep will send them",
+                        len(self.failed))
 
-def _log_failure(done: Future[object], actor_name: str, item: int) -> None:
-    error = done.exception()
-    if error is not None:
-        log.warning("could not enqueue %s(%s); the sweep will: %s", actor_name, item, error)
+    def _send(self, item: Enqueue) -> bool:
+        try:
+            getattr(self.actors, item[0]).send(item[1])
+        except Exception as exc:
+            self.failed.add(item, exc, now=time.monotonic())
+            if self.failed.forgotten == 1:
+                log.warning("over %d enqueues failed; the oldest are left to the sweep",
+                            self.failed.limit)
+            log.warning("could not enqueue %s(%s); retrying until the broker answers: %s",
+                        item[0], item[1], self.failed.last_error)
+            return False
+        return True
+
+    def _retry(self) -> None:
+        """Send the failed enqueues again, oldest first, until one fails."""
+        waiting = self.failed.oldest_first()
+        for item in waiting:
+            try:
+                getattr(self.actors, item[0]).send(item[1])
+            except Exception as exc:
+                self.failed.failed_again(exc, now=time.monotonic())
+                log.debug("broker still unreachable: %s", self.failed.last_error)
+                return
+            self.failed.sent(item)
+        log.info("the broker answers again: sent %d enqueues that had failed", len(waiting))

@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -35,7 +34,7 @@ def _settings() -> Settings:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Bring the database schema up to date (safe to run twice)."""
-    from domain.infra.migrate import upgrade_database
+    from migrations.runner import upgrade_database
     upgrade_database(_settings().database_url)
     print("database schema is up to date")
     return 0
@@ -209,16 +208,6 @@ def cmd_dev(args: argparse.Namespace) -> int:
     """Everything on one machine: local PostGIS, migrations, demo, API (and worker)."""
     from server.devrun import run_dev
     return run_dev(STATE_DIR, host=args.host, port=args.port)
-
-
-def dev_secret(state_dir: Path) -> str:
-    """A random secret kept in the state folder, so dev tokens survive restarts."""
-    path = state_dir / "secret_key"
-    if not path.exists():
-        state_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return path.read_text().strip()
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,25 +1,68 @@
-"""`gridsteward dev`: one command from a fresh clone to a running API with the demo community."""
+"""`gridsteward dev`: one command from a fresh clone to a running API with the demo community.
+
+It starts `gridsteward serve` and, when a broker answers, one `gridsteward worker`, each a
+`server.child.Child` in its own session, and stops them both on SIGTERM or SIGINT (Ctrl-C) as
+a process manager would, so that nothing it started outlives it. The commands run as
+`python -m server.cli …`: this module does not import the command line.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import os
+import secrets
 import signal
-import socket
-import subprocess
 import sys
-from collections.abc import Iterator
+import threading
 from pathlib import Path
-from urllib.parse import urlsplit
+from types import FrameType, TracebackType
 
-#: Default ports of the brokers BROKER_URL may name.
-_BROKER_PORTS = {"amqp": 5672, "amqps": 5671, "redis": 6379, "rediss": 6379}
-#: How long the worker may take to stop gracefully before it is killed.
-_WORKER_STOP_SECONDS = 15
+from server.child import Child, stop_all
+from workers.cli import SHUTDOWN_TIMEOUT_MS
+
+#: How long `serve` and the worker may take to stop after SIGTERM before their process groups
+#: are killed: Dramatiq's graceful window, in which running actors finish.
+STOP_GRACE_SECONDS = SHUTDOWN_TIMEOUT_MS / 1000
+#: How often the children are looked at while they run.
+WATCH_SECONDS = 0.5
+
+
+class StopSignals:
+    """While entered, SIGTERM and SIGINT set `requested` instead of ending the process, so
+    that the children are stopped first; a second one sets `hurry` (kill them now)."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self.hurry = threading.Event()
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> StopSignals:
+        self._previous = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.requested.is_set():
+            self.hurry.set()
+        self.requested.set()
+
+
+def dev_secret(state_dir: Path) -> str:
+    """A random secret kept in the state folder, so dev tokens survive restarts."""
+    path = state_dir / "secret_key"
+    if not path.exists():
+        state_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def _prepare_environment(state_dir: Path) -> None:
-    from server.cli import dev_secret
     from server.localdb import ensure_local_cluster
     os.environ.setdefault("GRIDSTEWARD_ENV", "dev")
     os.environ.setdefault("SECRET_KEY", dev_secret(state_dir))
@@ -29,68 +72,77 @@ def _prepare_environment(state_dir: Path) -> None:
         print(f"local PostGIS: {cluster.url()} (data in {cluster.data_dir})")
 
 
-def _step(*argv: str) -> None:
-    subprocess.run([sys.executable, "-m", "server.cli", *argv], check=True)
+def command(name: str, *args: str) -> Child:
+    """`gridsteward NAME ARGS…` as a child, not yet started."""
+    return Child(name, [sys.executable, "-m", "server.cli", name, *args],
+                 grace=STOP_GRACE_SECONDS)
 
 
 def run_dev(state_dir: Path, *, host: str, port: int) -> int:
     """Local database when DATABASE_URL is unset, migrations, demo data, then the API and one
-    worker until Ctrl-C. Prints an admin token for trying the API in GraphiQL."""
-    _prepare_environment(state_dir)
-    _step("migrate")
-    _step("demo")
-    token = subprocess.run([sys.executable, "-m", "server.cli", "token", "--admin"],
-                           check=True, capture_output=True, text=True).stdout.strip()
-    print(f"\nGraphiQL: http://{host}:{port}/graphql\nadmin token (Authorization: Bearer …):"
-          f"\n{token}\n")
-    with _worker(), contextlib.suppress(KeyboardInterrupt):
-        _step("serve", "--host", host, "--port", str(port))
+    worker until SIGTERM or Ctrl-C. Prints an admin token for trying the API in GraphiQL."""
+    with StopSignals() as stop:
+        _prepare_environment(state_dir)
+        for step in (command("migrate"), command("demo")):
+            status = _run_step(step, stop)
+            if stop.requested.is_set():
+                return 0
+            if status != 0:
+                return 1
+        _print_welcome(host, port)
+        children = [command("serve", "--host", host, "--port", str(port))]
+        worker = _worker()
+        children += [worker] if worker is not None else []
+        try:
+            for child in children:
+                child.start()
+            return _watch(children, stop)
+        finally:
+            if any(child.running for child in children):
+                print("gridsteward dev: stopping (once more to kill at once)", file=sys.stderr,
+                      flush=True)
+            stop_all(children, stop.hurry)
+
+
+def _run_step(step: Child, stop: StopSignals) -> int | None:
+    """Run a preparing command to its end, or stop it when a stop is requested meanwhile;
+    its exit status."""
+    step.start()
+    while step.running and not stop.requested.wait(WATCH_SECONDS):
+        pass
+    return step.stop(stop.hurry)
+
+
+def _watch(children: list[Child], stop: StopSignals) -> int:
+    """Wait until a stop is requested (status 0) or a child exits on its own (status 1, said
+    on stderr). Restarting a child that died would go here."""
+    while not stop.requested.wait(WATCH_SECONDS):
+        for child in children:
+            if child.exit_code is not None:
+                print(f"gridsteward dev: {child.name} exited (status {child.exit_code}); "
+                      "stopping", file=sys.stderr)
+                return 1
     return 0
 
 
-def _broker_address(url: str) -> tuple[str, int]:
-    """Host and port of BROKER_URL (without its credentials, which are not for printing)."""
-    parts = urlsplit(url)
-    return parts.hostname or "127.0.0.1", parts.port or _BROKER_PORTS.get(parts.scheme, 0)
-
-
-def _reachable(address: tuple[str, int]) -> bool:
-    """Whether something listens there (a quick TCP connect)."""
-    try:
-        with socket.create_connection(address, timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-@contextlib.contextmanager
-def _worker() -> Iterator[None]:
-    """One worker process (and its sweeper) beside the API, stopped when the API stops.
-    Without a reachable broker it is left out, with a word on how to get one."""
+def _print_welcome(host: str, port: int) -> None:
+    from server.auth import issue_token
     from server.settings import Settings
-    host, port = _broker_address(Settings().broker_url)
-    if not _reachable((host, port)):
-        print(f"no broker at {host}:{port} (BROKER_URL): requests stay SUBMITTED until a "
-              "worker runs; start RabbitMQ, or set BROKER_URL=redis://127.0.0.1:6379/0")
-        yield
-        return
-    # Its own session: Ctrl-C reaches only us, and we stop it with exactly one SIGTERM
-    # (Dramatiq takes a second one as "kill at once").
-    worker = subprocess.Popen([sys.executable, "-m", "server.cli", "worker", "--processes",
-                               "1", "--threads", "2"], start_new_session=True)
-    try:
-        yield
-    finally:
-        _stop(worker)
+    settings = Settings()
+    token = issue_token(settings.secret_key, admin=True,
+                        ttl_seconds=settings.token_ttl_seconds)
+    print(f"\nGraphiQL: http://{host}:{port}/graphql\nadmin token (Authorization: Bearer …):"
+          f"\n{token}\n", flush=True)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the worker's supervisor (a graceful Dramatiq stop), then SIGKILL to its
-    whole process group if it does not end in time, so no worker process is left behind."""
-    if process.poll() is None:
-        process.terminate()
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=_WORKER_STOP_SECONDS)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+def _worker() -> Child | None:
+    """One worker (and its periodic jobs) beside the API; without a reachable broker none,
+    with a word on how to get one."""
+    from server.probe import unreachable
+    from server.settings import Settings
+    why = unreachable(Settings().broker_url)
+    if why is not None:
+        print(f"no broker at {why} (BROKER_URL): requests stay SUBMITTED until a worker "
+              "runs; start RabbitMQ, or set BROKER_URL=redis://127.0.0.1:6379/0")
+        return None
+    return command("worker", "--processes", "1", "--threads", "2")

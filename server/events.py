@@ -137,7 +137,7 @@ class EventHub:
                 await self._listen()
                 failed = "the connection ended"
             except (psycopg.Error, OSError, TimeoutError) as exc:
-                failed = f"{type(exc).__name__}: {exc}".strip()
+                failed = " ".join(f"{type(exc).__name__}: {exc}".split())  # one line
             except Exception as exc:  # a bug must not end live events for this process
                 log.exception("live events: unexpected failure")
                 failed = type(exc).__name__

@@ -106,7 +106,8 @@ def _create_database(cluster: LocalCluster, bindir: Path, name: str) -> None:
           SUPERUSER, name])
 
 
-def _port_is_free(port: int) -> bool:
+def port_is_free(port: int) -> bool:
+    """Whether nothing listens on 127.0.0.1:`port` now."""
     with socket.socket() as sock:
         try:
             sock.bind(("127.0.0.1", port))
@@ -119,11 +120,24 @@ def _choose_port(root: Path, preferred: int) -> int:
     """The port this cluster used last time if still free, else the first free one from
     `preferred` on (another checkout's cluster may hold 54329); remembered in `root/port`."""
     remembered = root / "port"
-    if remembered.exists() and _port_is_free(int(remembered.read_text())):
+    if remembered.exists() and port_is_free(int(remembered.read_text())):
         return int(remembered.read_text())
-    port = next(p for p in range(preferred, preferred + 100) if _port_is_free(p))
+    port = next(p for p in range(preferred, preferred + 100) if port_is_free(p))
     remembered.write_text(str(port))
     return port
+
+
+def stop_cluster(cluster: LocalCluster, *, mode: str = "fast") -> None:
+    """Stop the cluster (`pg_ctl stop -m fast`: connections are cut, as in a restart)."""
+    done = _run([str(find_bindir() / "pg_ctl"), "-D", str(cluster.data_dir), "-m", mode,
+                 "-w", "stop"])
+    if done.returncode != 0:
+        raise LocalDatabaseError(f"could not stop PostgreSQL:\n{done.stderr}{done.stdout}")
+
+
+def start_cluster(cluster: LocalCluster) -> None:
+    """Start the (stopped) cluster again on its port; returns once it accepts connections."""
+    _start(cluster, find_bindir())
 
 
 def ensure_local_cluster(root: Path, *, port: int = DEFAULT_PORT,

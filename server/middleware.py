@@ -1,21 +1,34 @@
-"""ASGI middleware: request body size limit and bearer-token authentication."""
+"""ASGI middleware: request body size limit, bearer-token authentication, and outages
+answered as HTTP 503 (UNAVAILABLE with Retry-After) instead of a server error."""
 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from domain.infra.db import outage
+from schema.common.errors import RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE, unavailable_extensions
 from server.auth import TokenError, bearer_token, read_token
 
+log = logging.getLogger("gridsteward.errors")
 
-async def _send_error(send: Send, status: int, code: str, message: str) -> None:
-    body = json.dumps({"data": None, "errors": [{"message": message,
-                                                 "extensions": {"code": code}}]}).encode()
+#: WebSocket close code "Try Again Later".
+WS_TRY_AGAIN_LATER = 1013
+
+
+async def _send_error(send: Send, status: int, code: str, message: str, *,
+                     extensions: dict[str, object] | None = None,
+                     headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    """Answer a GraphQL-shaped JSON error (`data` null, one error with `code` and any other
+    `extensions`) with this HTTP status."""
+    error = {"message": message, "extensions": {"code": code, **(extensions or {})}}
+    body = json.dumps({"data": None, "errors": [error]}).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})
+                            (b"content-length", str(len(body)).encode()), *(headers or [])]})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -93,3 +106,59 @@ class BearerAuth:
                 return
             state["claims"] = None
         await self.app(scope, receive, send)
+
+
+def unavailable_headers() -> list[tuple[bytes, bytes]]:
+    """`Retry-After`, in seconds, for a 503 answer."""
+    return [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())]
+
+
+def answered_nothing(response: object) -> bool:
+    """Whether a GraphQL answer has nothing to show but UNAVAILABLE errors: `data` null, or
+    every top-level field null because of one (then the server answers 503, not 200)."""
+    if not isinstance(response, dict):
+        return False  # a batch: some of it may have been answered
+    failed = {error["path"][0] for error in response.get("errors") or ()
+              if (error.get("extensions") or {}).get("code") == "UNAVAILABLE"
+              and error.get("path")}
+    data = response.get("data")
+    if data is None:
+        return bool(failed)
+    return bool(data) and all(value is None and key in failed for key, value in data.items())
+
+
+class Outages:
+    """An unreachable database met outside GraphQL execution (the caller's look-up before it,
+    say) answers 503 UNAVAILABLE with Retry-After, or closes a WebSocket with 1013 (try again
+    later), logged in one line; any other error goes on to the server's own handling."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] in ("http.response.start", "websocket.close")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            reason = outage(exc)
+            if reason is None:
+                raise
+            log.warning("database unavailable for %s: %s", scope.get("path"), reason)
+            if not started:
+                await self._answer(scope, send)
+
+    async def _answer(self, scope: Scope, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": WS_TRY_AGAIN_LATER})
+            return
+        await _send_error(send, 503, "UNAVAILABLE", UNAVAILABLE_MESSAGE,
+                          extensions=unavailable_extensions(), headers=unavailable_headers())

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from domain.access import Viewer
 from domain.infra.db import make_async_engine, session_factory
-from domain.infra.migrate import upgrade_database
+from migrations.runner import upgrade_database
 from schema.app import build_schema
 from schema.common.context import ApiOptions, Context
 from server.auth import SessionTokens

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Engine, event, make_url
+import psycopg
+from sqlalchemy import Engine, event, exc, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -88,3 +90,36 @@ async def autocommit(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator
     async with factory() as session:
         await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         yield session
+
+
+#: What a database that cannot be reached raises: a restart or fail-over (connections cut,
+#: "the database system is starting up"), a network cut, a connection refused, a pool whose
+#: connections are all taken past its timeout.
+_OUTAGES: tuple[type[BaseException], ...] = (
+    exc.OperationalError, exc.InterfaceError, exc.DisconnectionError, exc.TimeoutError,
+    psycopg.OperationalError, psycopg.InterfaceError, ConnectionError, TimeoutError,
+    socket.gaierror)
+
+
+def outage(error: BaseException) -> str | None:
+    """When `error` means the database could not be reached (an outage to wait out, not a
+    bug), the reason in one line, e.g. "OperationalError: connection failed: … Connection
+    refused"; otherwise None. Looks through the errors it was raised from."""
+    for cause in _causes(error):
+        if isinstance(cause, _OUTAGES) or (isinstance(cause, exc.DBAPIError)
+                                           and cause.connection_invalidated):
+            return _one_line(_causes(error)[-1])
+    return None
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """`error`, the error it was raised from (`raise … from`), and so on."""
+    chain = [error]
+    while (cause := chain[-1].__cause__) is not None and cause not in chain:
+        chain.append(cause)
+    return chain
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error).split("\n[SQL:")[0]
+    return " ".join(f"{type(error).__name__}: {text}".split())[:300]

@@ -154,8 +154,8 @@ class RequestMutation:
         "dispatching and is never offered to them again."))
     async def decline_service_request(self, info: Info, id: strawberry.ID,
                                       reason: str) -> RequestPayload:
-        return await change(info, id, acting(info, actions.decline_request,
-                                                     reason=reason), redispatch=True)
+        return await change(info, id, acting(info, actions.decline_request, reason=reason),
+                            redispatch=True)
 
     @strawberry.mutation(permission_classes=AUTHENTICATED,
                          description="The assignee starts the service (ACCEPTED → IN_PROGRESS).")
@@ -168,12 +168,11 @@ class RequestMutation:
     async def complete_service_request(self, info: Info, id: strawberry.ID,
                                        resolution: str) -> RequestPayload:
         return await change(info, id, acting(info, actions.complete_request,
-                                                     resolution=resolution))
+                                             resolution=resolution))
 
     @strawberry.mutation(permission_classes=AUTHENTICATED, description=(
         "An administrator, or a grid worker of the request's grid, cancels an open request, "
         "saying why."))
     async def cancel_service_request(self, info: Info, id: strawberry.ID,
                                      reason: str) -> RequestPayload:
-        return await change(info, id, acting(info, actions.cancel_request,
-                                                     reason=reason))
+        return await change(info, id, acting(info, actions.cancel_request, reason=reason))

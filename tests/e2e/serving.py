@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,12 +27,21 @@ def free_port() -> int:
 def running_api(database_url: str, secret: str, **env: str) -> Iterator[str]:
     """`gridsteward serve` in production mode against `database_url`, with `env` added to the
     environment; yields its base URL (http://127.0.0.1:PORT) once /healthz answers."""
+    with logged_api(database_url, secret, None, env) as base:
+        yield base
+
+
+@contextmanager
+def logged_api(database_url: str, secret: str, log: Path | None,
+               env: dict[str, str]) -> Iterator[str]:
+    """`running_api`, its output appended to `log` (when given)."""
     port = free_port()
     environment = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": secret,
                    "GRIDSTEWARD_ENV": "production", **env}
-    process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port",
-                                str(port)], env=environment, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT)
+    with log.open("ab") if log else contextlib.nullcontext(subprocess.PIPE) as output:
+        process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port",
+                                    str(port)], env=environment, stdout=output,
+                                   stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base, process)
@@ -44,7 +55,7 @@ def _wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read().decode() if process.stdout else ""
+            output = process.stdout.read().decode() if process.stdout else "(see its log)"
             raise RuntimeError(f"server exited:\n{output}")
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:

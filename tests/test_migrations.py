@@ -9,7 +9,7 @@ from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
 import domain.tables  # noqa: F401  (every table on the metadata)
-from domain.infra.migrate import upgrade_database
+from migrations.runner import upgrade_database
 
 
 def test_migrate_twice_is_a_no_op(database_url: str) -> None:

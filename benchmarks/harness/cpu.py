@@ -1,7 +1,7 @@
 """Who used the CPUs during a measured window, read per process from /proc.
 
-On a small shared machine every party of a benchmark (API, workers, PostgreSQL, the load
-generator) takes its cycles from the others, and other people's work takes from all of
+On a small shared machine every party of a benchmark (API server, workers, PostgreSQL, the
+load generator) takes its cycles from the others, and other people's work takes from all of
 them; so each phase reports the cores each party used, and what other processes used.
 """
 
@@ -54,18 +54,22 @@ def snapshot() -> Snapshot:
     return Snapshot(time.monotonic(), used, parents, backends, machine_busy_seconds())
 
 
-def tree(snap: Snapshot, roots: Iterable[int]) -> set[int]:
+def tree(snap: Snapshot, roots: Iterable[int | None]) -> set[int]:
     """The processes `roots` and all their descendants."""
-    found = set(roots)
+    found = {pid for pid in roots if pid}
     while grown := {pid for pid, ppid in snap.parents.items() if ppid in found} - found:
         found |= grown
     return found
 
 
-def backends_of(snap: Snapshot, database: str) -> set[int]:
-    """PostgreSQL backends connected to `database`."""
-    return {pid for pid, cmd in snap.backends.items()
-            if cmd.startswith("postgres: ") and f" {database} " in cmd}
+def parties(snap: Snapshot, *, database: str, server: int | None = None,
+            workers: int | None = None) -> dict[str, set[int]]:
+    """The benchmark's parties: the API server's and the workers' process trees, the
+    PostgreSQL backends connected to `database`, and this process (the client)."""
+    return {"server": tree(snap, [server]), "workers": tree(snap, [workers]),
+            "postgres": {pid for pid, cmd in snap.backends.items()
+                         if cmd.startswith("postgres: ") and f" {database} " in cmd},
+            "client": {os.getpid()}}
 
 
 def cores(start: Snapshot, end: Snapshot, parties: dict[str, set[int]]) -> dict[str, float]:
@@ -74,13 +78,9 @@ def cores(start: Snapshot, end: Snapshot, parties: dict[str, set[int]]) -> dict[
     the kernel's own work); `other` is every long-lived process outside the parties;
     `busy` the whole machine; `seconds` the window."""
     seconds = max(1e-9, end.at - start.at)
-
-    def use(pids: Iterable[int]) -> float:
-        return sum(end.used[p] - start.used.get(p, 0.0) for p in pids if p in end.used)
-
     ours = set().union(*parties.values()) if parties else set()
-    result = {name: use(pids) / seconds for name, pids in parties.items()}
-    result["other"] = use(set(end.used) - ours) / seconds
+    result = {name: used(start, end, pids) / seconds for name, pids in parties.items()}
+    result["other"] = used(start, end, set(end.used) - ours) / seconds
     result["busy"] = (end.busy - start.busy) / seconds
     result["seconds"] = seconds
     result["unattributed"] = max(0.0, result["busy"] - sum(
@@ -88,13 +88,22 @@ def cores(start: Snapshot, end: Snapshot, parties: dict[str, set[int]]) -> dict[
     return result
 
 
-def wait_for_quiet(limit: float, threshold: float) -> float:
+def used(start: Snapshot, end: Snapshot, pids: Iterable[int]) -> float:
+    """CPU seconds the processes `pids` used between two snapshots."""
+    return sum(end.used[p] - start.used.get(p, 0.0) for p in pids if p in end.used)
+
+
+def wait_for_quiet(limit: float, threshold: float) -> None:
     """Wait (at most `limit` s) until the machine uses less than `threshold` cores over a
-    second; returns the cores last seen busy."""
+    second; say so when it did not get quiet."""
     deadline = time.monotonic() + limit
-    while True:
+    while limit > 0:
         before = machine_busy_seconds()
         time.sleep(1.0)
         busy = machine_busy_seconds() - before
-        if busy < threshold or time.monotonic() >= deadline:
-            return busy
+        if busy < threshold:
+            return
+        if time.monotonic() >= deadline:
+            print(f"  (the machine is busy with other work: {busy:.2f} cores before the "
+                  "phase)")
+            return

@@ -1,4 +1,5 @@
-"""Bring a database schema up to date with Alembic (safe to run twice, and concurrently)."""
+"""Bring a database schema up to date with Alembic (safe to run twice, and concurrently:
+migrations/env.py holds an advisory lock)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-import migrations
-
-MIGRATIONS_DIR = Path(migrations.__file__).parent
+MIGRATIONS_DIR = Path(__file__).resolve().parent
 
 
 def alembic_config(url: str) -> Config:

@@ -1,0 +1,35 @@
+"""Every name the benchmarks take from GridSteward's own code, imported here and only here:
+when a project module moves or is renamed, this is the one file to change."""
+
+from __future__ import annotations
+
+from domain.infra.db import make_async_engine, session_factory, transaction
+from domain.requests.queries import requests_by_ids
+from domain.requests.submit import NewRequest, Tuning, submit_request
+from domain.spatial import coverage as coverage_statements
+from domain.spatial.models import ServiceCategory
+from domain.surveys.batch import BatchCounts, SurveyTimes, run_survey_batch
+from geo.address import address_key, house_number_signature, similarity
+from geo.sql import degrees_for_metres
+from migrations.runner import upgrade_database
+from schema.common.ids import decode_id, encode_id
+from server.background import DramatiqBackground
+from server.localdb import ensure_local_cluster
+from server.settings import Settings
+from tests.factories import load as load_fixtures
+
+__all__ = [
+    "BatchCounts", "DramatiqBackground", "NewRequest", "ServiceCategory", "Settings",
+    "SurveyTimes", "Tuning", "address_key", "coverage_statements", "decode_id",
+    "degrees_for_metres", "encode_id", "ensure_local_cluster", "house_number_signature",
+    "load_fixtures", "make_async_engine", "requests_by_ids", "run_survey_batch",
+    "session_factory", "settings", "similarity", "submit_request", "transaction",
+    "upgrade_database",
+]
+
+
+def settings(**env: str) -> Settings:
+    """The settings a GridSteward process would read from this environment plus `env`
+    (names as the environment spells them: BROKER_URL, SWEEP_INTERVAL_SECONDS, ...), in
+    development as the benchmarks run them."""
+    return Settings(**{"GRIDSTEWARD_ENV": "dev", **env})  # type: ignore[arg-type]

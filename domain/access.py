@@ -2,6 +2,10 @@
 
 Phone numbers are personal data: administrators see them all; a grid worker sees those of the
 people in the grids they serve; a member sees their own; everyone else sees 138****5678.
+
+`admin` means city-wide staff (a CITY account, or the `gridsteward token --admin` token of
+scripts and tests): today's administrator rights. A staff account of some subdistricts or
+communities carries them in `territories`, for the rules that will be applied within them.
 """
 
 from __future__ import annotations
@@ -12,6 +16,19 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+_SESSION = text("""
+SELECT s.account_id, s.member_id FROM auth_session s
+LEFT JOIN staff_account a ON a.id = s.account_id
+LEFT JOIN member m ON m.id = s.member_id
+WHERE s.id = :id AND s.revoked_at IS NULL
+  AND (a.active OR (m.id IS NOT NULL AND m.status <> 'EXITED'))""")
+_TERRITORIES = text("""
+SELECT bool_or(level = 'CITY') AS city,
+       COALESCE(array_agg(subdistrict_id) FILTER (WHERE subdistrict_id IS NOT NULL), '{}')
+         AS subdistricts,
+       COALESCE(array_agg(community_id) FILTER (WHERE community_id IS NOT NULL), '{}')
+         AS communities
+FROM account_territory WHERE account_id = :id""")
 _MEMBER_GRIDS = text("""
 SELECT m.status, COALESCE(array_agg(gw.grid_id) FILTER (WHERE gw.grid_id IS NOT NULL), '{}')
 FROM member m LEFT JOIN grid_worker gw ON gw.member_id = m.id
@@ -19,32 +36,85 @@ WHERE m.id = :id GROUP BY m.id""")
 
 
 @dataclass(frozen=True)
-class Viewer:
-    """The caller of a request, as established from its bearer token."""
+class Territories:
+    """Where a staff account administers: the whole city, or these subdistricts and
+    communities (a subdistrict includes its communities)."""
 
-    admin: bool = False
+    city: bool = False
+    subdistrict_ids: frozenset[int] = field(default_factory=frozenset)
+    community_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.city or self.subdistrict_ids or self.community_ids)
+
+
+NOWHERE = Territories()
+CITY = Territories(city=True)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The caller of a request, as established from its bearer token and, for a signed-in
+    account or member, its session."""
+
+    admin: bool = False  # city-wide staff
     member_id: int | None = None
     grid_ids: frozenset[int] = field(default_factory=frozenset)  # grids they serve as grid worker
+    account_id: int | None = None
+    session_id: int | None = None
+    territories: Territories = NOWHERE
 
     @property
     def authenticated(self) -> bool:
-        return self.admin or self.member_id is not None
+        return self.staff or self.member_id is not None
+
+    @property
+    def staff(self) -> bool:
+        """A staff account (of any territory) or the city-wide administrator token."""
+        return self.admin or self.account_id is not None
+
+    @property
+    def scope(self) -> Territories:
+        """Where the caller administers: CITY for `admin`, nowhere for a member."""
+        return CITY if self.admin else self.territories
 
 
 ANONYMOUS = Viewer()
+#: The caller `gridsteward token --admin` speaks for: city-wide, no account.
+CITY_ADMIN = Viewer(admin=True, territories=CITY)
 
 
-async def load_viewer(session: AsyncSession, *, admin: bool, member_id: int | None) -> Viewer:
-    """The caller a verified token names: an administrator, or a member with the grids they
-    serve as grid worker; a member who left (EXITED) or no longer exists is anonymous."""
+async def load_viewer(session: AsyncSession, *, admin: bool, member_id: int | None,
+                      account_id: int | None = None, session_id: int | None = None) -> Viewer:
+    """The caller a verified token names. A token of a session counts only while the session
+    is not revoked, its account is active and its member has not left (EXITED): otherwise the
+    caller is anonymous at once, whatever the token's expiry says. A member comes with the
+    grids they serve as grid worker, an account with its territories."""
     if admin:
-        return Viewer(admin=True)
+        return CITY_ADMIN
+    if session_id is not None:
+        row = (await session.execute(_SESSION, {"id": session_id})).first()
+        if row is None or (row.account_id, row.member_id) != (account_id, member_id):
+            return ANONYMOUS
+    if account_id is not None:
+        if session_id is None:
+            return ANONYMOUS  # account tokens are issued for sessions only
+        return await _account_viewer(session, account_id, session_id)
     if member_id is None:
         return ANONYMOUS
-    row = (await session.execute(_MEMBER_GRIDS, {"id": member_id})).first()
-    if row is None or row[0] == "EXITED":
+    member = (await session.execute(_MEMBER_GRIDS, {"id": member_id})).first()
+    if member is None or member[0] == "EXITED":
         return ANONYMOUS
-    return Viewer(member_id=member_id, grid_ids=frozenset(row[1]))
+    return Viewer(member_id=member_id, grid_ids=frozenset(member[1]), session_id=session_id)
+
+
+async def _account_viewer(session: AsyncSession, account_id: int, session_id: int) -> Viewer:
+    row = (await session.execute(_TERRITORIES, {"id": account_id})).one()
+    territories = Territories(city=bool(row.city), subdistrict_ids=frozenset(row.subdistricts),
+                              community_ids=frozenset(row.communities))
+    return Viewer(admin=territories.city, account_id=account_id, session_id=session_id,
+                  territories=territories)
 
 
 def mask_phone(phone: str | None) -> str | None:

@@ -14,6 +14,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
+from domain.people.accounts import visible_account
 from domain.requests.queries import can_see
 from schema.common.context import Info
 from schema.common.errors import PublicErrors
@@ -22,18 +23,22 @@ from schema.common.limits import Documents, Limits, RequestLimits
 from schema.common.node import Node
 from schema.common.permissions import AUTHENTICATED
 from schema.common.scalars import GEOJSON_SCALAR, GeoJSON
+from schema.people.mutations import PeopleMutation
+from schema.people.queries import PeopleQuery
+from schema.people.types import StaffAccount
 from schema.requests.mutations import RequestMutation
 from schema.requests.queries import RequestQuery
 from schema.requests.subscriptions import RequestSubscription
 from schema.requests.types import ServiceRequest
 from schema.spatial.mutations import SpatialMutation
 from schema.spatial.queries import SpatialQuery
-from schema.spatial.types import Building, BuildingGroup, Community, Grid, Member
+from schema.spatial.types import Building, BuildingGroup, Community, Grid, Member, Subdistrict
 from schema.surveys.mutations import SurveyMutation
 from schema.surveys.queries import SurveyQuery
 
 #: Node type name → (loader attribute, wrapper).
 _NODES: dict[str, tuple[str, Any]] = {
+    "Subdistrict": ("subdistrict", Subdistrict), "StaffAccount": ("account", StaffAccount),
     "Community": ("community", Community), "Grid": ("grid", Grid),
     "Building": ("building", Building), "BuildingGroup": ("group", BuildingGroup),
     "Member": ("member", Member), "ServiceRequest": ("request", ServiceRequest),
@@ -43,28 +48,42 @@ _NODES: dict[str, tuple[str, Any]] = {
 @strawberry.type
 class NodeQuery:
     @strawberry.field(permission_classes=AUTHENTICATED,
-                      description="Any object by its id (Community, Grid, Building, "
-                      "BuildingGroup, Member, ServiceRequest); null when it does not exist or "
-                      "the caller may not see it.")
+                      description="Any object by its id (Subdistrict, Community, Grid, Building, "
+                      "BuildingGroup, Member, ServiceRequest, StaffAccount); null when it does "
+                      "not exist or the caller may not see it.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         type_name, pk = decode_any(id, "id")
         if type_name not in _NODES:
             return None
         loader_name, wrapper = _NODES[type_name]
         row = await getattr(info.context.loaders, loader_name).load(pk)
-        if row is None or (type_name == "ServiceRequest"
-                           and not can_see(info.context.viewer, row)):
+        if row is None or not await _may_see(info, type_name, row):
             return None
         return wrapper.of(row)
 
 
+async def _may_see(info: Info, type_name: str, row: Any) -> bool:
+    """Service requests as `serviceRequests` shows them; staff accounts to staff whose
+    territories hold them, as `staffAccounts` lists them."""
+    viewer = info.context.viewer
+    if type_name == "ServiceRequest":
+        return can_see(viewer, row)
+    if type_name == "StaffAccount":
+        if not viewer.staff:
+            return False
+        async with info.context.sessions() as session:
+            return await visible_account(session, scope=viewer.scope,
+                                         account_id=row.id) is not None
+    return True
+
+
 @strawberry.type
-class Query(NodeQuery, SpatialQuery, RequestQuery, SurveyQuery):
+class Query(NodeQuery, SpatialQuery, RequestQuery, SurveyQuery, PeopleQuery):
     """Everything a client can read."""
 
 
 @strawberry.type
-class Mutation(SpatialMutation, RequestMutation, SurveyMutation):
+class Mutation(SpatialMutation, RequestMutation, SurveyMutation, PeopleMutation):
     """Everything a client can change."""
 
 
@@ -88,7 +107,8 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     extensions: list[Any] = [lambda: RequestLimits(documents), PublicErrors]
     return GridStewardSchema(
         query=Query, mutation=Mutation, subscription=Subscription,
-        types=[Community, Grid, Building, BuildingGroup, Member, ServiceRequest],
+        types=[Subdistrict, Community, Grid, Building, BuildingGroup, Member, ServiceRequest,
+               StaffAccount],
         extensions=extensions, scalar_overrides={GeoJSON: GEOJSON_SCALAR},
     )
 

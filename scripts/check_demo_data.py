@@ -2,13 +2,14 @@
 
 Usage: check_demo_data.py [DATA_DIR]
 
-Geometry: one community, four grids that tile it exactly (shared edges with identical
-vertices, no overlap), 27 buildings each strictly inside one grid (3 m from its edges) with
-rectangular footprints that do not touch. Groups: every building has one, a group's buildings
-lie in one grid near each other, and a single-building group has five or more party members
-(楼栋党小组 rule). Members: unique codes and phones, one ACTIVE party-member leader per group
-living in it, homes in their group, at least three ACTIVE members per group, every service
-category covered by an ACTIVE member in every grid. Prints a summary; exits 1 on any violation.
+Geometry: one subdistrict holding one community, four grids that tile the community exactly
+(shared edges with identical vertices, no overlap), 27 buildings each strictly inside one grid
+(3 m from its edges) with rectangular footprints that do not touch. Groups: every building has
+one, a group's buildings lie in one grid near each other, and a single-building group has five
+or more party members (楼栋党小组 rule). Members: unique codes and phones, one ACTIVE
+party-member leader per group living in it, homes in their group, at least three ACTIVE members
+per group, every service category covered by an ACTIVE member in every grid. Prints a summary;
+exits 1 on any violation.
 Needs only the standard library and shapely.
 """
 
@@ -28,10 +29,10 @@ from shapely.geometry import Point, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = {"community": {"Polygon", "MultiPolygon"}, "grid": {"Polygon", "MultiPolygon"},
-          "building": {"Point", "Polygon"}}
+LAYERS = {"subdistrict": {"Polygon", "MultiPolygon"}, "community": {"Polygon", "MultiPolygon"},
+          "grid": {"Polygon", "MultiPolygon"}, "building": {"Point", "Polygon"}}
 LON_RANGE, LAT_RANGE = (112.60, 112.62), (26.90, 26.91)  # 衡阳市石鼓区
-COUNTS = {"community": 1, "grid": 4, "building": 27}
+COUNTS = {"subdistrict": 1, "community": 1, "grid": 4, "building": 27}
 GROUPS_RANGE, MEMBERS_RANGE, HOUSEHOLDS_RANGE = (12, 15), (60, 75), (12, 120)
 STATUS_RANGE = {"CANDIDATE": (3, 5), "SUSPENDED": (1, 2), "EXITED": (1, 1)}
 ROLES = {"GRID_WORKER", "GROUP_LEADER", "STEWARD", "VOLUNTEER"}
@@ -151,7 +152,9 @@ def check_features(data: Any) -> dict[str, list[dict[str, Any]]]:
         label = f'{layer} "{props.get("code")}"'
         if feat.get("type") != "Feature":
             fail(f"{label}: type must be Feature")
-        required = {"community": ("code", "name"), "grid": ("code", "name", "community"),
+        required = {"subdistrict": ("code", "name"),
+                    "community": ("code", "name", "subdistrict"),
+                    "grid": ("code", "name", "community"),
                     "building": ("code", "address", "group", "groupName")}[layer]
         missing = [k for k in required if not isinstance(props.get(k), str) or not props[k]]
         if missing:
@@ -168,6 +171,15 @@ def check_features(data: Any) -> dict[str, list[dict[str, Any]]]:
             if seen > 1:
                 fail(f'{layer} code "{code}" appears {seen} times')
     return layers
+
+
+def check_subdistrict(subdistrict: dict[str, Any], community: dict[str, Any]) -> None:
+    """The community names the subdistrict and lies inside its boundary."""
+    if community.get("subdistrict") != subdistrict["code"]:
+        fail(f'{community["label"]}: subdistrict "{community.get("subdistrict")}" is not '
+             f'"{subdistrict["code"]}"')
+    if not subdistrict["shape"].contains(community["shape"]):
+        fail(f'{community["label"]} does not lie inside {subdistrict["label"]}')
 
 
 def check_tiling(community: dict[str, Any], grids: list[dict[str, Any]], plane: Plane) -> None:
@@ -471,6 +483,8 @@ def main(argv: list[str]) -> int:
         community = layers["community"][0]
         lon, lat = community["shape"].centroid.coords[0]
         plane = Plane(lon, lat)
+        for subdistrict in layers["subdistrict"]:
+            check_subdistrict(subdistrict, community)
         check_tiling(community, layers["grid"], plane)
         in_grid = check_buildings(layers["building"], layers["grid"], plane)
         groups = check_groups(layers["building"], in_grid, plane) if layers["building"] else {}

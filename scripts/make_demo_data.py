@@ -1,10 +1,11 @@
 """Writes the demo community: domain/demo_data/community.geojson and members.json.
 
-西湖新村社区 (衡阳市石鼓区青山街道), modelled on the source documents: 27 buildings in 4 grids,
-13 building groups (楼栋党小组; a building with five or more party members is its own group,
-neighbouring buildings share one otherwise), 66 group members and 5 grid workers. The layout is
-drawn in metres on a local plane (x east, y north) around an origin in 石鼓区 and converted to
-WGS-84; people's names and phone numbers are invented (phones read 1xx-0734-nnnn).
+西湖新村社区 (衡阳市石鼓区青山街道: a subdistrict feature drawn around it), modelled on the
+source documents: 27 buildings in 4 grids, 13 building groups (楼栋党小组; a building with five
+or more party members is its own group, neighbouring buildings share one otherwise), 66 group
+members and 5 grid workers. The layout is drawn in metres on a local plane (x east, y north)
+around an origin in 石鼓区 and converted to WGS-84; people's names and phone numbers are
+invented (phones read 1xx-0734-nnnn).
 
 Deterministic: running it again writes the same files. Check them with check_demo_data.py.
 """
@@ -18,6 +19,7 @@ from typing import Any
 
 OUT = Path(__file__).resolve().parent.parent / "domain" / "demo_data"
 COMMUNITY = "XHXC"
+SUBDISTRICT = "SG-QS"  # 青山街道, the subdistrict (街道) that holds the community
 ORIGIN = (112.6085, 26.9030)  # lon, lat of the community's south-west corner
 
 # --- the plan, in metres -----------------------------------------------------------------------
@@ -29,6 +31,8 @@ VERTICES = {
     "N": (260, 418), "D": (-5, 400), "W": (-3, 195), "O": (255, 198),
 }
 COMMUNITY_RING = "ASBECNDW"
+# The subdistrict's boundary: a wider ring around the community (only its outline matters).
+SUBDISTRICT_RING = [(-420, -290), (640, -320), (980, 180), (900, 700), (180, 760), (-380, 600)]
 GRIDS = [  # number, name, counter-clockwise ring
     (1, "第一网格", "WOND"),  # north-west: 环城北路, 学宫巷 north side
     (2, "第二网格", "OECN"),  # north-east: 船山路 east side, 西湖新村 1-5栋
@@ -261,8 +265,10 @@ def feature(properties: dict[str, Any], geometry: dict[str, Any]) -> dict[str, A
 
 
 def features() -> dict[str, Any]:
-    out = [feature({"layer": "community", "code": COMMUNITY, "name": "西湖新村社区"},
-                   polygon(COMMUNITY_RING))]
+    out = [feature({"layer": "subdistrict", "code": SUBDISTRICT, "name": "青山街道"},
+                   {"type": "Polygon", "coordinates": [ring(SUBDISTRICT_RING)]}),
+           feature({"layer": "community", "code": COMMUNITY, "name": "西湖新村社区",
+                    "subdistrict": SUBDISTRICT}, polygon(COMMUNITY_RING))]
     out += [feature({"layer": "grid", "code": grid_code(n), "name": name,
                      "community": COMMUNITY}, polygon(names)) for n, name, names in GRIDS]
     for number, address, name, households, group, place in BUILDINGS:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from starlette.applications import Starlette
@@ -23,12 +24,12 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
-from domain.access import ANONYMOUS, Viewer, load_viewer
+from domain.access import ANONYMOUS, CITY_ADMIN, Viewer, load_viewer
 from domain.infra.db import make_async_engine, session_factory
 from schema.app import Limits, build_schema
 from schema.common.context import ApiOptions, Context
 from schema.common.errors import RETRY_AFTER_SECONDS
-from server.auth import Claims, TokenError, bearer_token, read_token
+from server.auth import Claims, SessionTokens, TokenError, bearer_token, read_token
 from server.background import DramatiqBackground
 from server.events import EventHub
 from server.gc_tuning import tune_gc
@@ -48,10 +49,12 @@ class SocketContext(Context):
 class GridStewardGraphQL(GraphQL[Context, None]):
     """strawberry's ASGI endpoint with GridSteward's per-request context."""
 
-    def __init__(self, *, options: ApiOptions, limits: Limits, secret: str) -> None:
+    def __init__(self, *, options: ApiOptions, limits: Limits, secret: str,
+                 tokens: SessionTokens) -> None:
         super().__init__(build_schema(limits), graphql_ide="graphiql")
         self.options = options
         self.secret = secret
+        self.tokens = tokens
 
     async def get_context(self, request: Any, response: Any) -> Context:
         state = request.app.state
@@ -59,8 +62,8 @@ class GridStewardGraphQL(GraphQL[Context, None]):
         viewer = await _viewer(state.sessions, claims)
         kind = SocketContext if isinstance(request, WebSocket) else Context
         return kind(sessions=state.sessions, viewer=viewer, options=self.options,
-                    background=state.background, events=state.events, request=request,
-                    response=response)
+                    background=state.background, events=state.events, tokens=self.tokens,
+                    request=request, response=response)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """connection_init: browsers cannot set WebSocket headers, so a token may come in its
@@ -111,9 +114,10 @@ async def _viewer(sessions: Any, claims: Claims | None) -> Viewer:
     if claims is None:
         return ANONYMOUS
     if claims.admin:
-        return Viewer(admin=True)
+        return CITY_ADMIN
     async with sessions() as session:
-        return await load_viewer(session, admin=False, member_id=claims.member_id)
+        return await load_viewer(session, admin=False, member_id=claims.member_id,
+                                 account_id=claims.account_id, session_id=claims.session_id)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -123,10 +127,14 @@ def create_app(settings: Settings) -> Starlette:
                          address_match_threshold=settings.address_match_threshold,
                          due_hours=dict(settings.due_hours),
                          accept_timeout_seconds=settings.accept_timeout_seconds,
-                         outbound_channel=settings.outbound_channel)
+                         outbound_channel=settings.outbound_channel,
+                         refresh_token_ttl_seconds=settings.refresh_token_ttl_seconds)
     limits = Limits(max_depth=settings.max_query_depth, max_aliases=settings.max_aliases,
                     max_tokens=settings.max_tokens, cache_size=settings.parser_cache_size)
-    graphql = GridStewardGraphQL(options=options, limits=limits, secret=settings.secret_key)
+    tokens = SessionTokens(settings.secret_key,
+                           timedelta(seconds=settings.access_token_ttl_seconds))
+    graphql = GridStewardGraphQL(options=options, limits=limits, secret=settings.secret_key,
+                                 tokens=tokens)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -1,4 +1,5 @@
-"""The `gridsteward` command: dev, migrate, serve, worker, import, demo, token, surveys, assess.
+"""The `gridsteward` command: dev, migrate, serve, worker, import, demo, token, account,
+surveys, assess.
 
 Every subcommand reads its settings from the environment (see README); `--help` explains each.
 """
@@ -73,8 +74,9 @@ async def _import(url: str, collection: object) -> int:
         return 1
     finally:
         await engine.dispose()
-    print(f"communities {counts.communities}, grids {counts.grids}, buildings "
-          f"{counts.buildings}, building groups {counts.building_groups}")
+    print(f"subdistricts {counts.subdistricts}, communities {counts.communities}, grids "
+          f"{counts.grids}, buildings {counts.buildings}, building groups "
+          f"{counts.building_groups}")
     return 0
 
 
@@ -109,13 +111,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    """Print a bearer token for an administrator or a member."""
+    """Print a bearer token for scripts and tests: `--admin` is city-wide (no account, no
+    session: it stays valid until it expires), `--member ID` a member."""
     from server.auth import issue_token
     settings = _settings_for_token()
     token = issue_token(settings.secret_key, admin=args.admin, member_id=args.member,
                         ttl_seconds=args.ttl or settings.token_ttl_seconds)
     print(token)
     return 0
+
+
+def cmd_account(args: argparse.Namespace) -> int:
+    """Create a staff account (`account create`); the password comes from standard input."""
+    from server import account_cli
+    url = _settings().database_url
+    password = account_cli.read_password()
+    return int(_run_async(lambda: account_cli.create(  # type: ignore[call-overload]
+        url, login=args.login, name=args.name, territories=args.territory,
+        password=password)))
 
 
 def cmd_surveys(args: argparse.Namespace) -> int:
@@ -220,10 +233,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help=cmd_demo.__doc__).set_defaults(fn=cmd_demo)
     token = sub.add_parser("token", help=cmd_token.__doc__)
     who = token.add_mutually_exclusive_group(required=True)
-    who.add_argument("--admin", action="store_true", help="a community administrator")
+    who.add_argument("--admin", action="store_true",
+                     help="the city-wide administrator, for scripts and tests")
     who.add_argument("--member", type=int, metavar="ID", help="a member, by database id")
     token.add_argument("--ttl", type=int, help="seconds until it expires (TOKEN_TTL_SECONDS)")
     token.set_defaults(fn=cmd_token)
+    from server.account_cli import add_parser as add_account_parser
+    add_account_parser(sub, cmd_account)
     _add_survey_commands(sub)
     return parser
 

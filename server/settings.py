@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     broker_url: str = Field(default="amqp://guest:guest@127.0.0.1:5672/", alias="BROKER_URL")
     secret_key: str = Field(default="", alias="SECRET_KEY")
     token_ttl_seconds: int = Field(default=12 * 3600, alias="TOKEN_TTL_SECONDS", gt=0)
+    access_token_ttl_seconds: int = Field(default=900, alias="ACCESS_TOKEN_TTL_SECONDS", gt=0)
+    refresh_token_ttl_seconds: int = Field(default=30 * 86400, alias="REFRESH_TOKEN_TTL_SECONDS",
+                                           gt=0)
 
     survey_delay_seconds: int = Field(default=3600, alias="SURVEY_DELAY_SECONDS", ge=0)
     survey_reminder_seconds: int = Field(default=172800, alias="SURVEY_REMINDER_SECONDS", ge=0)

@@ -22,13 +22,17 @@ from domain.infra.db import make_async_engine, session_factory
 from migrations.runner import upgrade_database
 from schema.app import build_schema
 from schema.common.context import ApiOptions, Context
+from server.auth import SessionTokens
 
 ADMIN = Viewer(admin=True)
 ROOT = Path(__file__).resolve().parent.parent
-TABLES = ("community, grid, building_group, building, member, grid_worker, service_request, "
-          "request_event, outbound_message, dramatiq.queue")
+TABLES = ("subdistrict, staff_account, account_territory, auth_session, refresh_token, "
+          "sign_in_code, community, grid, building_group, building, member, grid_worker, "
+          "service_request, request_event, outbound_message, dramatiq.queue")
 os.environ.setdefault("GRIDSTEWARD_ENV", "test")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-used-only-by-the-test-suite-0123456789")
+#: Signs the access tokens of sign-ins made through `Api` (and keys their sign-in codes).
+TOKENS = SessionTokens(os.environ["SECRET_KEY"])
 
 
 def _fresh_local_database() -> str:
@@ -90,7 +94,8 @@ class Api:
 
     async def run(self, query: str, variables: dict[str, Any] | None = None, *,
                   viewer: Viewer = ADMIN, options: ApiOptions | None = None) -> Any:
-        context = Context(sessions=self.sessions, viewer=viewer, options=options or ApiOptions())
+        context = Context(sessions=self.sessions, viewer=viewer, options=options or ApiOptions(),
+                          tokens=TOKENS)
         return await self.schema.execute(query, variable_values=variables,
                                          context_value=context)
 

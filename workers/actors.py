@@ -104,8 +104,8 @@ def declare_actors(broker: dramatiq.Broker, runtime: Runtime) -> Actors:
         """Deliver outbound messages through their channel. A channel failure is recorded
         on the row (attempts, next_attempt_at) and retried by the sweep with backoff, so it
         does not raise here."""
-        outcomes = runtime.run(lambda s: jobs.deliver_job(s, message_ids, send,
-                                                          DELIVERY_BUDGET_SECONDS))
+        outcomes = runtime.run(lambda s: jobs.deliver_job(
+            s, message_ids, send, DELIVERY_BUDGET_SECONDS, secret_key=config.secret_key))
         for message_id, outcome in outcomes.items():
             level = logging.WARNING if outcome in _TROUBLE else logging.DEBUG
             log.log(level, "outbound message %s: %s", message_id, outcome)

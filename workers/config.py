@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
@@ -38,6 +38,8 @@ class WorkerSettings(Protocol):
     def webhook_url(self) -> str: ...
     @property
     def webhook_secret(self) -> str: ...
+    @property
+    def secret_key(self) -> str: ...
     @property
     def survey_delay_seconds(self) -> int: ...
     @property
@@ -73,6 +75,7 @@ class WorkerConfig:
     survey_link: str = ""
     assessment_interval_seconds: float = 3600.0
     pool_size: int = 2
+    secret_key: str = field(default="", repr=False)  # writes sign-in codes into messages
 
     @classmethod
     def from_settings(cls, settings: WorkerSettings, *, pool_size: int = 2) -> WorkerConfig:
@@ -89,7 +92,7 @@ class WorkerConfig:
                    survey_batch_interval_seconds=settings.survey_batch_interval_seconds,
                    survey_link=settings.survey_link,
                    assessment_interval_seconds=settings.assessment_interval_seconds,
-                   pool_size=pool_size)
+                   pool_size=pool_size, secret_key=settings.secret_key)
 
     @classmethod
     def from_env(cls) -> WorkerConfig:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.infra.db import transaction
+from domain.people.codes import code_key, sign_in_payload
 from domain.requests.delivery import Delivery, Send, deliver_many
 from domain.requests.dispatch import BATCH, dispatch_batch
 from domain.requests.sweep import SweepResult, sweep
@@ -48,12 +49,14 @@ async def _dispatch(sessions: Sessions, config: WorkerConfig, request_id: int,
 
 
 async def deliver_job(sessions: Sessions, message_ids: list[int], send: Send,
-                      budget: float | None = None) -> dict[int, Delivery]:
+                      budget: float | None = None, *, secret_key: str = "") -> dict[int, Delivery]:
     """Try to deliver outbound messages through `send`, for about `budget` seconds at most;
-    the outcome of each."""
+    the outcome of each. Sign-in codes are written into their messages with the key derived
+    from `secret_key` (SECRET_KEY, as the API that checks them has it)."""
+    render = sign_in_payload(code_key(secret_key))
     async with transaction(sessions) as session:
         return await deliver_many(session, message_ids=message_ids, now=utcnow(), send=send,
-                                  budget=budget)
+                                  budget=budget, render=render)
 
 
 async def sweep_job(sessions: Sessions, config: WorkerConfig) -> SweepResult:

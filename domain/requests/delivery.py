@@ -23,6 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 #: What a channel receives: the message as a JSON-ready dict. It raises to signal failure.
 Send = Callable[[dict[str, Any]], None]
+#: Turns a claimed row into what the channel receives (`payload`, or one that fills in what
+#: the row must not hold, as domain.people.codes does for sign-in codes).
+Render = Callable[[Row[Any]], dict[str, Any]]
 
 MAX_ERROR = 1000
 
@@ -56,7 +59,7 @@ class RetryPolicy:
 
 _CLAIM = text("""
     SELECT id, channel, recipient, kind, body, request_id, member_id, survey_token,
-           created_at, status, attempts, next_attempt_at
+           dedupe_key, created_at, status, attempts, next_attempt_at
     FROM outbound_message WHERE id = ANY(:ids) ORDER BY id FOR UPDATE SKIP LOCKED""")
 _SENT = text("""
     UPDATE outbound_message SET status = 'SENT', sent_at = :now, attempts = attempts + 1,
@@ -64,17 +67,18 @@ _SENT = text("""
 
 
 async def deliver(session: AsyncSession, *, message_id: int, now: datetime, send: Send,
-                  policy: RetryPolicy | None = None) -> Delivery:
+                  policy: RetryPolicy | None = None, render: Render | None = None) -> Delivery:
     """Send one PENDING message through `send` and record the outcome (the caller commits).
     See `deliver_many`."""
     outcomes = await deliver_many(session, message_ids=[message_id], now=now, send=send,
-                                  policy=policy)
+                                  policy=policy, render=render)
     return outcomes[message_id]
 
 
 async def deliver_many(session: AsyncSession, *, message_ids: Sequence[int], now: datetime,
                        send: Send, policy: RetryPolicy | None = None,
-                       budget: float | None = None) -> dict[int, Delivery]:
+                       budget: float | None = None,
+                       render: Render | None = None) -> dict[int, Delivery]:
     """Send the PENDING messages among `message_ids` through `send` and record each outcome
     (the caller commits); the outcome of every id asked for.
 
@@ -83,13 +87,14 @@ async def deliver_many(session: AsyncSession, *, message_ids: Sequence[int], now
     waits for its backoff. The sends run one after the other in a thread, as channels may
     block on the network; one failing does not stop the others. Once `budget` seconds have
     gone by (a gateway answering slowly or timing out), the rest are DEFERRED untouched, for
-    the caller to hand on again, so a batch never holds its rows and its thread for long."""
+    the caller to hand on again, so a batch never holds its rows and its thread for long.
+    `render` makes each row's payload (`payload` by default)."""
     rows = (await session.execute(_CLAIM, {"ids": list(message_ids)})).all()
     outcomes = {row.id: Delivery.DONE for row in rows if row.status != "PENDING"}
     outcomes |= {row.id: Delivery.NOT_DUE for row in rows
                  if row.status == "PENDING" and row.attempts > 0 and row.next_attempt_at > now}
     due = [row for row in rows if row.id not in outcomes]
-    errors = await asyncio.to_thread(_send_each, send, due, budget)
+    errors = await asyncio.to_thread(_send_each, send, due, budget, render or payload)
     tried = due[:len(errors)]
     sent = [row.id for row, error in zip(tried, errors, strict=True) if error is None]
     if sent:
@@ -103,8 +108,8 @@ async def deliver_many(session: AsyncSession, *, message_ids: Sequence[int], now
     return outcomes | (await _why_not(session, missing) if missing else {})
 
 
-def _send_each(send: Send, rows: Sequence[Row[Any]],
-               budget: float | None) -> list[Exception | None]:
+def _send_each(send: Send, rows: Sequence[Row[Any]], budget: float | None,
+               render: Render) -> list[Exception | None]:
     """Hand rows to `send` in order until `budget` seconds have gone by; what each one tried
     raised, or None (rows beyond the list's length were not tried)."""
     deadline = None if budget is None else time.monotonic() + budget
@@ -113,7 +118,7 @@ def _send_each(send: Send, rows: Sequence[Row[Any]],
         if deadline is not None and errors and time.monotonic() > deadline:
             break
         try:
-            send(payload(row))
+            send(render(row))
         except Exception as exc:
             errors.append(exc)
         else:

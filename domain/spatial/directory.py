@@ -20,7 +20,7 @@ from sqlmodel import SQLModel, col
 
 from domain.infra.db import one_of
 from domain.infra.paging import Page, fetch_page
-from domain.spatial.models import Building, BuildingGroup, Grid, GridWorker, Member
+from domain.spatial.models import Building, BuildingGroup, Grid, GridWorker, Member, Subdistrict
 from geo.address import address_key
 
 M = TypeVar("M", bound=SQLModel)
@@ -89,6 +89,13 @@ async def grid_ids_of_members(session: AsyncSession,
     for member_id, grid_id in (await session.execute(stmt)).all():
         grouped[member_id].append(grid_id)
     return [grouped.get(i, []) for i in member_ids]
+
+
+async def list_subdistricts(session: AsyncSession, *, first: int,
+                            after: int | None) -> Page[Subdistrict]:
+    """Subdistricts (街道), by id."""
+    return await fetch_page(session, select(Subdistrict), Subdistrict.id, first=first,
+                            after=after)
 
 
 async def list_grids(session: AsyncSession, *, bbox: BBox | None, community_id: int | None,

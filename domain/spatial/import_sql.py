@@ -20,23 +20,45 @@ async def _scalar(session: AsyncSession, sql: str, params: dict[str, Any]) -> in
     return int((await session.execute(text(sql), params)).scalar_one())
 
 
-async def upsert_community(session: AsyncSession, *, code: str, name: str, wkb: bytes) -> int:
-    """Insert or update one community by code; returns its id."""
+async def upsert_subdistrict(session: AsyncSession, *, code: str, name: str,
+                             wkb: bytes) -> int:
+    """Insert or update one subdistrict by code; returns its id."""
     return await _scalar(session, f"""
-        INSERT INTO community (code, name, boundary)
+        INSERT INTO subdistrict (code, name, boundary)
         VALUES (:code, :name, ST_Multi({_GEOM.format(":wkb")}))
         ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, boundary = EXCLUDED.boundary
         RETURNING id""", {"code": code, "name": name, "wkb": wkb})
 
 
-async def community_ids(session: AsyncSession, codes: set[str]) -> dict[str, int]:
-    """Stored community ids by code (including ones inserted earlier in this transaction)."""
+async def upsert_community(session: AsyncSession, *, code: str, name: str, wkb: bytes,
+                           subdistrict_id: int | None = None) -> int:
+    """Insert or update one community by code; returns its id."""
+    return await _scalar(session, f"""
+        INSERT INTO community (code, name, boundary, subdistrict_id)
+        VALUES (:code, :name, ST_Multi({_GEOM.format(":wkb")}), :subdistrict_id)
+        ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, boundary = EXCLUDED.boundary,
+            subdistrict_id = EXCLUDED.subdistrict_id
+        RETURNING id""", {"code": code, "name": name, "wkb": wkb,
+                          "subdistrict_id": subdistrict_id})
+
+
+async def _ids_by_code(session: AsyncSession, table: str, codes: set[str]) -> dict[str, int]:
     if not codes:
         return {}
     rows = await session.execute(
-        text("SELECT code, id FROM community WHERE code IN :codes")
+        text(f"SELECT code, id FROM {table} WHERE code IN :codes")
         .bindparams(bindparam("codes", expanding=True)), {"codes": sorted(codes)})
     return {row.code: row.id for row in rows}
+
+
+async def community_ids(session: AsyncSession, codes: set[str]) -> dict[str, int]:
+    """Stored community ids by code (including ones inserted earlier in this transaction)."""
+    return await _ids_by_code(session, "community", codes)
+
+
+async def subdistrict_ids(session: AsyncSession, codes: set[str]) -> dict[str, int]:
+    """Stored subdistrict ids by code (including ones inserted earlier in this transaction)."""
+    return await _ids_by_code(session, "subdistrict", codes)
 
 
 async def upsert_grid(session: AsyncSession, *, code: str, name: str, community_id: int,

@@ -1,4 +1,5 @@
-"""Loading a GeoJSON FeatureCollection of communities, grids and buildings (importFeatures).
+"""Loading a GeoJSON FeatureCollection of subdistricts, communities, grids and buildings
+(importFeatures).
 
 All or nothing: every problem in the collection is collected and reported by feature, and
 nothing is written unless there are none. Features update earlier imports by `code`. Which grid
@@ -20,18 +21,20 @@ from geo.address import address_key
 from geo.geojson import Feature, parse_feature_collection
 
 LAYERS = {
+    "subdistrict": ("Polygon", "MultiPolygon"),
     "community": ("Polygon", "MultiPolygon"),
     "grid": ("Polygon", "MultiPolygon"),
     "building": ("Point", "Polygon"),
 }
-REQUIRED = {"community": ("code", "name"), "grid": ("code", "name", "community"),
-            "building": ("code", "address")}
+REQUIRED = {"subdistrict": ("code", "name"), "community": ("code", "name"),
+            "grid": ("code", "name", "community"), "building": ("code", "address")}
 
 
 @dataclass
 class ImportCounts:
     """How many features of each layer were created or updated."""
 
+    subdistricts: int = 0
     communities: int = 0
     grids: int = 0
     buildings: int = 0
@@ -124,7 +127,9 @@ async def import_features(session: AsyncSession, collection: object,
     if plan.errors:
         raise InvalidInput(plan.errors)
     counts = ImportCounts()
-    communities = await _upsert_communities(session, plan.by_layer.get("community", []))
+    counts.subdistricts = len(await _upsert_subdistricts(
+        session, plan.by_layer.get("subdistrict", [])))
+    communities = await _upsert_communities(session, plan.by_layer.get("community", []), where)
     counts.communities = len(communities)
     grids = await _upsert_grids(session, plan.by_layer.get("grid", []), where)
     counts.grids = len(grids)
@@ -138,10 +143,29 @@ async def import_features(session: AsyncSession, collection: object,
     return counts
 
 
-async def _upsert_communities(session: AsyncSession, features: list[Feature]) -> dict[str, int]:
-    return {f.properties["code"]: await sql.upsert_community(
+async def _upsert_subdistricts(session: AsyncSession,
+                               features: list[Feature]) -> dict[str, int]:
+    return {f.properties["code"]: await sql.upsert_subdistrict(
         session, code=f.properties["code"], name=f.properties["name"], wkb=_wkb(f.geometry))
         for f in features}
+
+
+async def _upsert_communities(session: AsyncSession, features: list[Feature],
+                              where: str) -> dict[str, int]:
+    """Communities by code; one naming a `subdistrict` is put in it (a community without one
+    is in none, also when it was in one before)."""
+    named = {f.index: f.properties["subdistrict"].strip() for f in features
+             if isinstance(f.properties.get("subdistrict"), str)
+             and f.properties["subdistrict"].strip()}
+    known = await sql.subdistrict_ids(session, set(named.values()))
+    missing = [UserError("NOT_FOUND", f'{_label(f)}: subdistrict "{named[f.index]}" is '
+                         "neither in the collection nor stored", _path(where, f, "subdistrict"))
+               for f in features if named.get(f.index, "") not in known and f.index in named]
+    if missing:
+        raise InvalidInput(missing)
+    return {f.properties["code"]: await sql.upsert_community(
+        session, code=f.properties["code"], name=f.properties["name"], wkb=_wkb(f.geometry),
+        subdistrict_id=known.get(named.get(f.index, ""))) for f in features}
 
 
 async def _upsert_grids(session: AsyncSession, features: list[Feature],

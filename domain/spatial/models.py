@@ -1,5 +1,5 @@
-"""SQLModel tables for the spatial hierarchy: communities, grids, buildings, building groups and
-members (社区 / 网格 / 楼栋 / 楼栋党小组 / 党员).
+"""SQLModel tables for the spatial hierarchy: subdistricts, communities, grids, buildings,
+building groups and members (街道 / 社区 / 网格 / 楼栋 / 楼栋党小组 / 党员).
 
 Geometry is stored in WGS-84 (SRID 4326) with GiST indexes; codes are unique so that imports
 update by code; CHECK constraints keep geometries valid and enums honest.
@@ -73,8 +73,21 @@ def _enum_values(enum: type[Enum]) -> str:
     return ", ".join(f"'{item.value}'" for item in enum)
 
 
+class Subdistrict(SQLModel, table=True):
+    """A subdistrict (街道) under one subdistrict office: the level above communities."""
+
+    __tablename__ = "subdistrict"
+    __table_args__ = (_valid("boundary", "subdistrict"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    name: str = Field(sa_column=Column(String(200), nullable=False))
+    boundary: Any = Field(default=None, sa_column=_geometry("MULTIPOLYGON", nullable=True))
+
+
 class Community(SQLModel, table=True):
-    """A residential community (社区) under one community committee."""
+    """A residential community (社区) under one community committee, in a subdistrict when
+    one was imported for it."""
 
     __tablename__ = "community"
     __table_args__ = (_valid("boundary", "community"),)
@@ -83,6 +96,8 @@ class Community(SQLModel, table=True):
     code: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
     name: str = Field(sa_column=Column(String(200), nullable=False))
     boundary: Any = Field(default=None, sa_column=_geometry("MULTIPOLYGON", nullable=True))
+    subdistrict_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("subdistrict.id"), index=True))
 
 
 class Grid(SQLModel, table=True):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,11 +30,28 @@ class ApiOptions:
     due_hours: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_DUE_HOURS))
     accept_timeout_seconds: int = 1800
     outbound_channel: str = "log"
+    refresh_token_ttl_seconds: int = 30 * 86400
 
     @property
     def accept_timeout(self) -> timedelta:
         """How long a member has to accept a request offered to them."""
         return timedelta(seconds=self.accept_timeout_seconds)
+
+    @property
+    def refresh_ttl(self) -> timedelta:
+        """How long a refresh token is good for (REFRESH_TOKEN_TTL_SECONDS)."""
+        return timedelta(seconds=self.refresh_token_ttl_seconds)
+
+
+class Tokens(Protocol):
+    """What signing in needs of the server (server.auth.SessionTokens): access tokens signed
+    with SECRET_KEY for a session, and the key sign-in codes are checked with."""
+
+    def access_token(self, *, session_id: int, account_id: int | None, member_id: int | None,
+                     now: datetime) -> tuple[str, datetime]: ...
+
+    @property
+    def code_key(self) -> bytes: ...
 
 
 class Background(Protocol):
@@ -61,6 +78,7 @@ class Context:
     options: ApiOptions = field(default_factory=ApiOptions)
     background: Background | None = None
     events: EventFeed | None = None
+    tokens: Tokens | None = None
     loaders: Loaders = field(init=False)
     request: Any = None
     response: Any = None

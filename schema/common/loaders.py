@@ -14,10 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
 from domain.infra.db import autocommit
+from domain.people import accounts
+from domain.people.models import StaffAccount
+from domain.people.territories import Territory
 from domain.requests import queries as request_queries
 from domain.requests.models import RequestEvent, ServiceRequest
 from domain.spatial import directory
-from domain.spatial.models import Building, BuildingGroup, Community, Grid, Member
+from domain.spatial.models import Building, BuildingGroup, Community, Grid, Member, Subdistrict
 from domain.surveys.models import Survey
 
 T = TypeVar("T")
@@ -62,8 +65,12 @@ class _Lazy(Generic[T]):
 
 class Loaders:
     """Every batched look-up a query may need, each built when a resolver first asks for it:
-    most requests use one or two of them (building all sixteen cost ~35 µs a request)."""
+    most requests use one or two of them (building all of them, when there were sixteen,
+    cost ~35 µs a request)."""
 
+    subdistrict: _Lazy[Subdistrict | None] = _Lazy(lambda f: _by_id(f, Subdistrict))
+    communities_of_subdistrict: _Lazy[list[Community]] = _Lazy(
+        lambda f: _children(f, Community, "subdistrict_id"))
     community: _Lazy[Community | None] = _Lazy(lambda f: _by_id(f, Community))
     grid: _Lazy[Grid | None] = _Lazy(lambda f: _by_id(f, Grid))
     building: _Lazy[Building | None] = _Lazy(lambda f: _by_id(f, Building))
@@ -89,6 +96,9 @@ class Loaders:
         lambda f: _loader(f, request_queries.events_of))
     survey_of_request: _Lazy[list[Survey]] = _Lazy(
         lambda f: _children(f, Survey, "request_id"))
+    account: _Lazy[StaffAccount | None] = _Lazy(lambda f: _by_id(f, StaffAccount))
+    territories_of_account: _Lazy[list[Territory]] = _Lazy(
+        lambda f: _loader(f, accounts.territories_of))
 
     def __init__(self, factory: Factory) -> None:
         self.factory = factory

@@ -1,5 +1,6 @@
-"""Who may call what. Anonymous callers get coverage, submitServiceRequest and
-submitSurveyResponse only; everything else needs a bearer token; some fields need an admin."""
+"""Who may call what. Anonymous callers get coverage, submitServiceRequest,
+submitSurveyResponse and the sign-in mutations only; everything else needs a bearer token;
+some fields need an admin (city-wide staff) or any staff account."""
 
 from __future__ import annotations
 
@@ -35,5 +36,18 @@ class IsAdmin(BasePermission):
         raise PublicError(self.message, code="FORBIDDEN")
 
 
+class IsStaff(BasePermission):
+    """Staff accounts of any territory (and the city-wide administrator token)."""
+
+    message = "Only staff accounts may use this field."
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return info.context.viewer.staff
+
+    def on_unauthorized(self) -> None:
+        raise PublicError(self.message, code="FORBIDDEN")
+
+
 AUTHENTICATED: list[type[BasePermission]] = [IsAuthenticated]
+STAFF: list[type[BasePermission]] = [IsStaff]
 ADMIN: list[type[BasePermission]] = [IsAdmin]

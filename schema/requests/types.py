@@ -203,7 +203,8 @@ class OutboundMessage:
     channel: str
     recipient: str
     kind: str = strawberry.field(description="DISPATCH_NOTICE, ESCALATION_NOTICE, SURVEY, "
-                                 "SURVEY_REMINDER, ...")
+                                 "SURVEY_REMINDER, SIGN_IN_CODE (whose body shows `{code}`: "
+                                 "the code is written in only on delivery), ...")
     body: str
     created_at: datetime
     survey_token: str | None

@@ -36,7 +36,8 @@ def _new_member(data: MemberInput) -> NewMember:
 class SpatialMutation:
     @strawberry.mutation(permission_classes=ADMIN, description=(
         "Loads or updates (by code) a GeoJSON FeatureCollection whose features carry "
-        "properties.layer: community (code, name; Polygon/MultiPolygon), grid (code, name, "
+        "properties.layer: subdistrict (code, name; Polygon/MultiPolygon), community (code, "
+        "name, subdistrict?; Polygon/MultiPolygon), grid (code, name, "
         "community; Polygon/MultiPolygon), building (code, address, name?, households?, group?, "
         "groupName?; Point or Polygon footprint). Grid and building membership is found "
         "spatially. All or nothing: any error, nothing changes. Administrators only."))
@@ -46,8 +47,9 @@ class SpatialMutation:
                 counts = await import_features(session, collection)
         except InvalidInput as exc:
             return ImportPayload(errors=UserErrorType.list_of(exc.errors))
-        return ImportPayload(communities=counts.communities, grids=counts.grids,
-                             buildings=counts.buildings, building_groups=counts.building_groups)
+        return ImportPayload(subdistricts=counts.subdistricts, communities=counts.communities,
+                             grids=counts.grids, buildings=counts.buildings,
+                             building_groups=counts.building_groups)
 
     @strawberry.mutation(permission_classes=ADMIN,
                          description="Adds a member. Administrators only.")

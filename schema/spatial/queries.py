@@ -20,7 +20,7 @@ from schema.common.ids import decode_cursor, decode_optional, encode_id
 from schema.common.inputs import BBoxInput, PointInput, ScopeInput
 from schema.common.permissions import AUTHENTICATED
 from schema.common.scalars import GeoJSON
-from schema.spatial.types import Building, Coverage, Grid, Member
+from schema.spatial.types import Building, Coverage, Grid, Member, Subdistrict
 
 
 @strawberry.type
@@ -44,6 +44,15 @@ class SpatialQuery:
             async with autocommit(info.context.sessions) as session:  # statements stand alone
                 found = await _cover_address(session, address or "", options)
         return None if found is None else Coverage.of(found, info.context.loaders)
+
+    @strawberry.field(permission_classes=AUTHENTICATED,
+                      description="Subdistricts (街道), the level above communities.")
+    async def subdistricts(self, info: Info, first: int | None = 50,
+                           after: str | None = None) -> Connection[Subdistrict]:
+        async with info.context.sessions() as session:
+            page = await directory.list_subdistricts(session, first=page_size(first),
+                                                     after=decode_cursor(after))
+        return to_connection(page, Subdistrict.of)
 
     @strawberry.field(permission_classes=AUTHENTICATED,
                       description="Grids, optionally within a box or a community.")

@@ -1,5 +1,5 @@
-"""GraphQL types of the spatial hierarchy: Community, Grid, Building, BuildingGroup, Member,
-the Coverage answer and the MemberInput of createMember.
+"""GraphQL types of the spatial hierarchy: Subdistrict, Community, Grid, Building,
+BuildingGroup, Member, the Coverage answer and the MemberInput of createMember.
 
 Each wraps a stored row (`row`, private) and resolves its links through the request's
 DataLoaders, so nested lists cost one statement per level.
@@ -31,11 +31,41 @@ from schema.common.scalars import GeoJSON
 WGS84 = Crs.WGS84
 
 
+@strawberry.type(description="A subdistrict (街道): the level above communities, under one "
+                 "subdistrict office.")
+class Subdistrict(Node):
+    row: strawberry.Private[models.Subdistrict]
+    code: str
+    name: str
+
+    @classmethod
+    def of(cls, row: models.Subdistrict) -> Subdistrict:
+        return cls(id=strawberry.ID(encode_id("Subdistrict", row.id or 0)), row=row,
+                   code=row.code, name=row.name)
+
+    @strawberry.field(description="The subdistrict boundary (MultiPolygon), in `crs`.")
+    def boundary(self, crs: CoordSystem = WGS84) -> GeoJSON | None:
+        return geometry_out(self.row.boundary, crs)
+
+    @strawberry.field(description="The communities (社区) of this subdistrict.")
+    async def communities(self, info: Info) -> list[Community]:
+        return [Community.of(c) for c in
+                await info.context.loaders.communities_of_subdistrict.load(self.row.id or 0)]
+
+
 @strawberry.type(description="A residential community (社区) under one community committee.")
 class Community(Node):
     row: strawberry.Private[models.Community]
     code: str
     name: str
+
+    @strawberry.field(description="The subdistrict (街道) the community is in; null when none "
+                      "was imported for it.")
+    async def subdistrict(self, info: Info) -> Subdistrict | None:
+        if self.row.subdistrict_id is None:
+            return None
+        row = await info.context.loaders.subdistrict.load(self.row.subdistrict_id)
+        return None if row is None else Subdistrict.of(row)
 
     @classmethod
     def of(cls, row: models.Community) -> Community:
@@ -320,6 +350,7 @@ class MemberInput:
 
 @strawberry.type(description="How many features of each layer were created or updated.")
 class ImportPayload:
+    subdistricts: int = 0
     communities: int = 0
     grids: int = 0
     buildings: int = 0

@@ -12,6 +12,7 @@ import pytest
 from server.auth import issue_token
 from tests.e2e.serving import post, running_api
 from tests.factories import X0, Y0, load
+from tests.people_factory import GOOD_PASSWORD, load_places, make_account
 
 SECRET = "e2e-secret-used-only-by-this-test-0123456789-abcdefghij"
 BODY_LIMIT = 20_000
@@ -67,3 +68,21 @@ def test_oversized_body_is_refused(server: str) -> None:
 def test_graphiql_on_get(server: str) -> None:
     response = httpx.get(f"{server}/graphql", headers={"accept": "text/html"})
     assert response.status_code == 200 and "graphiql" in response.text.lower()
+
+
+async def test_a_session_over_http_ends_at_sign_out(server: str, sessions: Any) -> None:
+    ids = await load_places(sessions)
+    await make_account(sessions, ids, "chenjing", "S1")
+    signed = post(server, """mutation($l: String!, $p: String!) { signInWithPassword(
+        login: $l, password: $p) { session { accessToken refreshToken } } }""",
+                  {"l": "chenjing", "p": GOOD_PASSWORD}).json()
+    session = signed["data"]["signInWithPassword"]["session"]
+    viewer = "{ viewer { account { login } territories { level subdistrict { code } } } }"
+    assert post(server, viewer, token=session["accessToken"]).json() == {"data": {"viewer": {
+        "account": {"login": "chenjing"},
+        "territories": [{"level": "SUBDISTRICT", "subdistrict": {"code": "S1"}}]}}}
+    out = post(server, "mutation($t: String!) { signOut(refreshToken: $t) { signedOut } }",
+               {"t": session["refreshToken"]}).json()
+    assert out == {"data": {"signOut": {"signedOut": True}}}
+    after = post(server, viewer, token=session["accessToken"])  # not expired, but ended
+    assert (after.status_code, after.json()) == (200, {"data": {"viewer": None}})

@@ -1,13 +1,17 @@
-"""Tokens are signed and expire; settings refuse a placeholder secret outside dev."""
+"""Tokens are signed and expire, session tokens name their session; settings refuse a
+placeholder secret outside dev."""
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
+import jwt
 import pytest
 from pydantic import ValidationError
 
-from server.auth import Claims, TokenError, bearer_token, issue_token, read_token
+from schema.common.context import ApiOptions
+from server.auth import Claims, SessionTokens, TokenError, bearer_token, issue_token, read_token
 from server.settings import Settings
 
 SECRET = "a-test-secret-that-is-long-enough-for-hs256-0123456789"
@@ -64,3 +68,20 @@ def test_dev_accepts_a_generated_secret_and_urls_are_checked() -> None:
     assert settings.database_url == "postgresql+psycopg://u@h/db"
     with pytest.raises(ValidationError, match="DATABASE_URL"):
         Settings(GRIDSTEWARD_ENV="dev", DATABASE_URL="mysql://u@h/db")
+
+
+def test_session_tokens_name_their_session_and_expire_as_set() -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    tokens = SessionTokens(SECRET, timedelta(seconds=Settings(
+        GRIDSTEWARD_ENV="dev").access_token_ttl_seconds))
+    token, expires = tokens.access_token(session_id=5, account_id=3, member_id=None, now=now)
+    assert read_token(SECRET, token) == Claims(False, None, account_id=3, session_id=5)
+    assert expires == now + timedelta(minutes=15)
+    member, _ = tokens.access_token(session_id=6, account_id=None, member_id=9, now=now)
+    assert read_token(SECRET, member) == Claims(False, 9, session_id=6)
+    assert Settings(GRIDSTEWARD_ENV="dev").refresh_token_ttl_seconds == \
+        ApiOptions().refresh_token_ttl_seconds == 30 * 86400
+    sessionless = jwt.encode({"sub": "account:3", "iss": "gridsteward", "iat": 1,
+                              "exp": 2 ** 40}, SECRET, algorithm="HS256")
+    with pytest.raises(TokenError, match="session"):
+        read_token(SECRET, sessionless)  # account tokens exist only for sessions

@@ -1,0 +1,1 @@
+"""People who sign in: staff accounts with territories, members by phone code, sessions."""

@@ -1,0 +1,1 @@
+"""The GraphQL surface of people: signing in, sessions, staff accounts, the viewer."""

@@ -1,20 +1,33 @@
 """How the periodic jobs run: advisory locks with one holder at a time across connections (as
 across machines); a failed run is logged and the next one runs; stopping does not wait out a
 pause; a locked row skips its turn while another holds its lock; one table runs at a time,
-and another process takes it over when its holder stops."""
+and another process takes it over when its holder stops; the middleware runs the table from
+worker boot to shutdown, and ends its process when the table fails."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from typing import Any
 
 import pytest
+from dramatiq.brokers.stub import StubBroker
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain.settings import Settings
 from tests.workers.live import wait_until
-from workers.periodic import Periodic, advisory_lock, lead, lock_key, repeat, run_once
+from workers import periodic
+from workers.periodic import (
+    Periodic,
+    PeriodicJobs,
+    advisory_lock,
+    lead,
+    lock_key,
+    repeat,
+    run_once,
+)
 
 
 def test_a_key_is_stable_and_fits_a_bigint() -> None:
@@ -115,3 +128,42 @@ async def test_one_table_runs_at_a_time_and_another_takes_it_over(
     await wait_until(second_runs, seconds=10, what="the second loop to take over")
     second_stop.set()
     await asyncio.wait_for(second, 5)
+
+
+def test_the_middleware_runs_the_table_from_boot_to_shutdown(
+        worker_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    exits: list[int] = []
+    monkeypatch.setattr(periodic.os, "_exit", exits.append)
+    ran = threading.Event()
+
+    async def job() -> None:
+        ran.set()
+    jobs = PeriodicJobs(worker_settings, lambda engine: [_row(job, pause=0.01)])
+    broker = StubBroker()
+    jobs.after_worker_boot(broker, None)  # type: ignore[arg-type]
+    assert ran.wait(10)
+    jobs.before_worker_shutdown(broker, None)  # type: ignore[arg-type]
+    jobs.after_worker_shutdown(broker, None)  # type: ignore[arg-type]
+    assert jobs._thread is not None and not jobs._thread.is_alive()
+    assert exits == []
+
+
+def test_a_worker_process_whose_periodic_jobs_fail_exits_to_be_restarted(
+        worker_settings: Settings, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    exited = threading.Event()
+    codes: list[int] = []
+
+    def record(code: int) -> None:
+        codes.append(code)
+        exited.set()
+    monkeypatch.setattr(periodic.os, "_exit", record)
+
+    def broken(engine: AsyncEngine) -> list[Periodic]:
+        raise RuntimeError("a bug in the table")
+    jobs = PeriodicJobs(worker_settings, broken)
+    with caplog.at_level(logging.CRITICAL, logger="gridsteward.periodic"):
+        jobs.after_worker_boot(StubBroker(), None)  # type: ignore[arg-type]
+        assert exited.wait(10)
+    assert codes == [periodic.LOST_JOBS_EXIT]
+    assert "the periodic jobs stopped unexpectedly" in caplog.text

@@ -124,9 +124,7 @@ def create_app(settings: Settings) -> Starlette:
     GET /healthz (server.health)."""
     tokens = SessionTokens(settings.secret_key,
                            timedelta(seconds=settings.access_token_ttl_seconds))
-    limits = Limits(max_depth=settings.max_query_depth, max_aliases=settings.max_aliases,
-                    max_tokens=settings.max_tokens, cache_size=settings.parser_cache_size)
-    graphql = GridStewardGraphQL(settings, limits, tokens)
+    graphql = GridStewardGraphQL(settings, Limits.of(settings), tokens)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -89,3 +89,4 @@ def test_every_process_reads_the_same_values_from_the_environment(
     times = settings.survey_times
     assert [t.total_seconds() for t in (times.delay, times.reminder, times.expiry)] == [
         60, 120, 180]
+

@@ -66,3 +66,8 @@ async def test_a_query_seen_before_is_not_validated_again(sessions: Any,
     assert len(runs) == 1
     assert (await _run(sessions, query, limits)).errors is None  # a new schema, new rules
     assert len(runs) == 2
+
+
+def test_the_limits_default_to_the_settings() -> None:
+    assert Limits() == Limits.of(make_settings())
+    assert Limits.of(make_settings(max_query_depth=4)).max_depth == 4

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import InvalidInput, UserError
 from domain.requests.policy import due_at
-from domain.spatial.coverage import CoverageResult, cover_address, cover_point
+from domain.spatial.coverage import CoverageResult, address_problems, cover_address, cover_point
 from domain.spatial.models import ServiceCategory
 from domain.spatial.phone import normalize_phone
 from geo.sql import within_metres_sql
@@ -66,8 +66,8 @@ def _check(new: NewRequest, where: str) -> list[UserError]:
     if (new.address is None) == (new.point is None):
         errors.append(UserError("INVALID_ARGUMENTS", "give exactly one of address and point",
                                 f"{where}.address"))
-    elif new.address is not None and not new.address.strip():
-        errors.append(UserError("REQUIRED", "address must not be empty", f"{where}.address"))
+    elif new.address is not None:
+        errors += address_problems(new.address, f"{where}.address")
     errors += _too_long(new, where)
     if new.contact_phone:
         try:
@@ -78,9 +78,8 @@ def _check(new: NewRequest, where: str) -> list[UserError]:
 
 
 #: Longest accepted values of the text columns that the resident chooses.
-_MAX_LENGTHS = {"address": 300, "contact_name": 100, "idempotency_key": 200}
-_FIELD_NAMES = {"address": "address", "contact_name": "contactName",
-                "idempotency_key": "idempotencyKey"}
+_MAX_LENGTHS = {"contact_name": 100, "idempotency_key": 200}
+_FIELD_NAMES = {"contact_name": "contactName", "idempotency_key": "idempotencyKey"}
 
 
 def _too_long(new: NewRequest, where: str) -> list[UserError]:

@@ -61,6 +61,8 @@ class NodeQuery:
         row = await getattr(info.context.loaders, loader_name).load(pk)
         if row is None or not await _may_see(info, type_name, row):
             return None
+        if type_name == "ServiceRequest":
+            return ServiceRequest.of(row, info.context.viewer)
         return wrapper.of(row)
 
 

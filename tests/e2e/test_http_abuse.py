@@ -29,6 +29,9 @@ BODIES = {
     "truncated JSON": b'{"query": "{ __typename }"',
     "query not a string": b'{"query": 1}',
     "variables not an object": b'{"query": "{ __typename }", "variables": [1]}',
+    "operationName not a string": b'{"query": "{ __typename }", "operationName": {"a": 1}}',
+    "operationName unknown": b'{"query": "{ __typename }", "operationName": "a\\u0000"}',
+    "no query": b'{"variables": {}}',
 }
 
 

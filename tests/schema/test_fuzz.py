@@ -6,7 +6,8 @@ Two drivers, both reading the schema itself, so a field added tomorrow is fuzzed
   numbers, ids and cursors out of range, naive DateTimes, empty and very long strings,
   hostile GeoJSON), put into every argument and every input field, one at a time, the
   other arguments holding plain valid values;
-- hypothesis-graphql's generated operations, a few per root field (more with FUZZ_EXAMPLES).
+- hypothesis-graphql's generated operations, a few per root field (more with FUZZ_EXAMPLES),
+  mostly valid ones and some with one schema violation (Mode.NEGATIVE).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from graphql import (
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis_graphql import nodes
+from hypothesis.errors import InvalidArgument
+from hypothesis_graphql import Mode, nodes
 from hypothesis_graphql import strategies as gql_st
 
 from domain.access import ANONYMOUS, Viewer
@@ -254,6 +256,10 @@ VIEWERS = st.sampled_from([ADMIN, ANONYMOUS, Viewer(member_id=1, grid_ids=frozen
 async def test_generated_operations(community: Any, kind: str, name: str,
                                     data: st.DataObject) -> None:
     make = gql_st.queries if kind == "query" else gql_st.mutations
-    operation = data.draw(make(GRAPHQL, fields=[name], custom_scalars=SCALARS))
+    mode = data.draw(st.sampled_from([Mode.POSITIVE, Mode.POSITIVE, Mode.NEGATIVE]))
+    try:
+        operation = data.draw(make(GRAPHQL, fields=[name], custom_scalars=SCALARS, mode=mode))
+    except InvalidArgument:  # nothing to violate in this field's arguments
+        operation = data.draw(make(GRAPHQL, fields=[name], custom_scalars=SCALARS))
     result = await community.run(operation, viewer=data.draw(VIEWERS))
     assert_no_server_error(result, operation, None)

@@ -191,7 +191,7 @@ class InputDecoding(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context: Any = self.execution_context
         variables = context.variables
-        if variables and not context.pre_execution_errors:
+        if isinstance(variables, dict) and variables and not context.pre_execution_errors:
             operation = _operation(context.graphql_document, context.operation_name)
             errors = variable_errors(context.schema._schema, operation, variables) \
                 if operation is not None else []

@@ -108,8 +108,10 @@ def _hostile_of(named: Any) -> list[Any]:
         return ["NOPE", "", 0]
     if isinstance(named, GraphQLInputObjectType):
         return ["x", [], {"nope": 1}]
-    return {"String": TEXT, "ID": TEXT, "Int": INTS, "Float": FLOATS, "Boolean": ["true", 0],
-            "DateTime": DATETIMES, "GeoJSON": GEOJSON}[named.name]
+    by_scalar: dict[str, list[Any]] = {
+        "String": TEXT, "ID": TEXT, "Int": INTS, "Float": FLOATS, "Boolean": ["true", 0],
+        "DateTime": DATETIMES, "GeoJSON": GEOJSON}
+    return by_scalar[named.name]
 
 
 def _unwrap_non_null(type_: Any) -> Any:

@@ -126,9 +126,9 @@ async def test_open_requests_need_a_token_and_follow_visibility(
     # a member to whom it is not assigned, serving no grid, sees nothing
     member = {"Authorization": f"Bearer {issue_token(SECRET, member_id=1)}"}
     async with transaction(sessions) as session:
-        await session.execute(text("INSERT INTO member (id, name, phone, party_member, roles, skills, "
-                                   "status) VALUES (1, '李四', '13800000001', false, '{}', '{}', "
-                                   "'ACTIVE')"))
+        await session.execute(text(
+            "INSERT INTO member (id, name, phone, party_member, roles, skills, status) "
+            "VALUES (1, '李四', '13800000001', false, '{}', '{}', 'ACTIVE')"))
     unseen = await client.get(url, headers=member)
     assert unseen.status_code == 204
     assert unseen.headers["cache-control"] == "private, no-cache"

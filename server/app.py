@@ -41,6 +41,7 @@ from server.events import EventHub
 from server.gc_tuning import tune_gc
 from server.health import health
 from server.middleware import BearerAuth, BodyLimit, Outages, answered_nothing
+from server.screen import screen_routes
 from server.settings import Settings
 from server.tiles import tile
 
@@ -118,7 +119,7 @@ def _read_claims(secret: str, header: str | None) -> Claims | None:
 
 def create_app(settings: Settings) -> Starlette:
     """The whole HTTP surface: POST/GET /graphql (GraphiQL on GET), WebSocket /graphql,
-    GET /healthz (server.health), GET /tiles/... (server.tiles)."""
+    GET /healthz (server.health), GET /tiles/... (server.tiles), GET /screen (server.screen)."""
     options = ApiOptions(nearest_building_metres=settings.nearest_building_metres,
                          address_match_threshold=settings.address_match_threshold,
                          due_hours=dict(settings.due_hours),
@@ -148,7 +149,8 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=[Route("/graphql", graphql, methods=["GET", "POST"]),
                 WebSocketRoute("/graphql", graphql), Route("/healthz", health),
-                Route("/tiles/{layer}/{z}/{x}/{y}.mvt", tile, methods=["GET"])],
+                Route("/tiles/{layer}/{z}/{x}/{y}.mvt", tile, methods=["GET"]),
+                *screen_routes(settings)],
         middleware=[Middleware(Outages), Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
                     Middleware(BearerAuth, secret=settings.secret_key)],
         lifespan=lifespan,

@@ -157,3 +157,14 @@ async def vector_tile(session: AsyncSession, *, layer: str, z: int, x: int, y: i
     await session.execute(_SERIAL)
     value = (await session.execute(_STATEMENTS[layer], params)).scalar_one()
     return bytes(value or b"")
+
+
+_BOUNDS = text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) "
+               "FROM (SELECT ST_Extent(boundary) AS e FROM community) AS x")
+
+
+async def tiles_bounds(session: AsyncSession) -> list[float] | None:
+    """[west, south, east, north] (WGS-84) of every community: where a map screen starts;
+    None while nothing is imported."""
+    row = (await session.execute(_BOUNDS)).one()
+    return None if row[0] is None else [float(v) for v in row]

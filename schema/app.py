@@ -1,6 +1,6 @@
 """The root schema: every area's queries, mutations and subscriptions, `node(id:)` across them,
-and the limits that keep one request from hurting the service (depth, aliases, tokens,
-bounded caches).
+the limits that keep one request from hurting the service (depth, aliases, tokens, bounded
+caches) and the decoding of every argument before a resolver sees it (schema.common.decoding).
 
 This is the one module that knows every area: an area adds its `XQuery`, `XMutation` and
 `XSubscription` to the root types below, and its Node types to `_NODES`.
@@ -17,12 +17,14 @@ from strawberry.types import ExecutionContext
 from domain.people.accounts import visible_account
 from domain.requests.queries import can_see
 from schema.common.context import Info
+from schema.common.decoding import InputDecoding
 from schema.common.errors import PublicErrors
 from schema.common.ids import decode_any
+from schema.common.introspection import AnonymousIntrospection
 from schema.common.limits import Documents, Limits, RequestLimits
 from schema.common.node import Node
 from schema.common.permissions import AUTHENTICATED
-from schema.common.scalars import GEOJSON_SCALAR, GeoJSON
+from schema.common.scalars import SCALAR_OVERRIDES
 from schema.people.mutations import PeopleMutation
 from schema.people.queries import PeopleQuery
 from schema.people.types import StaffAccount
@@ -59,6 +61,8 @@ class NodeQuery:
         row = await getattr(info.context.loaders, loader_name).load(pk)
         if row is None or not await _may_see(info, type_name, row):
             return None
+        if type_name == "ServiceRequest":
+            return ServiceRequest.of(row, info.context.viewer)
         return wrapper.of(row)
 
 
@@ -104,12 +108,14 @@ class GridStewardSchema(strawberry.Schema):
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     """The GridSteward schema with its protective extensions."""
     documents = Documents(limits or Limits())  # shared by requests; extensions are per request
-    extensions: list[Any] = [lambda: RequestLimits(documents), PublicErrors]
+    extensions: list[Any] = [lambda: RequestLimits(documents), InputDecoding,
+                             lambda: AnonymousIntrospection(documents.introspects),
+                             PublicErrors]
     return GridStewardSchema(
         query=Query, mutation=Mutation, subscription=Subscription,
         types=[Subdistrict, Community, Grid, Building, BuildingGroup, Member, ServiceRequest,
                StaffAccount],
-        extensions=extensions, scalar_overrides={GeoJSON: GEOJSON_SCALAR},
+        extensions=extensions, scalar_overrides=SCALAR_OVERRIDES,
     )
 
 

@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.responses import Response
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -40,7 +43,8 @@ from server.background import DramatiqBackground
 from server.events import EventHub
 from server.gc_tuning import tune_gc
 from server.health import health
-from server.middleware import BearerAuth, BodyLimit, Outages, answered_nothing
+from server.middleware import BearerAuth, BodyLimit, Outages, answered_nothing, error_body
+from server.request_json import Undecodable, decode_json
 from server.screen import screen_routes
 from server.settings import Settings
 from server.tiles import tile
@@ -63,6 +67,34 @@ class GridStewardGraphQL(GraphQL[Context, None]):
         self.options = options
         self.secret = secret
         self.tokens = tokens
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """strawberry's endpoint, answering its HTTP refusals (a body that is not a JSON
+        object, a wrong method...) as JSON errors rather than plain text."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope, receive))
+        except HTTPException as exc:
+            code = _HTTP_CODES.get(exc.status_code, "BAD_REQUEST")
+            response = JSONResponse(error_body(code, exc.reason), status_code=exc.status_code)
+        await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Every JSON a client sends, bounded (server.request_json)."""
+        return decode_json(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """A request body or `variables` parameter: a JSON object, else HTTP 400."""
+        try:
+            value = self.decode_json(data)
+        except Undecodable as exc:
+            raise HTTPException(400, exc.reason) from None
+        if not isinstance(value, dict):
+            raise HTTPException(400, 'expected a JSON object such as {"query": "{ ... }", '
+                                '"variables": {}}')
+        return value
 
     async def get_context(self, request: Any, response: Any) -> Context:
         state = request.app.state
@@ -101,6 +133,10 @@ class GridStewardGraphQL(GraphQL[Context, None]):
         return response
 
 
+#: extensions.code of the HTTP refusals, by status.
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
+
 def _payload_authorization(params: Mapping[str, object]) -> str | None:
     """The `Authorization` entry of a connection_init payload (any case), if any."""
     for key, value in params.items():
@@ -125,7 +161,9 @@ def create_app(settings: Settings) -> Starlette:
                          due_hours=dict(settings.due_hours),
                          accept_timeout_seconds=settings.accept_timeout_seconds,
                          outbound_channel=settings.outbound_channel,
-                         refresh_token_ttl_seconds=settings.refresh_token_ttl_seconds)
+                         refresh_token_ttl_seconds=settings.refresh_token_ttl_seconds,
+                         allow_anonymous_introspection=bool(
+                             settings.allow_anonymous_introspection))
     limits = Limits(max_depth=settings.max_query_depth, max_aliases=settings.max_aliases,
                     max_tokens=settings.max_tokens, cache_size=settings.parser_cache_size)
     tokens = SessionTokens(settings.secret_key,

@@ -19,13 +19,19 @@ log = logging.getLogger("gridsteward.errors")
 WS_TRY_AGAIN_LATER = 1013
 
 
+def error_body(code: str, message: str,
+               extensions: dict[str, object] | None = None) -> dict[str, Any]:
+    """The JSON of an answer refused before GraphQL ran: GraphQL's error shape (`data` null,
+    one error with `code` and any other `extensions`)."""
+    error = {"message": message, "extensions": {"code": code, **(extensions or {})}}
+    return {"data": None, "errors": [error]}
+
+
 async def _send_error(send: Send, status: int, code: str, message: str, *,
                      extensions: dict[str, object] | None = None,
                      headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    """Answer a GraphQL-shaped JSON error (`data` null, one error with `code` and any other
-    `extensions`) with this HTTP status."""
-    error = {"message": message, "extensions": {"code": code, **(extensions or {})}}
-    body = json.dumps({"data": None, "errors": [error]}).encode()
+    """Answer error_body with this HTTP status."""
+    body = json.dumps(error_body(code, message, extensions)).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode()), *(headers or [])]})

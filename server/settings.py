@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=5 * 1024 * 1024, alias="MAX_BODY_BYTES", gt=0)
     parser_cache_size: int = Field(default=512, alias="PARSER_CACHE_SIZE", gt=0)
     db_pool_size: int = Field(default=10, alias="DB_POOL_SIZE", gt=0)
+    #: Whether callers without a token may introspect the schema; unset: on in dev and test,
+    #: off in production (see `_introspection_by_environment`).
+    allow_anonymous_introspection: bool | None = Field(
+        default=None, alias="ALLOW_ANONYMOUS_INTROSPECTION")
 
     outbound_channel: Literal["log", "webhook"] = Field(default="log", alias="OUTBOUND_CHANNEL")
     webhook_url: str = Field(default="", alias="WEBHOOK_URL")
@@ -116,6 +120,14 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"DUE_HOURS names unknown categories: {sorted(unknown)}")
         return {**DEFAULT_DUE_HOURS, **value}
+
+    @model_validator(mode="after")
+    def _introspection_by_environment(self) -> Settings:
+        """Anonymous introspection helps while developing (GraphiQL, code generators) and
+        tells strangers the whole shape of the API in production: on unless production."""
+        if self.allow_anonymous_introspection is None:
+            self.allow_anonymous_introspection = self.environment != "production"
+        return self
 
     @model_validator(mode="after")
     def _real_secret_outside_dev(self) -> Settings:

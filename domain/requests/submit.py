@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import InvalidInput, UserError
 from domain.requests.policy import due_at
-from domain.spatial.coverage import CoverageResult, cover_address, cover_point
+from domain.spatial.coverage import CoverageResult, address_problems, cover_address, cover_point
 from domain.spatial.models import ServiceCategory
 from domain.spatial.phone import normalize_phone
-from geo.sql import within_metres_sql
+from geo.sql import geography_distance_sql, within_metres_sql
 
 MAX_DESCRIPTION = 4000
 DUPLICATE_METRES = 50
@@ -35,12 +35,26 @@ class NewRequest:
 
 
 @dataclass(frozen=True)
+class Nearby:
+    """A possible duplicate: another open request, and how far it is from this one."""
+
+    request_id: int
+    metres: float
+
+
+@dataclass(frozen=True)
 class Submitted:
-    """The stored request's id, whether it is new, and possible duplicates nearby."""
+    """The stored request's id, whether it is new (False: an earlier submission with the same
+    idempotency key), and possible duplicates nearby, newest first."""
 
     request_id: int
     created: bool
-    possible_duplicates: list[int]
+    duplicates: list[Nearby]
+
+    @property
+    def possible_duplicates(self) -> list[int]:
+        """The ids of the possible duplicates."""
+        return [d.request_id for d in self.duplicates]
 
 
 @dataclass(frozen=True)
@@ -66,8 +80,8 @@ def _check(new: NewRequest, where: str) -> list[UserError]:
     if (new.address is None) == (new.point is None):
         errors.append(UserError("INVALID_ARGUMENTS", "give exactly one of address and point",
                                 f"{where}.address"))
-    elif new.address is not None and not new.address.strip():
-        errors.append(UserError("REQUIRED", "address must not be empty", f"{where}.address"))
+    elif new.address is not None:
+        errors += address_problems(new.address, f"{where}.address")
     errors += _too_long(new, where)
     if new.contact_phone:
         try:
@@ -78,9 +92,8 @@ def _check(new: NewRequest, where: str) -> list[UserError]:
 
 
 #: Longest accepted values of the text columns that the resident chooses.
-_MAX_LENGTHS = {"address": 300, "contact_name": 100, "idempotency_key": 200}
-_FIELD_NAMES = {"address": "address", "contact_name": "contactName",
-                "idempotency_key": "idempotencyKey"}
+_MAX_LENGTHS = {"contact_name": 100, "idempotency_key": 200}
+_FIELD_NAMES = {"contact_name": "contactName", "idempotency_key": "idempotencyKey"}
 
 
 def _too_long(new: NewRequest, where: str) -> list[UserError]:
@@ -181,7 +194,8 @@ def _located_note(found: CoverageResult) -> str:
 
 
 _DUPLICATES = text(f"""
-    SELECT o.id FROM service_request o JOIN service_request r ON r.id = :id
+    SELECT o.id, {geography_distance_sql("o.location", "r.location")} AS metres
+    FROM service_request o JOIN service_request r ON r.id = :id
     WHERE o.id <> r.id AND o.category = r.category
       AND o.status IN ('SUBMITTED', 'DISPATCHED', 'ACCEPTED', 'IN_PROGRESS')
       AND o.submitted_at >= CAST(:now AS timestamptz) - interval '{DUPLICATE_DAYS} days'
@@ -189,7 +203,7 @@ _DUPLICATES = text(f"""
     ORDER BY o.submitted_at DESC LIMIT 10""")
 
 
-async def _duplicates(session: AsyncSession, request_id: int, now: datetime) -> list[int]:
+async def _duplicates(session: AsyncSession, request_id: int, now: datetime) -> list[Nearby]:
     """Open requests of the same category within 50 m in the last 7 days."""
     rows = await session.execute(_DUPLICATES, {"id": request_id, "now": now})
-    return [int(r.id) for r in rows]
+    return [Nearby(int(r.id), float(r.metres)) for r in rows]

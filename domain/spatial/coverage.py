@@ -23,6 +23,7 @@ from sqlalchemy import Float, Integer, Row, bindparam, column, func, select, tex
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from domain.errors import UserError
 from domain.spatial.models import Building, BuildingGroup, Grid
 from geo import address as addr
 from geo.sql import covers_sql, degrees_for_metres, geography_distance_sql, point_sql
@@ -33,6 +34,8 @@ FUZZY_CANDIDATES = 8
 #: On 1,080 keys of the synthetic city with one or two typos, 0.2 gave the answers of an
 #: unbounded nearest-eight search; 0.25 lost 12 two-typo matches, 0.3 lost 38.
 TRIGRAM_FLOOR = 0.2
+#: The longest address a caller may give (the stored column's width).
+MAX_ADDRESS = 300
 
 
 @dataclass(frozen=True)
@@ -126,12 +129,29 @@ async def cover_point(session: AsyncSession, *, lon: float, lat: float,
                           grid=row.Grid, building=row.Building, group=row.BuildingGroup)
 
 
+def address_problems(address: str, field: str) -> list[UserError]:
+    """What is wrong with an address a caller typed, naming `field`: empty, longer than
+    MAX_ADDRESS characters, or nothing left to match on once normalised ("，。", "(").
+    Callers check with this before `cover_address`."""
+    if not address.strip():
+        return [UserError("REQUIRED", "address must not be empty", field)]
+    if len(address) > MAX_ADDRESS:
+        return [UserError("TOO_LONG", f"address must be at most {MAX_ADDRESS} characters",
+                          field)]
+    try:
+        addr.address_key(address)
+    except ValueError:
+        return [UserError("INVALID_ADDRESS", "address has nothing to match on: give a street "
+                          "and house number, e.g. 船山路63号", field)]
+    return []
+
+
 async def cover_address(session: AsyncSession, address: str, *,
                         threshold: float = 0.8) -> CoverageResult | None:
     """Coverage of the building an address names: exact on the normalised key, else the best
     fuzzy match with the same house numbers at or above `threshold`; None rather than a wrong
-    guess. Raises ValueError for an empty address. Each statement stands alone, so the
-    session may be in autocommit mode."""
+    guess. Raises ValueError for an address `address_problems` refuses. Each statement stands
+    alone, so the session may be in autocommit mode."""
     key = addr.address_key(address)
     exact = (await session.execute(_EXACT_ADDRESS, {"key": key})).first()
     if exact is not None:

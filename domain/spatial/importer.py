@@ -16,6 +16,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import InvalidInput, UserError
+from domain.infra.storable import PG_INT_MAX, text_problem
 from domain.spatial import import_sql as sql
 from geo.address import address_key
 from geo.geojson import Feature, parse_feature_collection
@@ -28,6 +29,10 @@ LAYERS = {
 }
 REQUIRED = {"subdistrict": ("code", "name"), "community": ("code", "name"),
             "grid": ("code", "name", "community"), "building": ("code", "address")}
+#: The text properties that are stored, with the longest value each column holds (a
+#: community's subdistrict is the code of one).
+TEXT_PROPERTIES = {"code": 64, "name": 200, "address": 300, "community": 64, "subdistrict": 64,
+                   "group": 64, "groupName": 200}
 
 
 @dataclass
@@ -52,22 +57,25 @@ def _path(where: str, feature: Feature, name: str) -> str:
 
 
 def _label(feature: Feature) -> str:
-    layer = feature.properties.get("layer")
-    code = feature.properties.get("code")
-    return f'{layer} "{code}"' if code else f"features[{feature.index}]"
+    layer, code = feature.properties.get("layer"), feature.properties.get("code")
+    if isinstance(layer, str) and isinstance(code, str) and 0 < len(code) <= 64 and \
+            text_problem(layer + code) is None and len(layer) <= 20:
+        return f'{layer} "{code}"'
+    return f"features[{feature.index}]"
 
 
 def _check_properties(feature: Feature, where: str) -> list[UserError]:
     props = feature.properties
     layer = props.get("layer")
-    if layer not in LAYERS:
+    if not isinstance(layer, str) or layer not in LAYERS:
         return [UserError("UNKNOWN_LAYER",
                           f"{_label(feature)}: layer must be one of {sorted(LAYERS)}, "
                           f"not {layer!r}", _path(where, feature, "layer"))]
-    errors = [UserError("REQUIRED", f"{_label(feature)}: {name} is required",
-                        _path(where, feature, name))
-              for name in REQUIRED[layer]
-              if not isinstance(props.get(name), str) or not props[name].strip()]
+    errors = _check_text(feature, where)
+    errors += [UserError("REQUIRED", f"{_label(feature)}: {name} is required",
+                         _path(where, feature, name))
+               for name in REQUIRED[layer]
+               if not isinstance(props.get(name), str) or not props[name].strip()]
     if feature.geometry.geom_type not in LAYERS[layer]:
         errors.append(UserError(
             "INVALID_GEOMETRY",
@@ -76,12 +84,32 @@ def _check_properties(feature: Feature, where: str) -> list[UserError]:
             f"{where}.features[{feature.index}].geometry.type"))
     households = props.get("households")
     if households is not None and (not isinstance(households, int) or isinstance(households, bool)
-                                   or households < 0):
-        errors.append(UserError("INVALID_VALUE",
-                                f"{_label(feature)}: households must be a whole number >= 0",
+                                   or not 0 <= households <= PG_INT_MAX):
+        errors.append(UserError("INVALID_VALUE", f"{_label(feature)}: households must be a "
+                                f"whole number from 0 to {PG_INT_MAX}",
                                 _path(where, feature, "households")))
     if layer == "building" and not errors:
         errors += _check_address(feature, where)
+    return errors
+
+
+def _check_text(feature: Feature, where: str) -> list[UserError]:
+    """The stored text properties: text when given, no longer than their column, storable."""
+    errors = []
+    for name, limit in TEXT_PROPERTIES.items():
+        value = feature.properties.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            problem: tuple[str, str] | None = ("INVALID_VALUE", "must be text")
+        elif len(value) > limit:
+            problem = ("TOO_LONG", f"must be at most {limit} characters")
+        else:
+            why = text_problem(value)
+            problem = ("INVALID_TEXT", why) if why else None
+        if problem:
+            errors.append(UserError(problem[0], f"{_label(feature)}: {name} {problem[1]}",
+                                    _path(where, feature, name)))
     return errors
 
 

@@ -36,8 +36,9 @@ async def create_member(session: AsyncSession, new: NewMember, *,
     becomes the leader of a group that has none. Grid ids are for grid workers only.
     """
     errors = _check_fields(new, where)
-    building = await session.get(Building, new.building_id) if new.building_id else None
-    group = await session.get(BuildingGroup, new.group_id) if new.group_id else None
+    building = (None if new.building_id is None
+                else await session.get(Building, new.building_id))
+    group = None if new.group_id is None else await session.get(BuildingGroup, new.group_id)
     errors += await _check_links(session, new, building, group, where)
     if errors:
         raise InvalidInput(errors)
@@ -84,9 +85,9 @@ def _check_fields(new: NewMember, where: str) -> list[UserError]:
 async def _check_links(session: AsyncSession, new: NewMember, building: Building | None,
                        group: BuildingGroup | None, where: str) -> list[UserError]:
     errors = []
-    if new.building_id and building is None:
+    if new.building_id is not None and building is None:
         errors.append(UserError("NOT_FOUND", "no building has this id", f"{where}.buildingId"))
-    if new.group_id and group is None:
+    if new.group_id is not None and group is None:
         errors.append(UserError("NOT_FOUND", "no building group has this id",
                                 f"{where}.buildingGroupId"))
     if building and group and building.group_id not in (None, group.id):

@@ -30,7 +30,10 @@ WEIGHTS = {"participation": 0.25, "effectiveness": 0.35, "satisfaction": 0.40}
 TIERS = ((85.0, "EXCELLENT"), (70.0, "GOOD"), (50.0, "ADEQUATE"), (0.0, "POOR"))
 MIN_COMPLETED = 3
 MIN_RESPONSES = 2
-_PERIOD = re.compile(r"(\d{4})-(?:(0[1-9]|1[0-2])|Q([1-4]))")
+_PERIOD = re.compile(r"([0-9]{4})-(?:(0[1-9]|1[0-2])|Q([1-4]))")
+#: The years a period may name: wide enough for any real assessment, and every bound of such
+#: a period is a date Python and PostgreSQL both hold ("0000-01" and "9999-Q4" are not).
+YEARS = range(1900, 3000)
 
 
 def period_bounds(period: str, field: str = "period") -> tuple[datetime, datetime]:
@@ -42,6 +45,9 @@ def period_bounds(period: str, field: str = "period") -> tuple[datetime, datetim
         raise InvalidInput.one("INVALID_PERIOD", "period must be a month like 2026-11 or a "
                                "quarter like 2026-Q4", field)
     year = int(match.group(1))
+    if year not in YEARS:
+        raise InvalidInput.one("INVALID_PERIOD", f"period year must be between {YEARS[0]} and "
+                               f"{YEARS[-1]}", field)
     first = int(match.group(2)) if match.group(2) else (int(match.group(3)) - 1) * 3 + 1
     months = 1 if match.group(2) else 3
     end_month, end_year = first + months, year

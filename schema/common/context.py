@@ -31,6 +31,8 @@ class ApiOptions:
     accept_timeout_seconds: int = 1800
     outbound_channel: str = "log"
     refresh_token_ttl_seconds: int = 30 * 86400
+    #: ALLOW_ANONYMOUS_INTROSPECTION (the settings' default in dev and test; off in production).
+    allow_anonymous_introspection: bool = True
 
     @property
     def accept_timeout(self) -> timedelta:

@@ -20,6 +20,9 @@ from graphql.validation import specified_rules
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
 from strawberry.schema.schema import validate_document
 
+from schema.common.decoding import DecodedLiterals, Undecodable
+from schema.common.introspection import introspects
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -32,14 +35,17 @@ class Limits:
 
 
 def limit_rules(limits: Limits) -> list[type[ASTValidationRule]]:
-    """The depth and alias limits as validation rules (strawberry's), made once per schema."""
+    """The depth and alias limits as validation rules (strawberry's), made once per schema,
+    and the check of literal argument values (schema.common.decoding)."""
     return [*QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
-            *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules]
+            *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+            DecodedLiterals]
 
 
 class Documents:
-    """Parsed and validated documents by query text, bounded (LRU) so that a stream of unique
-    queries cannot grow memory without limit. A query that fails to parse is not kept."""
+    """Parsed and validated documents by query text, and whether each introspects, bounded
+    (LRU) so that a stream of unique queries cannot grow memory without limit. A query that
+    fails to parse is not kept."""
 
     def __init__(self, limits: Limits) -> None:
         rules = (*specified_rules, *limit_rules(limits))
@@ -51,9 +57,16 @@ class Documents:
 
         @lru_cache(maxsize=limits.cache_size)
         def checked(schema: GraphQLSchema, query: str) -> list[GraphQLError]:
-            return validate_document(schema, parsed(query), rules)
+            errors = validate_document(schema, parsed(query), rules)
+            # A literal a scalar refused is reported by DecodedLiterals with its field, and
+            # again, without it, by graphql-core's ValuesOfCorrectTypeRule: keep the first.
+            return [e for e in errors if not isinstance(e.original_error, Undecodable)]
 
-        self.parsed, self.checked = parsed, checked
+        @lru_cache(maxsize=limits.cache_size)
+        def introspecting(query: str) -> bool:
+            return introspects(parsed(query))
+
+        self.parsed, self.checked, self.introspects = parsed, checked, introspecting
 
 
 class RequestLimits(SchemaExtension):

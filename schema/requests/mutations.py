@@ -22,7 +22,12 @@ from schema.common.context import Info
 from schema.common.ids import decode_id
 from schema.common.payloads import UserErrorType
 from schema.common.permissions import AUTHENTICATED
-from schema.requests.types import RequestPayload, ServiceRequest, SubmitRequestInput
+from schema.requests.types import (
+    PublicServiceRequest,
+    RequestPayload,
+    ServiceRequest,
+    SubmitRequestInput,
+)
 
 log = logging.getLogger("gridsteward.requests")
 
@@ -34,11 +39,12 @@ def _failed(exc: InvalidInput) -> RequestPayload:
     return RequestPayload(errors=UserErrorType.list_of(exc.errors))
 
 
-def _wrap(info: Info, row: RequestRow | None) -> ServiceRequest:
-    """The fresh row as a ServiceRequest, replacing any stale copy in the loader's cache."""
+def _wrap(info: Info, row: RequestRow | None, *, submitter: bool = False) -> ServiceRequest:
+    """The fresh row as the caller may see it (whole for the `submitter` of a new request),
+    replacing any stale copy in the loader's cache."""
     assert row is not None and row.id is not None  # it was just written
     info.context.loaders.request.prime(row.id, row, force=True)
-    return ServiceRequest.of(row)
+    return ServiceRequest.of(row, info.context.viewer, submitter=submitter)
 
 
 def _dispatch_later(info: Info, request_id: int) -> None:
@@ -70,7 +76,8 @@ def _tuning(info: Info) -> Tuning:
 
 
 async def submit(info: Info, data: SubmitRequestInput) -> RequestPayload:
-    """Store a resident's request and offer possible duplicates; dispatch it after commit."""
+    """Store a resident's request and offer possible duplicates; dispatch it after commit.
+    A replayed idempotency key answers the earlier request as the caller may see it."""
     try:
         new = _new_request(data)
         async with transaction(info.context.sessions) as session:
@@ -82,8 +89,12 @@ async def submit(info: Info, data: SubmitRequestInput) -> RequestPayload:
         return _failed(exc)
     if done.created:
         _dispatch_later(info, done.request_id)
-    return RequestPayload(request=_wrap(info, rows[0]),
-                          possible_duplicates=[_wrap(info, r) for r in rows[1:] if r])
+    nearby = [(row, d.metres) for row, d in zip(rows[1:], done.duplicates, strict=True)
+              if row is not None]
+    return RequestPayload(
+        request=_wrap(info, rows[0], submitter=done.created), replayed=not done.created,
+        possible_duplicates=[_wrap(info, row) for row, _ in nearby],
+        possible_duplicates_public=[PublicServiceRequest.of(row, m) for row, m in nearby])
 
 
 async def change(info: Info, id: str, act: Action, *, redispatch: bool = False) -> RequestPayload:

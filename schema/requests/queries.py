@@ -59,7 +59,8 @@ class RequestQuery:
                 first=page_size(first), after=decode_cursor(after))
         for row in page.items:
             info.context.loaders.request.prime(row.id or 0, row)
-        return to_connection(page, ServiceRequest.of)
+        viewer = info.context.viewer
+        return to_connection(page, lambda row: ServiceRequest.of(row, viewer))
 
     @strawberry.field(permission_classes=AUTHENTICATED, description=(
         "Figures over the requests the caller may see in `scope`, for the window "

@@ -8,10 +8,11 @@ statement per level.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import strawberry
 
-from domain.access import mask_phone
+from domain.access import Viewer
 from domain.requests import models as request_models
 from domain.requests.models import RequestStatus
 from domain.requests.queries import can_see, is_overdue
@@ -30,14 +31,6 @@ from schema.surveys.types import Survey
 strawberry.enum(RequestStatus, description=(
     "Where a request is: SUBMITTED (waiting for someone to take it) → DISPATCHED (offered to "
     "a member) → ACCEPTED → IN_PROGRESS → COMPLETED → CLOSED; or CANCELLED."))
-
-
-
-def mask_name(name: str | None) -> str | None:
-    """张** : the first character of a name, the rest hidden."""
-    if not name:
-        return name
-    return name[0] + "*" * (len(name) - 1)
 
 
 
@@ -75,39 +68,58 @@ class RequestEvent:
     async def request(self, info: Info) -> ServiceRequest:
         row = await info.context.loaders.request.load(self.row.request_id)
         assert row is not None  # a foreign key guarantees it
-        return ServiceRequest.of(row)
+        return ServiceRequest.of(row, info.context.viewer)
+
+
+_PRIVATE = ("Null (empty for description) unless the caller may see the request: "
+            "administrators, the grid workers of its grid, its assignee, and its submitter "
+            "in the answer to their submission.")
 
 
 @strawberry.type(description="A resident's need (服务单): a three-part ticket (三联单) of the "
-                 "problem, who is responsible and the service given.")
+                 "problem, who is responsible and the service given. Callers who may not see "
+                 "a request (an anonymous submitter looking at possibleDuplicates or replaying "
+                 "an idempotencyKey) get its public part only: id, number, category, status, "
+                 "escalationLevel, submittedAt, dueAt and overdue; every field about what a "
+                 "resident wrote, where, or the people involved is null (description empty).")
 class ServiceRequest(Node):
     row: strawberry.Private[request_models.ServiceRequest]
+    whole: strawberry.Private[bool]
     number: str = strawberry.field(description="The ticket number people read out on the "
                                    "phone, e.g. GS251123000042.")
-    description: str = strawberry.field(description="The problem, as the resident put it.")
+    description: str = strawberry.field(description="The problem, as the resident put it. "
+                                        + _PRIVATE)
     address: str | None = strawberry.field(description="The building address an address "
-                                           "submission matched; null for a point.")
+                                           "submission matched; null for a point. " + _PRIVATE)
     escalation_level: int = strawberry.field(description="Who is responsible now: 0 the "
                                              "building group, 1 the grid, 2 the community.")
     submitted_at: datetime
     due_at: datetime = strawberry.field(description="The time limit (规定时限), from the "
                                         "category's configured hours.")
     dispatched_at: datetime | None = strawberry.field(description="When it was last offered "
-                                                      "to a member.")
+                                                      "to a member. " + _PRIVATE)
     accept_deadline: datetime | None = strawberry.field(description="By when the member it "
-                                                        "is offered to must accept it.")
-    completed_at: datetime | None
+                                                        "is offered to must accept it. "
+                                                        + _PRIVATE)
+    completed_at: datetime | None = strawberry.field(description=_PRIVATE)
     resolution: str | None = strawberry.field(description="The service given: the third part "
-                                              "of the ticket.")
+                                              "of the ticket. " + _PRIVATE)
 
     @classmethod
-    def of(cls, row: request_models.ServiceRequest) -> ServiceRequest:
+    def of(cls, row: request_models.ServiceRequest, viewer: Viewer, *,
+           submitter: bool = False) -> ServiceRequest:
+        """The request as `viewer` may see it: whole when `can_see` says so (the one rule) or
+        for its `submitter` answering their own submission, else its public part."""
+        whole = submitter or can_see(viewer, row)
         return cls(id=strawberry.ID(encode_id("ServiceRequest", row.id or 0)), row=row,
-                   number=row.number, description=row.description, address=row.address,
-                   escalation_level=row.escalation_level, submitted_at=row.submitted_at,
-                   due_at=row.due_at, dispatched_at=row.dispatched_at,
-                   accept_deadline=row.accept_deadline, completed_at=row.completed_at,
-                   resolution=row.resolution)
+                   whole=whole, number=row.number, escalation_level=row.escalation_level,
+                   submitted_at=row.submitted_at, due_at=row.due_at,
+                   description=row.description if whole else "",
+                   address=row.address if whole else None,
+                   dispatched_at=row.dispatched_at if whole else None,
+                   accept_deadline=row.accept_deadline if whole else None,
+                   completed_at=row.completed_at if whole else None,
+                   resolution=row.resolution if whole else None)
 
     @strawberry.field(description="One of the six service categories.")
     def category(self) -> ServiceCategory:
@@ -118,60 +130,86 @@ class ServiceRequest(Node):
         return RequestStatus(self.row.status)
 
     @strawberry.field(description="Where the need is (GeoJSON Point), in `crs`: the point "
-                      "given, or the matched building's point for an address.")
+                      "given, or the matched building's point for an address. " + _PRIVATE)
     def location(self, crs: CoordSystem = Crs.WGS84) -> GeoJSON | None:
-        return geometry_out(self.row.location, crs)
+        return geometry_out(self.row.location, crs) if self.whole else None
 
     @strawberry.field(description="Past its time limit: still open after dueAt, or "
                       "completed after it.")
     def overdue(self) -> bool:
         return is_overdue(self.row, datetime.now(UTC))
 
-    @strawberry.field(description="The building found for the place, if any.")
+    @strawberry.field(description="The building found for the place, if any. " + _PRIVATE)
     async def building(self, info: Info) -> Building | None:
-        return await _one(info.context.loaders.building, self.row.building_id, Building.of)
+        return await self._link(info.context.loaders.building, self.row.building_id,
+                                Building.of)
 
-    @strawberry.field(description="The building group (楼栋党小组) responsible at level 0.")
+    @strawberry.field(description="The building group (楼栋党小组) responsible at level 0. "
+                      + _PRIVATE)
     async def building_group(self, info: Info) -> BuildingGroup | None:
-        return await _one(info.context.loaders.group, self.row.group_id, BuildingGroup.of)
+        return await self._link(info.context.loaders.group, self.row.group_id,
+                                BuildingGroup.of)
 
-    @strawberry.field(description="The grid covering the place.")
+    @strawberry.field(description="The grid covering the place. " + _PRIVATE)
     async def grid(self, info: Info) -> Grid | None:
-        return await _one(info.context.loaders.grid, self.row.grid_id, Grid.of)
+        return await self._link(info.context.loaders.grid, self.row.grid_id, Grid.of)
 
-    @strawberry.field(description="The community of that grid.")
+    @strawberry.field(description="The community of that grid. " + _PRIVATE)
     async def community(self, info: Info) -> Community | None:
-        return await _one(info.context.loaders.community, self.row.community_id,
-                          Community.of)
+        return await self._link(info.context.loaders.community, self.row.community_id,
+                                Community.of)
 
-    @strawberry.field(description="The member the request is dispatched to or held by.")
+    @strawberry.field(description="The member the request is dispatched to or held by. "
+                      + _PRIVATE)
     async def assignee(self, info: Info) -> Member | None:
-        return await _one(info.context.loaders.member, self.row.assignee_id, Member.of)
+        return await self._link(info.context.loaders.member, self.row.assignee_id, Member.of)
 
-    @strawberry.field(description="The resident to contact; masked (张**) except for "
-                      "administrators, the grid workers of the request's grid and the "
-                      "assignee.")
-    def contact_name(self, info: Info) -> str | None:
-        name = self.row.contact_name
-        return name if can_see(info.context.viewer, self.row) else mask_name(name)
+    @strawberry.field(description="The resident to contact. " + _PRIVATE)
+    def contact_name(self) -> str | None:
+        return self.row.contact_name if self.whole else None
 
-    @strawberry.field(description="The resident's phone; masked (138****5678) except for "
-                      "administrators, the grid workers of the request's grid and the "
-                      "assignee, who must call them.")
-    def contact_phone(self, info: Info) -> str | None:
-        phone = self.row.contact_phone
-        return phone if can_see(info.context.viewer, self.row) else mask_phone(phone)
+    @strawberry.field(description="The resident's phone, for those who must call them. "
+                      + _PRIVATE)
+    def contact_phone(self) -> str | None:
+        return self.row.contact_phone if self.whole else None
 
-    @strawberry.field(description="Everything that happened to the request, oldest first.")
+    @strawberry.field(description="Everything that happened to the request, oldest first. "
+                      "Empty unless the caller may see the request.")
     async def timeline(self, info: Info) -> list[RequestEvent]:
+        if not self.whole:
+            return []
         rows = await info.context.loaders.events_of_request.load(self.row.id or 0)
         return [RequestEvent.of(e) for e in rows]
 
     @strawberry.field(description="The satisfaction survey (群众评议) of a completed request; "
-                      "null before completion and when there is no contact phone.")
+                      "null before completion and when there is no contact phone. " + _PRIVATE)
     async def survey(self, info: Info) -> Survey | None:
+        if not self.whole:
+            return None
         found = await info.context.loaders.survey_of_request.load(self.row.id or 0)
         return Survey.of(found[0]) if found else None
+
+    async def _link(self, loader: Any, key: int | None, wrap: Any) -> Any:
+        """A linked object, for callers who may see the request."""
+        return await _one(loader, key, wrap) if self.whole else None
+
+
+@strawberry.type(description="What anyone may know of a request near theirs: no text a "
+                 "resident wrote, nothing about people, no exact place.")
+class PublicServiceRequest:
+    number: str = strawberry.field(description="The ticket number, e.g. GS251123000042: "
+                                   "what to quote when calling the community.")
+    category: ServiceCategory
+    status: RequestStatus
+    distance_metres: int = strawberry.field(description="How far it is from the request "
+                                            "just submitted, in whole metres.")
+    submitted_at: datetime
+
+    @classmethod
+    def of(cls, row: request_models.ServiceRequest, metres: float) -> PublicServiceRequest:
+        return cls(number=row.number, category=models.ServiceCategory(row.category),
+                   status=RequestStatus(row.status), distance_metres=round(metres),
+                   submitted_at=row.submitted_at)
 
 
 @strawberry.type(description="How many requests of one category were submitted.")
@@ -239,9 +277,21 @@ class SubmitRequestInput:
 
 @strawberry.type(description="The request after a mutation, or what was wrong with the input.")
 class RequestPayload:
-    request: ServiceRequest | None = None
+    request: ServiceRequest | None = strawberry.field(default=None, description=(
+        "The request as it is now. After submitServiceRequest: the new request, whole; or, "
+        "when `replayed`, the earlier one, whole only for a caller who may see it."))
     errors: list[UserErrorType] = strawberry.field(default_factory=list)
+    replayed: bool = strawberry.field(default=False, description=(
+        "After submitServiceRequest: true when the idempotencyKey matched an earlier "
+        "submission, which `request` is; nothing new was stored."))
     possible_duplicates: list[ServiceRequest] = strawberry.field(
         default_factory=list, description="After submitServiceRequest: open requests of the "
         "same category within 50 m submitted in the last 7 days, newest first — perhaps "
-        "someone reported this already. Empty for the other mutations.")
+        "someone reported this already. Whole for callers who may see them (dispatch "
+        "screens); for anyone else only their public part (see ServiceRequest): a "
+        "resident's form should show possibleDuplicatesPublic. Empty for the other "
+        "mutations.")
+    possible_duplicates_public: list[PublicServiceRequest] = strawberry.field(
+        default_factory=list, description="The same requests as possibleDuplicates, as "
+        "anyone may see them: number, category, status, distance and time; for a resident's "
+        "\"perhaps someone reported this already\". Empty for the other mutations.")

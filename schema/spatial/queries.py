@@ -119,10 +119,8 @@ class SpatialQuery:
 
 
 async def _cover_address(session: Any, address: str, options: Any) -> cover.CoverageResult | None:
-    if not address.strip():
-        raise InvalidInput.one("REQUIRED", "address must not be empty", "address")
-    if len(address) > 300:
-        raise InvalidInput.one("TOO_LONG", "address must be at most 300 characters", "address")
+    problems = cover.address_problems(address, "address")
+    if problems:
+        raise InvalidInput(problems)
     return await cover.cover_address(session, address,
                                      threshold=options.address_match_threshold)
-

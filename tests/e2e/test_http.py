@@ -86,3 +86,11 @@ async def test_a_session_over_http_ends_at_sign_out(server: str, sessions: Any) 
     assert out == {"data": {"signOut": {"signedOut": True}}}
     after = post(server, viewer, token=session["accessToken"])  # not expired, but ended
     assert (after.status_code, after.json()) == (200, {"data": {"viewer": None}})
+
+
+def test_introspection_needs_a_token_in_production(server: str) -> None:
+    query = "{ __schema { queryType { name } } }"
+    anonymous = post(server, query).json()
+    assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    signed_in = post(server, query, token=issue_token(SECRET, admin=True)).json()
+    assert signed_in == {"data": {"__schema": {"queryType": {"name": "Query"}}}}

@@ -1,0 +1,56 @@
+"""Introspection (`__schema`, `__type`) for anonymous callers, as ALLOW_ANONYMOUS_INTROSPECTION
+says: on in dev and test, off in production, where the schema's shape is for signed-in
+clients only (a token of any member or administrator may still introspect, and GraphiQL's
+documentation works with one). `__typename` is always allowed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import DocumentNode, FieldNode, visit
+from graphql.language import Visitor
+from strawberry.extensions import SchemaExtension
+
+from schema.common.errors import PublicError
+
+_INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
+
+
+class _Finder(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = False
+
+    def enter_field(self, node: FieldNode, *_: object) -> Any:
+        if node.name.value in _INTROSPECTION_FIELDS:
+            self.found = True
+            return Visitor.BREAK
+        return None
+
+
+def introspects(document: DocumentNode) -> bool:
+    """Whether the document asks for `__schema` or `__type` anywhere (fragments too)."""
+    finder = _Finder()
+    visit(document, finder)
+    return finder.found
+
+
+class AnonymousIntrospection(SchemaExtension):
+    """Refuses `__schema` and `__type` to anonymous callers unless the context's options
+    allow them; `introspects` is the cached check of the query text (limits.Documents)."""
+
+    def __init__(self, introspects: Any) -> None:
+        self.introspects = introspects
+
+    def on_validate(self) -> Iterator[None]:
+        context: Any = self.execution_context
+        caller = context.context
+        options = getattr(caller, "options", None)
+        allowed = options is None or options.allow_anonymous_introspection
+        if not allowed and not caller.viewer.authenticated and not context.pre_execution_errors \
+                and self.introspects(context.query):
+            context.pre_execution_errors = [PublicError(
+                "Introspection needs an `Authorization: Bearer <token>` header here.",
+                code="UNAUTHENTICATED")]
+        yield

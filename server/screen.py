@@ -8,7 +8,8 @@ plain page saying so (HTTP 503), and the API works as ever.
 - GET /screen/assets/...     its script and styles;
 - GET /screen/config.json    what the page needs of the server: the communities' bounds
                              (where the map starts), the tile URL template and the optional
-                             raster base map (SCREEN_RASTER_URL, SCREEN_RASTER_ATTRIBUTION).
+                             raster base map (SCREEN_RASTER_URL, SCREEN_RASTER_ATTRIBUTION,
+                             SCREEN_RASTER_CRS: GCJ02 shifts the vector layers to match).
 
 Nothing is fetched from the internet: the base map is the community's own vector tiles
 (/tiles/...), unless a raster base map is configured.
@@ -56,7 +57,8 @@ def screen_routes(settings: Settings, build_dir: Path = BUILD_DIR) -> list[BaseR
             "bounds": bounds, "tiles": "/tiles/{layer}/{z}/{x}/{y}.mvt",
             "minZoom": {name: layer.min_zoom for name, layer in LAYERS.items()},
             "raster": ({"url": settings.screen_raster_url,
-                        "attribution": settings.screen_raster_attribution}
+                        "attribution": settings.screen_raster_attribution,
+                        "crs": settings.screen_raster_crs}
                        if settings.screen_raster_url else None)})
 
     return [Route("/screen", page, methods=["GET"]),

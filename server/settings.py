@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     survey_link: str = Field(default="", alias="SURVEY_LINK")
     screen_raster_url: str = Field(default="", alias="SCREEN_RASTER_URL")
     screen_raster_attribution: str = Field(default="", alias="SCREEN_RASTER_ATTRIBUTION")
+    screen_raster_crs: Literal["GCJ02", "WGS84"] = Field(default="GCJ02",
+                                                        alias="SCREEN_RASTER_CRS")
     assessment_interval_seconds: float = Field(
         default=3600.0, alias="ASSESSMENT_INTERVAL_SECONDS", gt=0)
     accept_timeout_seconds: int = Field(default=1800, alias="ACCEPT_TIMEOUT_SECONDS", gt=0)

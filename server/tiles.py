@@ -7,6 +7,8 @@ For map screens (MapLibre GL JS, Mapbox GL, OpenLayers) over areas too large for
 - 204 when nothing of the layer lies in the tile (or the zoom is below the layer's minimum);
 - 304 when `If-None-Match` names the tile's current ETag (the static layers);
 - 400 `{"code": "INVALID_TILE", "message": …}` for z outside 0..22 or x, y outside the zoom;
+- 400 `INVALID_CRS` for a `crs` other than WGS84 (the default) and GCJ02 (the tile shifted
+  into GCJ-02, for a GCJ-02 base map: domain.spatial.tiles);
 - 401 for `open_requests` without a valid token (an expired or forged one is 401 for every
   layer, as on /graphql), 404 `UNKNOWN_LAYER` for any other layer name.
 
@@ -23,7 +25,7 @@ import hashlib
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from domain.spatial.tiles import LAYERS, tile_in_range, vector_tile
+from domain.spatial.tiles import LAYERS, gcj02_shift, tile_in_range, vector_tile
 from server.auth import viewer_of
 
 MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
@@ -71,6 +73,10 @@ async def tile(request: Request) -> Response:
     if isinstance(address, str):
         return _error(400, "INVALID_TILE", address)
     z, x, y = address
+    crs = request.query_params.get("crs", "WGS84").upper()
+    if crs not in ("WGS84", "GCJ02"):
+        return _error(400, "INVALID_CRS", "crs must be WGS84 or GCJ02")
+    shift = gcj02_shift(z, x, y) if crs == "GCJ02" else (0.0, 0.0)
     sessions = request.app.state.sessions
     viewer = None
     if not spec.static:
@@ -80,7 +86,8 @@ async def tile(request: Request) -> Response:
                                  "needs a valid token (Authorization: Bearer <token>)"},
                                 status_code=401, headers={"WWW-Authenticate": "Bearer"})
     async with sessions() as session:
-        body = await vector_tile(session, layer=layer, z=z, x=x, y=y, viewer=viewer)
+        body = await vector_tile(session, layer=layer, z=z, x=x, y=y, viewer=viewer,
+                                 shift=shift)
     if spec.static:
         return _cached(request, body)
     headers = {"Cache-Control": PRIVATE_CACHE, "Vary": "Authorization"}

@@ -23,10 +23,16 @@ Below a layer's `min_zoom` its tiles are empty (a tile of a whole city would hol
 100,000 buildings, megabytes): grids from z10, buildings and building groups from z15 (a z14
 tile of the benchmark city holds 6,000 buildings: 480 KB and 100 ms).
 Open requests are personal data: only those `viewer` may see (`serviceRequests`' rule).
+
+For a GCJ-02 base map (AMap, Tencent) the tiles can come shifted into GCJ-02 (`shift`, from
+`gcj02_shift`): the GCJ-02 offset at the tile's centre moves the whole tile, which is within
+a metre or two of the exact per-vertex transform from z15 on (the offset changes slowly: a
+few metres across a kilometre) and a few tens of metres at z12, less than a pixel there.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -34,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Viewer
 from domain.requests.queries import CATEGORY_NAME_SQL, OPEN_SQL, VISIBLE_SQL, visible_params
+from geo.crs import CoordSystem, from_wgs84
 
 MAX_ZOOM = 22
 EXTENT = 4096
@@ -121,13 +128,15 @@ def tile_in_range(z: int, x: int, y: int) -> str | None:
 
 def _statement(layer: str) -> str:
     spec = LAYERS[layer]
-    geom = "ST_Transform(f.geom, 3857)"
+    geom = ("ST_Transform(ST_Translate(f.geom, CAST(:dlon AS float8), CAST(:dlat AS float8)), "
+            "3857)")
     if spec.simplify:
         geom = f"ST_SimplifyPreserveTopology({geom}, t.tolerance)"
     return f"""
         WITH t AS (SELECT ST_TileEnvelope(:z, :x, :y) AS tile,
-                          ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => {BUFFER / EXTENT}),
-                                       4326) AS box,
+                          ST_Translate(ST_Transform(ST_TileEnvelope(
+                              :z, :x, :y, margin => {BUFFER / EXTENT}), 4326),
+                              -CAST(:dlon AS float8), -CAST(:dlat AS float8)) AS box,
                           {WORLD_METRES} / (1 << :z) / {EXTENT} / 10 AS tolerance),
         mvt AS MATERIALIZED (SELECT {spec.names()},
                        ST_AsMVTGeom({geom}, t.tile, {EXTENT}, {BUFFER}, true) AS mvtgeom
@@ -142,16 +151,27 @@ _STATEMENTS = {layer: text(_statement(layer)) for layer in LAYERS}
 _SERIAL = text("SET LOCAL max_parallel_workers_per_gather = 0")
 
 
+def gcj02_shift(z: int, x: int, y: int) -> tuple[float, float]:
+    """(Δlon, Δlat) in degrees that moves WGS-84 positions near tile z/x/y's centre into
+    GCJ-02 (0, 0 outside China)."""
+    n = 1 << z
+    lon = (x + 0.5) / n * 360 - 180
+    lat = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * (y + 0.5) / n))))
+    glon, glat = from_wgs84(lon, lat, CoordSystem.GCJ02)
+    return glon - lon, glat - lat
+
+
 async def vector_tile(session: AsyncSession, *, layer: str, z: int, x: int, y: int,
-                      viewer: Viewer | None = None) -> bytes:
+                      viewer: Viewer | None = None,
+                      shift: tuple[float, float] = (0.0, 0.0)) -> bytes:
     """The MVT bytes of tile z/x/y of `layer` (a key of LAYERS; the address checked with
     `tile_in_range`); b"" when empty. Open requests only as far as `viewer` may see them
-    (none without a viewer). Runs in the session's transaction, whose parallel query it
-    turns off (SET LOCAL)."""
+    (none without a viewer); moved by `shift` (degrees) when given. Runs in the session's
+    transaction, whose parallel query it turns off (SET LOCAL)."""
     spec = LAYERS[layer]
     if z < spec.min_zoom:
         return b""
-    params: dict[str, object] = {"z": z, "x": x, "y": y}
+    params: dict[str, object] = {"z": z, "x": x, "y": y, "dlon": shift[0], "dlat": shift[1]}
     if not spec.static:
         params.update(visible_params(viewer))
     await session.execute(_SERIAL)

@@ -97,7 +97,8 @@ export function followEvents({ onEvent, onReload, onState }) {
     connectionParams: () => (auth.token ? { Authorization: `Bearer ${auth.token}` } : {}),
     on: {
       connected: () => { onState('实时连接', true); onReload(); },
-      closed: () => onState('连接断开，正在重连…', false),
+      // 4403: the token was refused (expired); reloading the list says so on the page
+      closed: (event) => { onState('连接断开，正在重连…', false); if (event && event.code === 4403) onReload(); },
     },
   });
   let stopped = false;

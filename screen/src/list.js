@@ -3,20 +3,20 @@
 import { gql } from './api.js';
 import { CATEGORY, OPEN, STATUS, STATUS_COLOUR, escape, when } from './names.js';
 
-const PAGE = `query ($after: String) {
+const PAGE = `query ($after: String, $crs: CoordSystem!) {
   serviceRequests(status: [SUBMITTED, DISPATCHED, ACCEPTED, IN_PROGRESS], first: 500,
                   after: $after) {
     pageInfo { hasNextPage endCursor }
     edges { node { id number category status overdue escalationLevel submittedAt dueAt
-                   address location buildingGroup { name } assignee { name } } } } }`;
+                   address location(crs: $crs) buildingGroup { name } assignee { name } } } } }`;
 const MAX_PAGES = 4;
 
-/** Every open request the caller may see (at most 2,000). */
-export async function loadOpenRequests() {
+/** Every open request the caller may see (at most 2,000), located in `crs`. */
+export async function loadOpenRequests(crs) {
   const rows = [];
   let after = null;
   for (let page = 0; page < MAX_PAGES; page += 1) {
-    const { serviceRequests: answer } = await gql(PAGE, { after });
+    const { serviceRequests: answer } = await gql(PAGE, { after, crs });
     rows.push(...answer.edges.map((e) => e.node));
     if (!answer.pageInfo.hasNextPage) break;
     after = answer.pageInfo.endCursor;

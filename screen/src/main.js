@@ -1,11 +1,11 @@
 // The map dispatch screen: wires the map, the list, the ticket, sign-in and live events.
 import { AuthError, auth, followEvents, loadAuth, onAuthChange, signIn, signOut, useToken } from './api.js';
 import { fillFilterOptions, filtered, loadOpenRequests, renderList } from './list.js';
-import { createMap, showRequests } from './map.js';
+import { createMap, crsOf, showRequests } from './map.js';
 import { showTicket } from './ticket.js';
 
 const $ = (id) => document.getElementById(id);
-const state = { rows: [], selected: null, stop: null, map: null, timer: null };
+const state = { rows: [], selected: null, stop: null, map: null, timer: null, crs: 'WGS84' };
 
 function notice(text) {
   $('notice').hidden = !text;
@@ -22,7 +22,7 @@ function render() {
 async function reload() {
   if (!auth.token) { notice('未登录：请用账号密码登录，或粘贴令牌。'); return; }
   try {
-    state.rows = await loadOpenRequests();
+    state.rows = await loadOpenRequests(state.crs);
     notice('');
     render();
     if (state.selected && !$('ticket').hidden) await showTicket($('ticket'), state.selected, soon);
@@ -73,6 +73,7 @@ function wireSignIn() {
 async function start() {
   loadAuth();
   const config = await (await fetch('/screen/config.json')).json();
+  state.crs = crsOf(config);
   state.map = createMap($('map'), config, { onRequest: select });
   state.map.on('load', render);
   const form = $('filters');

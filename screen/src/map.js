@@ -1,5 +1,5 @@
 // The map: MapLibre GL JS on the community's own vector tiles (/tiles/...), an optional
-// raster base map, and the open requests as a clustered GeoJSON source coloured by status.
+// raster base map (a GCJ-02 one shifts the vector layers into GCJ-02 too), and the open requests as a clustered GeoJSON source coloured by status.
 // Without glyph files (nothing is fetched from the internet) MapLibre cannot draw text, so
 // labels of grids, building groups and cluster counts are HTML markers placed from the
 // features the map holds (labels.js).
@@ -10,8 +10,14 @@ import { followLabels } from './labels.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 
+/** 'GCJ02' when a GCJ-02 raster base map is on: the vector layers are then asked shifted. */
+export function crsOf(config) {
+  return config.raster && config.raster.crs === 'GCJ02' ? 'GCJ02' : 'WGS84';
+}
+
 function vector(config, layer) {
-  const tiles = [location.origin + config.tiles.replace('{layer}', layer)];
+  const query = crsOf(config) === 'GCJ02' ? '?crs=GCJ02' : '';
+  const tiles = [location.origin + config.tiles.replace('{layer}', layer) + query];
   return { type: 'vector', tiles, minzoom: config.minZoom[layer] ?? 0, maxzoom: 16 };
 }
 

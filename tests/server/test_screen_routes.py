@@ -63,7 +63,7 @@ async def test_the_config_names_the_bounds_tiles_and_raster_base_map(
     assert config["bounds"] == pytest.approx([X0, Y0, X0 + 0.02, Y0 + 0.01])
     assert config["tiles"] == "/tiles/{layer}/{z}/{x}/{y}.mvt"
     assert config["minZoom"]["buildings"] == 15
-    assert config["raster"] == {"url": raster, "attribution": ""}
+    assert config["raster"] == {"url": raster, "attribution": "", "crs": "GCJ02"}
 
 
 def test_the_raster_url_must_be_a_tile_template() -> None:

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.infra.db import transaction
 from domain.requests.submit import NewRequest, submit_request
-from domain.spatial.tiles import node_id_sql
+from domain.spatial.tiles import gcj02_shift, node_id_sql
+from geo.crs import CoordSystem, from_wgs84
 from schema.common.ids import encode_id
 from server.app import create_app
 from server.auth import issue_token
@@ -173,3 +174,20 @@ async def test_a_held_etag_is_304(client: httpx.AsyncClient) -> None:
     again = await client.get(url, headers={"If-None-Match": f'"other", {etag}'})
     assert again.status_code == 304 and again.content == b""
     assert (await client.get(url, headers={"If-None-Match": '"other"'})).status_code == 200
+
+
+async def test_gcj02_tiles_are_shifted_by_the_offset_at_their_centre(
+        client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]) -> None:
+    await _submit(sessions)
+    z, x, y = (int(v) for v in B1_TILE_Z16.split("/"))
+    dlon, dlat = gcj02_shift(z, x, y)
+    glon, glat = from_wgs84(*B1_POINT, CoordSystem.GCJ02)
+    assert (dlon, dlat) == pytest.approx((glon - B1_POINT[0], glat - B1_POINT[1]), abs=2e-6)
+    # the point shifted is in the tile east (and north) of its WGS-84 tile, at z16
+    shifted = tile_of(B1_POINT[0] + dlon, B1_POINT[1] + dlat, z)
+    url = "/tiles/open_requests/{}.mvt?crs=GCJ02"
+    found = features(await client.get(url.format(shifted), headers=ADMIN), "open_requests")
+    assert len(found) == 1
+    assert (await client.get(url.format(B1_TILE_Z16), headers=ADMIN)).status_code == 204
+    bad = await client.get(f"/tiles/grids/{B1_TILE_Z12}.mvt?crs=BD09")
+    assert bad.status_code == 400 and bad.json()["code"] == "INVALID_CRS"

@@ -59,6 +59,7 @@ from benchmarks.harness.project import (
     map_features,
     request_stats,
     session_factory,
+    settings,
     upgrade_database,
 )
 
@@ -181,7 +182,7 @@ async def measure(url: str, timeout_s: int) -> dict[str, Any]:
         for name, where in (("one community", box), ("whole city", _city_box(conninfo))):
             seconds, result = await _timed(functools.partial(
                 schema.execute, _MAP_QUERY, variable_values={"bbox": vars(where)},
-                context_value=Context(sessions=sessions, viewer=ADMIN)))
+                context_value=Context(sessions=sessions, settings=settings(), viewer=ADMIN)))
             out[f"mapFeatures, five layers, {name}"] = _graphql_figures(seconds, result)
         with psycopg.connect(conninfo) as conn:
             ids = [row[0] for row in conn.execute("SELECT id FROM member ORDER BY id")]
@@ -233,7 +234,7 @@ async def _assessments_child(url: str, paged: bool) -> dict[str, Any]:
             result = await schema.execute(
                 _ASSESSMENTS_PAGED if paged else _ASSESSMENTS_ALL,
                 variable_values={"after": after},
-                context_value=Context(sessions=sessions, viewer=ADMIN))
+                context_value=Context(sessions=sessions, settings=settings(), viewer=ADMIN))
             if result.errors:
                 return {"error": f"{len(result.errors):,} error(s): "
                                  f"{result.errors[0].message[:120]} (peak RSS {_peak_mb():.0f} MB)"}

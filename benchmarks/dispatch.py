@@ -184,7 +184,7 @@ def run_broker(args: argparse.Namespace, db: Database, broker: str,
         bench = Bench(args, db, broker, url)
         with bench.worker() as worker:
             print(f"  worker pid {worker.pid}: {args.processes} processes x {args.threads} "
-                  "threads, and the sweeper")
+                  "threads, running the periodic jobs")
             with processes.running_server(db, workers=args.server_workers,
                                           env={"BROKER_URL": url, **args.server_env}) as (
                     base, server):

@@ -51,9 +51,9 @@ CHANNEL = "gridsteward_request_events"
 MUTATION = ("mutation($i: SubmitRequestInput!){ submitServiceRequest(input: $i){ "
             "request{ id } errors{ code message field } } }")
 CONTACT_PHONE = "13912345678"
-#: The sweep's summary line (logged by gridsteward.sweeper or gridsteward.periodic) and any
-#: warning or error in the worker's log.
-SWEEP_LINE = re.compile(r"gridsteward\.(?:sweeper|periodic).*sweep: \d+ accept timeouts, "
+#: The sweep's summary line (logged by gridsteward.periodic) and any warning or error in the
+#: worker's log.
+SWEEP_LINE = re.compile(r"gridsteward\.periodic.*sweep: \d+ accept timeouts, "
                         r"\d+ escalations, (\d+) triggers enqueued")
 TROUBLE_LINE = re.compile(r"^.*\] \[(?:WARNING|ERROR|CRITICAL)\] .*$", re.MULTILINE)
 

@@ -28,8 +28,9 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
 from domain.infra.db import make_async_engine, session_factory
+from domain.settings import Settings
 from schema.app import Limits, build_schema
-from schema.common.context import ApiOptions, Context
+from schema.common.context import Context
 from schema.common.errors import RETRY_AFTER_SECONDS
 from server.auth import (
     Claims,
@@ -46,7 +47,6 @@ from server.health import health
 from server.middleware import BearerAuth, BodyLimit, Outages, answered_nothing, error_body
 from server.request_json import Undecodable, decode_json
 from server.screen import screen_routes
-from server.settings import Settings
 from server.tiles import tile
 
 
@@ -61,11 +61,10 @@ class SocketContext(Context):
 class GridStewardGraphQL(GraphQL[Context, None]):
     """strawberry's ASGI endpoint with GridSteward's per-request context."""
 
-    def __init__(self, *, options: ApiOptions, limits: Limits, secret: str,
-                 tokens: SessionTokens) -> None:
+    def __init__(self, settings: Settings, limits: Limits, tokens: SessionTokens) -> None:
         super().__init__(build_schema(limits), graphql_ide="graphiql")
-        self.options = options
-        self.secret = secret
+        self.settings = settings
+        self.secret = settings.secret_key
         self.tokens = tokens
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -101,7 +100,7 @@ class GridStewardGraphQL(GraphQL[Context, None]):
         claims: Claims | None = request.scope.get("state", {}).get("claims")
         viewer = await viewer_of(state.sessions, claims)
         kind = SocketContext if isinstance(request, WebSocket) else Context
-        return kind(sessions=state.sessions, viewer=viewer, options=self.options,
+        return kind(sessions=state.sessions, settings=self.settings, viewer=viewer,
                     background=state.background, events=state.events, tokens=self.tokens,
                     request=request, response=response)
 
@@ -156,20 +155,9 @@ def _read_claims(secret: str, header: str | None) -> Claims | None:
 def create_app(settings: Settings) -> Starlette:
     """The whole HTTP surface: POST/GET /graphql (GraphiQL on GET), WebSocket /graphql,
     GET /healthz (server.health), GET /tiles/... (server.tiles), GET /screen (server.screen)."""
-    options = ApiOptions(nearest_building_metres=settings.nearest_building_metres,
-                         address_match_threshold=settings.address_match_threshold,
-                         due_hours=dict(settings.due_hours),
-                         accept_timeout_seconds=settings.accept_timeout_seconds,
-                         outbound_channel=settings.outbound_channel,
-                         refresh_token_ttl_seconds=settings.refresh_token_ttl_seconds,
-                         allow_anonymous_introspection=bool(
-                             settings.allow_anonymous_introspection))
-    limits = Limits(max_depth=settings.max_query_depth, max_aliases=settings.max_aliases,
-                    max_tokens=settings.max_tokens, cache_size=settings.parser_cache_size)
     tokens = SessionTokens(settings.secret_key,
                            timedelta(seconds=settings.access_token_ttl_seconds))
-    graphql = GridStewardGraphQL(options=options, limits=limits, secret=settings.secret_key,
-                                 tokens=tokens)
+    graphql = GridStewardGraphQL(settings, Limits.of(settings), tokens)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

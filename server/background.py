@@ -17,10 +17,10 @@ import queue
 import threading
 import time
 
+from domain.settings import Settings
 from server.probe import unreachable
 from workers.actors import Actors, declare_actors
 from workers.broker import make_broker
-from workers.config import WorkerConfig, WorkerSettings
 from workers.runtime import Runtime
 
 log = logging.getLogger("gridsteward.background")
@@ -93,10 +93,10 @@ class DramatiqBackground:
     Build one per process (in the app's lifespan) from the settings, and `close()` it on
     shutdown. Its broker is its own: it does not touch Dramatiq's global broker."""
 
-    def __init__(self, settings: WorkerSettings) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.broker_url = settings.broker_url
         self.actors: Actors = declare_actors(make_broker(settings.broker_url),
-                                             Runtime(WorkerConfig.from_settings(settings)))
+                                             Runtime(settings))
         self.failed = FailedEnqueues()
         self._queue: queue.SimpleQueue[Enqueue | None] = queue.SimpleQueue()
         self._closed = False

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from server.settings import Settings
+from domain.settings import Settings
 
 STATE_DIR = Path(os.environ.get("GRIDSTEWARD_HOME", ".gridsteward"))
 
@@ -53,7 +53,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """Run the Dramatiq worker for every queue, and beside it the periodic jobs: the sweep,
     the survey batch and the assessment refresh."""
     from workers.cli import run_worker
-    return run_worker(_settings(), processes=args.processes, threads=args.threads)
+    _settings()  # fail early, with a readable message; each worker process reads them again
+    return run_worker(processes=args.processes, threads=args.threads)
 
 
 def _run_async(fn: Callable[..., object], *args: object) -> object:
@@ -145,13 +146,11 @@ def cmd_surveys(args: argparse.Namespace) -> int:
 
 async def _surveys(settings: Settings) -> int:
     from domain.infra.db import make_async_engine
-    from workers.config import WorkerConfig
-    from workers.jobs import utcnow
-    from workers.surveys import describe, survey_batch_job
+    from workers.periodic import run_once
+    from workers.schedule import describe, survey_batch
     engine = make_async_engine(settings.database_url, pool_size=2)
     try:
-        counts = await survey_batch_job(engine, WorkerConfig.from_settings(settings),
-                                        now=utcnow())
+        counts = await run_once(survey_batch(settings, engine), engine)
     finally:
         await engine.dispose()
     if counts is None:

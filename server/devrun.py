@@ -13,6 +13,7 @@ import secrets
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from types import FrameType, TracebackType
 
@@ -24,6 +25,8 @@ from workers.cli import SHUTDOWN_TIMEOUT_MS
 STOP_GRACE_SECONDS = SHUTDOWN_TIMEOUT_MS / 1000
 #: How often the children are looked at while they run.
 WATCH_SECONDS = 0.5
+#: The pause before a worker that exited on its own is started again.
+WORKER_RESTART_SECONDS = 1.0
 
 
 class StopSignals:
@@ -114,20 +117,30 @@ def _run_step(step: Child, stop: StopSignals) -> int | None:
 
 
 def _watch(children: list[Child], stop: StopSignals) -> int:
-    """Wait until a stop is requested (status 0) or a child exits on its own (status 1, said
-    on stderr). Restarting a child that died would go here."""
+    """Wait until a stop is requested (status 0) or `serve` exits on its own (status 1, said
+    on stderr). The worker, when it exits on its own, is started again after
+    WORKER_RESTART_SECONDS, as systemd's Restart= would: its periodic jobs run only while it
+    does (workers.periodic)."""
     while not stop.requested.wait(WATCH_SECONDS):
         for child in children:
-            if child.exit_code is not None:
+            if child.exit_code is None:
+                continue
+            if child.name != "worker":
                 print(f"gridsteward dev: {child.name} exited (status {child.exit_code}); "
                       "stopping", file=sys.stderr)
                 return 1
+            print(f"gridsteward dev: the worker exited (status {child.exit_code}); starting "
+                  f"it again in {WORKER_RESTART_SECONDS:g} s", file=sys.stderr, flush=True)
+            if stop.requested.wait(WORKER_RESTART_SECONDS):
+                return 0
+            child.finish(time.monotonic())  # SIGKILL whatever it left in its group
+            child.start()
     return 0
 
 
 def _print_welcome(host: str, port: int) -> None:
+    from domain.settings import Settings
     from server.auth import issue_token
-    from server.settings import Settings
     settings = Settings()
     token = issue_token(settings.secret_key, admin=True,
                         ttl_seconds=settings.token_ttl_seconds)
@@ -138,8 +151,8 @@ def _print_welcome(host: str, port: int) -> None:
 def _worker() -> Child | None:
     """One worker (and its periodic jobs) beside the API; without a reachable broker none,
     with a word on how to get one."""
+    from domain.settings import Settings
     from server.probe import unreachable
-    from server.settings import Settings
     why = unreachable(Settings().broker_url)
     if why is not None:
         print(f"no broker at {why} (BROKER_URL): requests stay SUBMITTED until a worker "

@@ -24,8 +24,8 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from domain.settings import Settings
 from domain.spatial.tiles import LAYERS, tiles_bounds
-from server.settings import Settings
 
 #: Where `npm run build` (screen/build.mjs) writes the page.
 BUILD_DIR = Path(__file__).resolve().parent.parent / "screen" / "dist"

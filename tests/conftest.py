@@ -19,10 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from domain.access import Viewer
 from domain.infra.db import make_async_engine, session_factory
+from domain.settings import Settings
 from migrations.runner import upgrade_database
 from schema.app import build_schema
-from schema.common.context import ApiOptions, Context
+from schema.common.context import Context
 from server.auth import SessionTokens
+from tests.settings import make_settings
 
 ADMIN = Viewer(admin=True)
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,11 +93,12 @@ class Api:
     def __init__(self, schema: Any, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.schema = schema
         self.sessions = sessions
+        self.settings = make_settings()
 
     async def run(self, query: str, variables: dict[str, Any] | None = None, *,
-                  viewer: Viewer = ADMIN, options: ApiOptions | None = None) -> Any:
-        context = Context(sessions=self.sessions, viewer=viewer, options=options or ApiOptions(),
-                          tokens=TOKENS)
+                  viewer: Viewer = ADMIN, settings: Settings | None = None) -> Any:
+        context = Context(sessions=self.sessions, settings=settings or self.settings,
+                          viewer=viewer, tokens=TOKENS)
         return await self.schema.execute(query, variable_values=variables,
                                          context_value=context)
 

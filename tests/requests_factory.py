@@ -7,18 +7,27 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Viewer
 from domain.infra.db import transaction
 from domain.requests.actions import accept_request, complete_request, start_request
-from domain.requests.dispatch import dispatch_request
+from domain.requests.dispatch import Outcome, dispatch_batch
+from domain.requests.policy import DEFAULT_DUE_HOURS
 from domain.requests.submit import NewRequest, Tuning, submit_request
-from server.settings import DEFAULT_DUE_HOURS
 from tests.factories import X0, Y0, load
 
 TUNING = Tuning(due_hours=dict(DEFAULT_DUE_HOURS))
 TIMEOUT = timedelta(minutes=30)
 B1_POINT = (X0 + 0.0051, Y0 + 0.0051)  # inside building B1 (group L1, grid G1)
+
+
+async def dispatch_request(session: AsyncSession, *, request_id: int, now: datetime,
+                           accept_timeout: timedelta = TIMEOUT) -> Outcome:
+    """Dispatch or escalate one request alone, as a worker's batch of one would."""
+    outcomes = await dispatch_batch(session, request_ids=[request_id], now=now,
+                                    accept_timeout=accept_timeout, extra=0)
+    return outcomes.get(request_id, Outcome("NOOP"))
 
 
 async def community_with_stewards(sessions: Any, stewards: int = 2) -> list[int]:

@@ -1,4 +1,4 @@
-"""The actors: dispatch requests, deliver messages, run the sweep.
+"""The actors: dispatch requests, deliver messages.
 
 They are declared by `declare_actors(broker, runtime)`, never at import, so the broker is
 always chosen first and explicitly. Each takes ids only, runs one transaction through the
@@ -21,14 +21,11 @@ import dramatiq
 from domain.requests.delivery import Delivery
 from domain.requests.sweep import SweepResult
 from workers import jobs
-from workers.broker import DISPATCH_QUEUE, OUTBOUND_QUEUE, SWEEP_QUEUE
+from workers.broker import DISPATCH_QUEUE, OUTBOUND_QUEUE
 from workers.channels import make_sender
 from workers.runtime import Runtime
 
 log = logging.getLogger("gridsteward.workers")
-
-#: A sweep trigger is worth running only while fresh: the sweeper loop sends new ones.
-SWEEP_MAX_AGE_MS = 60_000
 
 #: Delivery outcomes worth a warning in the log.
 _TROUBLE = frozenset({Delivery.RETRY, Delivery.FAILED})
@@ -50,7 +47,6 @@ class Actors:
     dispatch_request: dramatiq.Actor[[int], None]
     deliver_message: dramatiq.Actor[[int], None]
     deliver_messages: dramatiq.Actor[[list[int]], None]
-    run_sweep: dramatiq.Actor[[], None]
 
 
 def chunks(ids: Sequence[int], size: int = DELIVERY_BATCH) -> list[list[int]]:
@@ -89,15 +85,15 @@ def declare_actors(broker: dramatiq.Broker, runtime: Runtime) -> Actors:
     broker's middleware, after AsyncIO, so it closes the engine at worker shutdown)."""
     if runtime not in broker.middleware:
         broker.add_middleware(runtime)
-    send = make_sender(runtime.config)
-    config = runtime.config
+    settings = runtime.settings
+    send = make_sender(settings)
 
     @dramatiq.actor(broker=broker, queue_name=DISPATCH_QUEUE)
     def dispatch_request(request_id: int) -> None:
         """Offer a SUBMITTED request to the best member of its group, or escalate it, and
         likewise up to `domain.requests.dispatch.BATCH` other waiting requests in the same
         transaction; then send the notices that wrote."""
-        message_ids = runtime.run(lambda s: jobs.dispatch_job(s, config, request_id))
+        message_ids = runtime.run(lambda s: jobs.dispatch_job(s, settings, request_id))
         send_quietly(deliver_messages, chunks(message_ids))
 
     def deliver(message_ids: list[int]) -> None:
@@ -105,7 +101,7 @@ def declare_actors(broker: dramatiq.Broker, runtime: Runtime) -> Actors:
         on the row (attempts, next_attempt_at) and retried by the sweep with backoff, so it
         does not raise here."""
         outcomes = runtime.run(lambda s: jobs.deliver_job(
-            s, message_ids, send, DELIVERY_BUDGET_SECONDS, secret_key=config.secret_key))
+            s, message_ids, send, DELIVERY_BUDGET_SECONDS, secret_key=settings.secret_key))
         for message_id, outcome in outcomes.items():
             level = logging.WARNING if outcome in _TROUBLE else logging.DEBUG
             log.log(level, "outbound message %s: %s", message_id, outcome)
@@ -124,13 +120,4 @@ def declare_actors(broker: dramatiq.Broker, runtime: Runtime) -> Actors:
         backoff, so it does not raise here."""
         deliver(message_ids)
 
-    @dramatiq.actor(broker=broker, queue_name=SWEEP_QUEUE, max_age=SWEEP_MAX_AGE_MS)
-    def run_sweep() -> None:
-        """One sweep on demand (the sweeper loop calls the same job directly)."""
-        result = runtime.run(lambda s: jobs.sweep_job(s, config))
-        sent = enqueue_sweep_result(actors, result)
-        log.info("sweep: %d accept timeouts, %d escalations, %d triggers enqueued",
-                 result.timed_out, result.escalated, len(sent))
-
-    actors = Actors(dispatch_request, deliver_message, deliver_messages, run_sweep)
-    return actors
+    return Actors(dispatch_request, deliver_message, deliver_messages)

@@ -10,23 +10,25 @@ whatever a lost message would have done. The middleware is chosen with that in m
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from typing import Any
 
 import dramatiq
+from dramatiq.asyncio import EventLoopThread, set_event_loop_thread
+from dramatiq.broker import Consumer
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.brokers.redis import RedisBroker
 from dramatiq.errors import ConnectionError as BrokerConnectionError
-from dramatiq.middleware import AgeLimit, Middleware, Retries, TimeLimit
+from dramatiq.middleware import AgeLimit, AsyncIO, Middleware, Retries, TimeLimit
 from dramatiq_pg import PostgresBroker
 
 from domain.infra.db import libpq_url
-from workers.daemon_loop import DaemonEventLoop
-from workers.redis_polling import PromptRedisBroker
 
 log = logging.getLogger("gridsteward.broker")
 
 #: Queues: dispatching never waits behind a backlog of slow webhook deliveries.
 DISPATCH_QUEUE = "gridsteward.dispatch"
 OUTBOUND_QUEUE = "gridsteward.outbound"
-SWEEP_QUEUE = "gridsteward.sweep"
 
 #: An actor that raised (database unreachable, say) is retried a few times, quickly: beyond
 #: that the sweep takes over, so long Dramatiq backoffs (its default is up to 7 days) would
@@ -40,6 +42,44 @@ TIME_LIMIT_MS = 60_000
 
 #: A trigger older than this is dropped unprocessed: by then the sweep has acted on it.
 MAX_AGE_MS = 3_600_000
+
+#: Longest pause between two polls of an empty prompt queue on Redis, in milliseconds.
+POLL_CAP_MS = 100
+
+
+class DaemonEventLoop(AsyncIO):
+    """Dramatiq's AsyncIO middleware (one event loop thread per worker process), with that
+    thread a daemon. Dramatiq's own is not: when a worker process is told twice to stop
+    (Ctrl-C reaching the whole process group, or systemd signalling every process of the
+    unit), Dramatiq exits its main thread at once without the shutdown hooks that would stop
+    the loop, and the live loop thread then kept the process from ever exiting."""
+
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        loop_thread = EventLoopThread(self.logger)
+        loop_thread.daemon = True
+        loop_thread.start(timeout=1.0)
+        set_event_loop_thread(loop_thread)
+
+
+class PromptRedisBroker(RedisBroker):
+    """Dramatiq's Redis broker, polling the `prompt` queues at least every POLL_CAP_MS.
+
+    Redis cannot push messages to a consumer: Dramatiq's Redis consumer polls, and while a
+    queue stays empty it backs off exponentially up to the worker timeout (one second by
+    default). At a steady trickle of submissions that backoff grows between two messages, so
+    each waited tens of milliseconds before a worker even saw it (benchmarks/dispatch.py, 10
+    submissions/s: submit → DISPATCHED p50 88 ms, against 33-44 ms on RabbitMQ, which pushes;
+    56-61 ms with the cap), for one poll per such queue per worker process every POLL_CAP_MS
+    while idle (about 0.01 core per worker process); other queues keep Dramatiq's default."""
+
+    def __init__(self, *, prompt: Iterable[str], **options: Any) -> None:
+        super().__init__(**options)
+        self.prompt = frozenset(prompt)
+
+    def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Consumer:
+        if queue_name in self.prompt:
+            timeout = min(timeout, POLL_CAP_MS)
+        return super().consume(queue_name, prefetch, timeout)
 
 
 def worker_middleware() -> list[Middleware]:
@@ -71,7 +111,7 @@ def make_broker(url: str) -> dramatiq.Broker:
     RabbitMQ publishes with confirmations: `send` returns only once the broker has the
     message (durable queue, persistent message), so an enqueue that did not raise survives a
     broker restart; PostgreSQL commits the message before `send` returns. Redis consumers poll
-    an idle dispatch queue at least every 100 ms (workers.redis_polling). Nothing connects
+    an idle dispatch queue at least every POLL_CAP_MS (PromptRedisBroker). Nothing connects
     until the first message is sent or consumed."""
     scheme = url.partition("://")[0].lower()
     if scheme in {"amqp", "amqps"}:

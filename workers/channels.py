@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from domain.requests.delivery import Send
-from workers.config import WorkerConfig
+from domain.settings import Settings
 
 log = logging.getLogger("gridsteward.outbound")
 
@@ -53,12 +53,12 @@ class WebhookChannel:
         response.raise_for_status()
 
 
-def make_sender(config: WorkerConfig) -> Send:
+def make_sender(settings: Settings) -> Send:
     """The Send callable of this worker: it routes each message to the channel its row
     names, and refuses one it does not know (which then fails after its retries)."""
     channels: dict[str, Send] = {"log": log_channel}
-    if config.webhook_url:
-        channels["webhook"] = WebhookChannel(config.webhook_url, config.webhook_secret)
+    if settings.webhook_url:
+        channels["webhook"] = WebhookChannel(settings.webhook_url, settings.webhook_secret)
 
     def send(payload: dict[str, Any]) -> None:
         channel = channels.get(payload["channel"])

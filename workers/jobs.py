@@ -1,4 +1,4 @@
-"""The transactions behind the actors and the sweeper: each opens its own session, calls one
+"""The transactions behind the actors and the sweep: each opens its own session, calls one
 domain function at the current time, commits, and returns what to enqueue afterwards (never
 enqueued inside the transaction: a trigger must not outrun the commit it points at)."""
 
@@ -14,7 +14,7 @@ from domain.people.codes import code_key, sign_in_payload
 from domain.requests.delivery import Delivery, Send, deliver_many
 from domain.requests.dispatch import BATCH, dispatch_batch
 from domain.requests.sweep import SweepResult, sweep
-from workers.config import WorkerConfig
+from domain.settings import Settings
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -26,24 +26,24 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-async def dispatch_job(sessions: Sessions, config: WorkerConfig, request_id: int) -> list[int]:
+async def dispatch_job(sessions: Sessions, settings: Settings, request_id: int) -> list[int]:
     """Dispatch or escalate one request, and with it a batch of others waiting; the ids of
     the notices written, to send. Should the batch fail, the request is tried alone (and
     that failure raised, for Dramatiq to retry), so one request that cannot be dispatched
     never holds up the others."""
     try:
-        return await _dispatch(sessions, config, request_id, BATCH)
+        return await _dispatch(sessions, settings, request_id, BATCH)
     except Exception:
         log.exception("dispatch batch with request %s failed; trying it alone", request_id)
-        return await _dispatch(sessions, config, request_id, 0)
+        return await _dispatch(sessions, settings, request_id, 0)
 
 
-async def _dispatch(sessions: Sessions, config: WorkerConfig, request_id: int,
+async def _dispatch(sessions: Sessions, settings: Settings, request_id: int,
                     extra: int) -> list[int]:
     async with transaction(sessions) as session:
         outcomes = await dispatch_batch(
             session, request_ids=[request_id], now=utcnow(),
-            accept_timeout=config.accept_timeout, channel=config.outbound_channel,
+            accept_timeout=settings.accept_timeout, channel=settings.outbound_channel,
             extra=extra)
         return [i for outcome in outcomes.values() for i in outcome.message_ids]
 
@@ -59,8 +59,8 @@ async def deliver_job(sessions: Sessions, message_ids: list[int], send: Send,
                                   budget=budget, render=render)
 
 
-async def sweep_job(sessions: Sessions, config: WorkerConfig) -> SweepResult:
+async def sweep_job(sessions: Sessions, settings: Settings) -> SweepResult:
     """One pass of the sweep: timeouts, escalations, and what is due to dispatch or send."""
     async with transaction(sessions) as session:
-        return await sweep(session, now=utcnow(), accept_timeout=config.accept_timeout,
-                           stale_after=config.stale_after, channel=config.outbound_channel)
+        return await sweep(session, now=utcnow(), accept_timeout=settings.accept_timeout,
+                           stale_after=settings.stale_after, channel=settings.outbound_channel)

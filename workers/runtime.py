@@ -18,7 +18,7 @@ from dramatiq.middleware import Middleware
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from domain.infra.db import make_async_engine, session_factory
-from workers.config import WorkerConfig
+from domain.settings import Settings
 
 T = TypeVar("T")
 
@@ -27,19 +27,25 @@ Job = Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]
 
 
 class Runtime(Middleware):
-    """The configuration and the database engine of one worker process. Added to the broker
-    after AsyncIO, so at shutdown it disposes the engine while the loop is still running."""
+    """The settings and the database engine of one worker process. Added to the broker after
+    AsyncIO, so at shutdown it disposes the engine while the loop is still running. Its pool
+    holds a connection per worker thread (a thread runs one actor at a time)."""
 
-    def __init__(self, config: WorkerConfig) -> None:
-        self.config = config
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.pool_size = 2
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
+
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        """Size the pool for the worker threads of this process."""
+        self.pool_size = worker.worker_threads
 
     def _get_sessions(self) -> async_sessionmaker[AsyncSession]:
         """Only ever called on the loop thread, so two threads never race to create it."""
         if self._sessions is None:
-            self._engine = make_async_engine(self.config.database_url,
-                                             pool_size=self.config.pool_size)
+            self._engine = make_async_engine(self.settings.database_url,
+                                             pool_size=self.pool_size)
             self._sessions = session_factory(self._engine)
         return self._sessions
 

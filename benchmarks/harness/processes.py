@@ -38,12 +38,11 @@ AMQP_URL = os.environ.get("BENCH_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:56
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379")
 #: Marks a Redis database as taken, so that a test session looking for an empty one skips it.
 REDIS_CLAIM_KEY = "gridsteward-bench:claimed"
-#: What the processes log once they are ready: uvicorn's and Dramatiq's lines, and anything
-#: from the periodic jobs' logger (either of its names: the scheduler process's, or
-#: gridsteward.periodic where every worker process runs the jobs' table).
+#: What the processes log once they are ready: uvicorn's and Dramatiq's lines, and the worker
+#: process that took the periodic jobs' table (workers.periodic).
 SERVER_READY = "Application startup complete"
 WORKER_READY = "Worker process is ready for action"
-PERIODIC_READY = ("gridsteward.scheduler", "gridsteward.periodic")
+PERIODIC_READY = "periodic jobs running in process"
 
 
 # --- the database ------------------------------------------------------------------------------
@@ -183,7 +182,7 @@ def running_worker(env: dict[str, str], *, processes: int,
     ...), ready once every worker process and the periodic jobs said so."""
     def ready(log: str) -> bool:
         return (log.count(WORKER_READY) >= processes
-                and any(name in log for name in PERIODIC_READY))
+                and PERIODIC_READY in log)
     argv = ["worker", "--processes", str(processes), "--threads", str(threads)]
     return gridsteward(argv, env, ready=ready, grace=30)
 

@@ -7,6 +7,7 @@ from domain.access import Viewer
 from domain.infra.db import NO_JIT, libpq_url, make_async_engine, session_factory, transaction
 from domain.requests.queries import request_stats, requests_by_ids
 from domain.requests.submit import NewRequest, Tuning, submit_request
+from domain.settings import Settings
 from domain.spatial import coverage as coverage_statements
 from domain.spatial.directory import BBox, Scope
 from domain.spatial.map_layers import map_features
@@ -24,7 +25,6 @@ from schema.common.loaders import Loaders
 from server.auth import issue_token
 from server.background import DramatiqBackground
 from server.localdb import ensure_local_cluster
-from server.settings import Settings
 from tests.factories import load as load_fixtures
 
 __all__ = [

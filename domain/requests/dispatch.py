@@ -57,18 +57,13 @@ _CLAIM_GIVEN = text("""
     SELECT id, number, category, address FROM service_request
     WHERE id = ANY(:ids) AND status = 'SUBMITTED' AND escalation_level = 0
     ORDER BY id FOR UPDATE SKIP LOCKED""")
+#: How long a member has to accept a request offered to them (ACCEPT_TIMEOUT_SECONDS).
+ACCEPT_TIMEOUT = timedelta(minutes=30)
+
 _CLAIM_WAITING = text("""
     SELECT id, number, category, address FROM service_request
     WHERE status = 'SUBMITTED' AND escalation_level = 0 AND id <> ALL(:ids)
     ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED""")
-
-
-async def dispatch_request(session: AsyncSession, *, request_id: int, now: datetime,
-                           accept_timeout: timedelta, channel: str = "log") -> Outcome:
-    """Offer a SUBMITTED request to the best member of its group, or escalate it."""
-    outcomes = await dispatch_batch(session, request_ids=[request_id], now=now,
-                                    accept_timeout=accept_timeout, channel=channel, extra=0)
-    return outcomes.get(request_id, Outcome("NOOP"))
 
 
 async def dispatch_batch(session: AsyncSession, *, request_ids: Sequence[int], now: datetime,

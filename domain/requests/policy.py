@@ -10,6 +10,16 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+#: Time limits (规定时限) per service category, in hours (DUE_HOURS overrides some; README).
+DEFAULT_DUE_HOURS: dict[str, int] = {
+    "EMERGENCY": 4,
+    "ASSISTANCE": 24,
+    "CONSULTATION": 48,
+    "MEDIATION": 72,
+    "MAINTENANCE": 72,
+    "CULTURE": 168,
+}
+
 CATEGORY_NAMES = {"MAINTENANCE": "维修维护", "ASSISTANCE": "爱心帮扶", "CONSULTATION": "信息咨询",
                   "CULTURE": "文化娱乐", "EMERGENCY": "应急处理", "MEDIATION": "矛盾调处"}
 

@@ -11,7 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import InvalidInput, UserError
 from domain.requests.policy import due_at
-from domain.spatial.coverage import CoverageResult, address_problems, cover_address, cover_point
+from domain.spatial.coverage import (
+    ADDRESS_MATCH_THRESHOLD,
+    NEAREST_BUILDING_METRES,
+    CoverageResult,
+    address_problems,
+    cover_address,
+    cover_point,
+)
 from domain.spatial.models import ServiceCategory
 from domain.spatial.phone import normalize_phone
 from geo.sql import geography_distance_sql, within_metres_sql
@@ -62,8 +69,8 @@ class Tuning:
     """Settings submission needs."""
 
     due_hours: dict[str, int]
-    nearest_metres: float = 30.0
-    address_threshold: float = 0.8
+    nearest_metres: float = NEAREST_BUILDING_METRES
+    address_threshold: float = ADDRESS_MATCH_THRESHOLD
 
 
 def _check(new: NewRequest, where: str) -> list[UserError]:

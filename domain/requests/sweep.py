@@ -18,6 +18,10 @@ from domain.requests.state import transition
 
 BATCH = 500
 
+#: A request still SUBMITTED this long after its last change is dispatched again: its trigger
+#: was lost, most likely (DISPATCH_STALE_SECONDS).
+STALE_AFTER = timedelta(seconds=30)
+
 
 @dataclass
 class SweepResult:
@@ -75,7 +79,7 @@ async def _overdue(session: AsyncSession, now: datetime, timeout: timedelta, cha
 
 
 async def sweep(session: AsyncSession, *, now: datetime, accept_timeout: timedelta,
-                stale_after: timedelta = timedelta(seconds=30),
+                stale_after: timedelta = STALE_AFTER,
                 channel: str = "log") -> SweepResult:
     """One pass over everything due at `now`. The caller commits, then enqueues
     `to_dispatch` and `to_send`."""

@@ -28,6 +28,12 @@ from domain.spatial.models import Building, BuildingGroup, Grid
 from geo import address as addr
 from geo.sql import covers_sql, degrees_for_metres, geography_distance_sql, point_sql
 
+#: How far a point may be from the nearest building and still be covered by it, in metres
+#: (NEAREST_BUILDING_METRES).
+NEAREST_BUILDING_METRES = 30.0
+#: The lowest fuzzy address confidence accepted, 0..1 (ADDRESS_MATCH_THRESHOLD).
+ADDRESS_MATCH_THRESHOLD = 0.8
+
 FUZZY_CANDIDATES = 8
 #: pg_trgm similarity a stored key needs to be a fuzzy candidate at all. Two neighbours
 #: swapped in a five-character key (一五路3号 for 五一路3号, rapidfuzz 0.8) score exactly 0.2.
@@ -116,7 +122,7 @@ WHERE c.s >= {TRIGRAM_FLOOR} ORDER BY c.s DESC, c.id LIMIT {FUZZY_CANDIDATES}"""
 
 
 async def cover_point(session: AsyncSession, *, lon: float, lat: float,
-                      nearest_metres: float = 30.0) -> CoverageResult | None:
+                      nearest_metres: float = NEAREST_BUILDING_METRES) -> CoverageResult | None:
     """Everything that covers a WGS-84 point; None when nothing does."""
     params = {"lon": lon, "lat": lat, "metres": nearest_metres,
               "deg": degrees_for_metres(nearest_metres, lat)}
@@ -147,7 +153,7 @@ def address_problems(address: str, field: str) -> list[UserError]:
 
 
 async def cover_address(session: AsyncSession, address: str, *,
-                        threshold: float = 0.8) -> CoverageResult | None:
+                        threshold: float = ADDRESS_MATCH_THRESHOLD) -> CoverageResult | None:
     """Coverage of the building an address names: exact on the normalised key, else the best
     fuzzy match with the same house numbers at or above `threshold`; None rather than a wrong
     guess. Raises ValueError for an address `address_problems` refuses. Each statement stands

@@ -39,6 +39,11 @@ class SurveyTimes:
     expiry: timedelta
 
 
+#: A survey an hour after completion, one reminder two days after sending, expiry after a week.
+DEFAULT_SURVEY_TIMES = SurveyTimes(delay=timedelta(hours=1), reminder=timedelta(days=2),
+                                   expiry=timedelta(days=7))
+
+
 @dataclass
 class BatchCounts:
     """How many rows each step touched in one run."""

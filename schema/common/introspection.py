@@ -37,8 +37,9 @@ def introspects(document: DocumentNode) -> bool:
 
 
 class AnonymousIntrospection(SchemaExtension):
-    """Refuses `__schema` and `__type` to anonymous callers unless the context's options
-    allow them; `introspects` is the cached check of the query text (limits.Documents)."""
+    """Refuses `__schema` and `__type` to anonymous callers unless the context's settings
+    allow them (ALLOW_ANONYMOUS_INTROSPECTION); `introspects` is the cached check of the query
+    text (limits.Documents)."""
 
     def __init__(self, introspects: Any) -> None:
         self.introspects = introspects
@@ -46,8 +47,8 @@ class AnonymousIntrospection(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context: Any = self.execution_context
         caller = context.context
-        options = getattr(caller, "options", None)
-        allowed = options is None or options.allow_anonymous_introspection
+        settings = getattr(caller, "settings", None)
+        allowed = settings is None or bool(settings.allow_anonymous_introspection)
         if not allowed and not caller.viewer.authenticated and not context.pre_execution_errors \
                 and self.introspects(context.query):
             context.pre_execution_errors = [PublicError(

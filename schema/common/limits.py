@@ -20,18 +20,31 @@ from graphql.validation import specified_rules
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
 from strawberry.schema.schema import validate_document
 
+from domain.settings import Settings
 from schema.common.decoding import DecodedLiterals, Undecodable
 from schema.common.introspection import introspects
 
 
+def _default(field: str) -> Any:
+    """The default of a Settings field, stated there once."""
+    return Settings.model_fields[field].default
+
+
 @dataclass(frozen=True)
 class Limits:
-    """Per-request limits, from settings."""
+    """Per-request limits: MAX_QUERY_DEPTH, MAX_ALIASES, MAX_TOKENS and PARSER_CACHE_SIZE
+    (the settings' defaults unless given)."""
 
-    max_depth: int = 10
-    max_aliases: int = 30
-    max_tokens: int = 2000
-    cache_size: int = 512
+    max_depth: int = _default("max_query_depth")
+    max_aliases: int = _default("max_aliases")
+    max_tokens: int = _default("max_tokens")
+    cache_size: int = _default("parser_cache_size")
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        """The limits `settings` set."""
+        return cls(max_depth=settings.max_query_depth, max_aliases=settings.max_aliases,
+                   max_tokens=settings.max_tokens, cache_size=settings.parser_cache_size)
 
 
 def limit_rules(limits: Limits) -> list[type[ASTValidationRule]]:

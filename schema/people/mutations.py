@@ -78,7 +78,7 @@ class PeopleMutation:
         async with transaction(info.context.sessions) as session:
             outcome = await signin.sign_in_with_password(
                 session, login=login, password=password, now=now,
-                ttl=info.context.options.refresh_ttl)
+                ttl=info.context.settings.refresh_ttl)
         return _answer(info, outcome, now)
 
     @strawberry.mutation(description="Member sign-in, step 1: sends a 6-digit code (SIGN_IN_CODE, "
@@ -90,7 +90,7 @@ class PeopleMutation:
             async with transaction(info.context.sessions) as session:
                 sent = await signin.request_code(
                     session, phone=phone, now=_now(), key=_tokens(info).code_key,
-                    channel=info.context.options.outbound_channel)
+                    channel=info.context.settings.outbound_channel)
         except InvalidInput as exc:
             return SignInCodePayload(errors=UserErrorType.list_of(exc.errors))
         if sent.message_id is not None and info.context.background is not None:
@@ -106,7 +106,7 @@ class PeopleMutation:
             async with transaction(info.context.sessions) as session:
                 outcome = await signin.sign_in_with_code(
                     session, phone=phone, code=code, now=now, key=_tokens(info).code_key,
-                    ttl=info.context.options.refresh_ttl)
+                    ttl=info.context.settings.refresh_ttl)
         except InvalidInput as exc:
             return SessionPayload(errors=UserErrorType.list_of(exc.errors))
         return _answer(info, outcome, now)
@@ -119,7 +119,7 @@ class PeopleMutation:
         _tokens(info)
         async with transaction(info.context.sessions) as session:
             outcome = await sessions.rotate(session, token=refresh_token, now=now,
-                                            ttl=info.context.options.refresh_ttl)
+                                            ttl=info.context.settings.refresh_ttl)
         return _answer(info, outcome, now)
 
     @strawberry.mutation(description="Ends the session of a refresh token: it and the session's "

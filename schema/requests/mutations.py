@@ -69,10 +69,10 @@ def _new_request(data: SubmitRequestInput) -> NewRequest:
 
 
 def _tuning(info: Info) -> Tuning:
-    options = info.context.options
-    return Tuning(due_hours=dict(options.due_hours),
-                  nearest_metres=options.nearest_building_metres,
-                  address_threshold=options.address_match_threshold)
+    settings = info.context.settings
+    return Tuning(due_hours=dict(settings.due_hours),
+                  nearest_metres=settings.nearest_building_metres,
+                  address_threshold=settings.address_match_threshold)
 
 
 async def submit(info: Info, data: SubmitRequestInput) -> RequestPayload:
@@ -123,14 +123,14 @@ def acting(info: Info, verb: Callable[..., Awaitable[Changed]], **arguments: str
 
 def assign(info: Info, member_id: str) -> Action:
     """assignServiceRequest's action: hand the request to `member_id`, who gets a notice."""
-    options = info.context.options
+    settings = info.context.settings
 
     async def act(session: AsyncSession, request_id: int, now: datetime) -> Changed:
         return await actions.assign_request(
             session, request_id=request_id, member_id=decode_id(member_id, "Member", "memberId"),
             viewer=info.context.viewer, now=now,
-            accept_timeout=options.accept_timeout,
-            channel=options.outbound_channel)
+            accept_timeout=settings.accept_timeout,
+            channel=settings.outbound_channel)
     return act
 
 

@@ -8,6 +8,7 @@ import strawberry
 
 from domain.errors import InvalidInput, UserError
 from domain.infra.db import autocommit
+from domain.settings import Settings
 from domain.spatial import coverage as cover
 from domain.spatial import directory
 from domain.spatial.map_layers import MAX_FEATURES, map_features
@@ -31,7 +32,7 @@ class SpatialQuery:
                       "building address matches well enough. Open to anonymous callers.")
     async def coverage(self, info: Info, address: str | None = None,
                        point: PointInput | None = None) -> Coverage | None:
-        options = info.context.options
+        settings = info.context.settings
         if (address is None) == (point is None):
             raise InvalidInput.one("INVALID_ARGUMENTS", "give exactly one of address and point",
                                    "address" if address is not None else "point")
@@ -39,10 +40,10 @@ class SpatialQuery:
             lon, lat = point.to_wgs84("point")
             async with autocommit(info.context.sessions) as session:  # one statement
                 found = await cover.cover_point(session, lon=lon, lat=lat,
-                                                nearest_metres=options.nearest_building_metres)
+                                                nearest_metres=settings.nearest_building_metres)
         else:
             async with autocommit(info.context.sessions) as session:  # statements stand alone
-                found = await _cover_address(session, address or "", options)
+                found = await _cover_address(session, address or "", settings)
         return None if found is None else Coverage.of(found, info.context.loaders)
 
     @strawberry.field(permission_classes=AUTHENTICATED,
@@ -118,9 +119,11 @@ class SpatialQuery:
         return GeoJSON(collection)
 
 
-async def _cover_address(session: Any, address: str, options: Any) -> cover.CoverageResult | None:
+async def _cover_address(session: Any, address: str,
+                         settings: Settings) -> cover.CoverageResult | None:
     problems = cover.address_problems(address, "address")
     if problems:
         raise InvalidInput(problems)
     return await cover.cover_address(session, address,
-                                     threshold=options.address_match_threshold)
+                                     threshold=settings.address_match_threshold)
+

@@ -27,12 +27,12 @@ class SurveyMutation:
     async def submit_survey_response(self, info: Info, token: str, score: int,
                                      resolved: bool | None = None,
                                      comment: str | None = None) -> SurveyPayload:
-        options = info.context.options
+        settings = info.context.settings
         try:
             async with transaction(info.context.sessions) as session:
                 answered = await answer_survey(
                     session, Answer(token, score, resolved, comment), now=datetime.now(UTC),
-                    accept_timeout=options.accept_timeout, channel=options.outbound_channel)
+                    accept_timeout=settings.accept_timeout, channel=settings.outbound_channel)
                 row = (await session.execute(select(SurveyRow).where(
                     SurveyRow.id == answered.survey_id))).scalar_one()  # type: ignore[arg-type]
         except InvalidInput as exc:

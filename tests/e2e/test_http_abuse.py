@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
+from domain.settings import Settings
 from server.app import create_app
-from server.settings import Settings
 
 JSON = {"content-type": "application/json"}
 BODIES = {

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from domain.access import ANONYMOUS, Viewer
-from schema.common.context import ApiOptions
-from server.settings import Settings
+from domain.settings import Settings
+from tests.settings import make_settings
 
 QUERIES = ["{ __schema { queryType { name } } }", '{ __type(name: "Grid") { name } }',
            "query { ...F } fragment F on Query { __schema { types { name } } }"]
@@ -18,19 +18,19 @@ SECRET = "introspection-test-secret-0123456789-abcdefghij"
 
 @pytest.mark.parametrize("query", QUERIES)
 async def test_anonymous_introspection_when_off(api: Any, query: str) -> None:
-    off = ApiOptions(allow_anonymous_introspection=False)
-    refused = await api.run(query, viewer=ANONYMOUS, options=off)
+    off = make_settings(allow_anonymous_introspection=False)
+    refused = await api.run(query, viewer=ANONYMOUS, settings=off)
     assert refused.data is None
     assert [e.extensions["code"] for e in refused.errors] == ["UNAUTHENTICATED"]
     for viewer in (Viewer(admin=True), Viewer(member_id=1)):
-        allowed = await api.run(query, viewer=viewer, options=off)
+        allowed = await api.run(query, viewer=viewer, settings=off)
         assert allowed.errors is None
     assert (await api.run(query, viewer=ANONYMOUS)).errors is None  # on: the test default
 
 
 async def test_typename_is_not_introspection(api: Any) -> None:
-    off = ApiOptions(allow_anonymous_introspection=False)
-    result = await api.run("{ __typename }", viewer=ANONYMOUS, options=off)
+    off = make_settings(allow_anonymous_introspection=False)
+    result = await api.run("{ __typename }", viewer=ANONYMOUS, settings=off)
     assert result.errors is None and result.data == {"__typename": "Query"}
 
 

@@ -9,12 +9,14 @@ import strawberry.schema.schema as strawberry_schema
 
 from schema.app import Limits, build_schema
 from schema.common.context import Context
+from tests.settings import make_settings
 
 
 async def _run(sessions: Any, query: str, limits: Limits) -> Any:
     from domain.access import Viewer
     return await build_schema(limits).execute(
-        query, context_value=Context(sessions=sessions, viewer=Viewer(admin=True)))
+        query, context_value=Context(sessions=sessions, settings=make_settings(),
+                                     viewer=Viewer(admin=True)))
 
 
 async def test_depth_limit(sessions: Any) -> None:
@@ -58,8 +60,14 @@ async def test_a_query_seen_before_is_not_validated_again(sessions: Any,
     schema = build_schema(limits)
     query = "{ __typename limitsCacheProbe: __typename }"
     for _ in range(3):
-        result = await schema.execute(query, context_value=Context(sessions=sessions))
+        context = Context(sessions=sessions, settings=make_settings())
+        result = await schema.execute(query, context_value=context)
         assert result.errors is None
     assert len(runs) == 1
     assert (await _run(sessions, query, limits)).errors is None  # a new schema, new rules
     assert len(runs) == 2
+
+
+def test_the_limits_default_to_the_settings() -> None:
+    assert Limits() == Limits.of(make_settings())
+    assert Limits.of(make_settings(max_query_depth=4)).max_depth == 4

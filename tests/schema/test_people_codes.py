@@ -19,8 +19,8 @@ from domain.people.signin import MAX_ATTEMPTS, sign_in_with_code
 from schema.common.ids import decode_id
 from tests.conftest import TOKENS
 from tests.people_factory import make_member
+from tests.settings import make_settings
 from workers.channels import make_sender
-from workers.config import WorkerConfig
 from workers.jobs import deliver_job
 
 PHONE = "13800001111"
@@ -46,11 +46,11 @@ async def _delivered_code(api: Any, sessions: Any, caplog: pytest.LogCaptureFixt
     """Deliver the newest SIGN_IN_CODE message through the log channel; the code in its line."""
     messages = (await api.data(OUTBOX))["outboundMessages"]
     message_id = decode_id(messages[-1]["id"], "OutboundMessage", "id")
-    config = WorkerConfig(database_url="", broker_url="", secret_key=TOKENS.secret)
+    settings = make_settings(database_url="", broker_url="", secret_key=TOKENS.secret)
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="gridsteward.outbound"):
-        await deliver_job(sessions, [message_id], make_sender(config),
-                          secret_key=config.secret_key)
+        await deliver_job(sessions, [message_id], make_sender(settings),
+                          secret_key=settings.secret_key)
     (line,) = [r.getMessage() for r in caplog.records if r.name == "gridsteward.outbound"]
     delivered = json.loads(line)
     assert (delivered["kind"], delivered["recipient"]) == ("SIGN_IN_CODE", PHONE)

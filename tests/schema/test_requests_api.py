@@ -13,12 +13,13 @@ from sqlalchemy import text
 
 from domain.access import ANONYMOUS, Viewer
 from domain.infra.db import transaction
-from domain.requests.dispatch import dispatch_request
 from domain.spatial.members import NewMember, create_member
-from schema.common.context import ApiOptions, Context
+from schema.common.context import Context
 from schema.common.ids import decode_id, encode_id
 from tests.factories import X0, Y0, load
+from tests.requests_factory import dispatch_request
 from tests.schema.test_n_plus_one import counting
+from tests.settings import make_settings
 
 ADMIN = Viewer(admin=True)
 IN_B1 = {"lon": X0 + 0.0051, "lat": Y0 + 0.0051}   # inside B1's footprint (G1, group L1)
@@ -171,19 +172,11 @@ async def test_the_whole_lifecycle(world: World) -> None:
     assert after["outboundMessages"] == []
 
 
-def test_api_options_default_to_the_settings_defaults() -> None:
-    from server.settings import DEFAULT_DUE_HOURS, Settings
-    settings = Settings(SECRET_KEY="x" * 40)
-    options = ApiOptions()
-    assert options.due_hours == DEFAULT_DUE_HOURS == settings.due_hours
-    assert options.accept_timeout == timedelta(seconds=settings.accept_timeout_seconds)
-
-
-async def test_due_hours_come_from_the_options(world: World) -> None:
-    options = ApiOptions(due_hours={**ApiOptions().due_hours, "MAINTENANCE": 6})
+async def test_due_hours_come_from_the_settings(world: World) -> None:
+    settings = make_settings(DUE_HOURS={"MAINTENANCE": 6})
     result = await world.api.run(SUBMIT, {"input": {"category": "MAINTENANCE",
                                                     "description": "漏水", "point": IN_B1}},
-                                 viewer=ANONYMOUS, options=options)
+                                 viewer=ANONYMOUS, settings=settings)
     assert _allowed(result.data["submitServiceRequest"]["request"]) == timedelta(hours=6)
 
 
@@ -303,8 +296,8 @@ async def test_new_submissions_and_declines_go_to_the_dispatcher(world: World,
     recorder = Recorder()
 
     async def run(query: str, variables: dict[str, Any], viewer: Viewer) -> Any:
-        context = Context(sessions=world.api.sessions, viewer=viewer, options=ApiOptions(),
-                          background=recorder)
+        context = Context(sessions=world.api.sessions, settings=world.api.settings,
+                          viewer=viewer, background=recorder)
         return (await world.api.schema.execute(query, variable_values=variables,
                                                context_value=context)).data
 

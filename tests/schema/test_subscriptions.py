@@ -20,6 +20,7 @@ from schema.common.context import Context
 from schema.common.ids import encode_id
 from tests.factories import X0, Y0
 from tests.requests_factory import TUNING, community_with_stewards, completed_request
+from tests.settings import make_settings
 
 ADMIN = Viewer(admin=True)
 SUBSCRIBE = """subscription ($scope: ScopeInput) { serviceRequestEvents(scope: $scope) {
@@ -86,7 +87,7 @@ async def _timeline(sessions: Any) -> Timeline:
 async def _run(gql_schema: Any, sessions: Any, viewer: Viewer, feed: Any,
                scope: dict[str, Any] | None = None) -> list[Any]:
     """Every result the subscription sends until it ends."""
-    context = Context(sessions=sessions, viewer=viewer, events=feed)
+    context = Context(sessions=sessions, settings=make_settings(), viewer=viewer, events=feed)
     stream = await gql_schema.subscribe(SUBSCRIBE, variable_values={"scope": scope},
                                         context_value=context)
     async with asyncio.timeout(WAIT):
@@ -226,7 +227,7 @@ async def test_a_screen_that_leaves_is_forgotten_by_the_feed_at_once(gql_schema:
                                                                      sessions: Any) -> None:
     world = await _timeline(sessions)
     feed = ScriptedFeed(list(world.events))
-    context = Context(sessions=sessions, viewer=ADMIN, events=feed)
+    context = Context(sessions=sessions, settings=make_settings(), viewer=ADMIN, events=feed)
     stream = await gql_schema.subscribe(SUBSCRIBE, context_value=context)
     async with asyncio.timeout(WAIT):
         first = await anext(stream)

@@ -10,9 +10,8 @@ import jwt
 import pytest
 from pydantic import ValidationError
 
-from schema.common.context import ApiOptions
+from domain.settings import Settings
 from server.auth import Claims, SessionTokens, TokenError, bearer_token, issue_token, read_token
-from server.settings import Settings
 
 SECRET = "a-test-secret-that-is-long-enough-for-hs256-0123456789"
 
@@ -79,8 +78,7 @@ def test_session_tokens_name_their_session_and_expire_as_set() -> None:
     assert expires == now + timedelta(minutes=15)
     member, _ = tokens.access_token(session_id=6, account_id=None, member_id=9, now=now)
     assert read_token(SECRET, member) == Claims(False, 9, session_id=6)
-    assert Settings(GRIDSTEWARD_ENV="dev").refresh_token_ttl_seconds == \
-        ApiOptions().refresh_token_ttl_seconds == 30 * 86400
+    assert Settings(GRIDSTEWARD_ENV="dev").refresh_ttl == timedelta(days=30)
     sessionless = jwt.encode({"sub": "account:3", "iss": "gridsteward", "iat": 1,
                               "exp": 2 ** 40}, SECRET, algorithm="HS256")
     with pytest.raises(TokenError, match="session"):

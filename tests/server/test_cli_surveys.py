@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.conftest import ROOT
 from tests.requests_factory import community_with_stewards, completed_request
 from tests.workers.conftest import scalar
-from workers.lock import advisory_lock
-from workers.surveys import SURVEY_BATCH_LOCK
+from workers.periodic import advisory_lock
+from workers.schedule import SURVEY_BATCH_LOCK
 
 LINK = "https://example.org/survey?token="
 
@@ -53,8 +53,8 @@ async def test_surveys_runs_one_batch_and_prints_the_counts(
 
 async def test_surveys_skips_while_a_batch_is_running(
         sessions: Any, engine: AsyncEngine, database_url: str, completed: int) -> None:
-    async with advisory_lock(engine, SURVEY_BATCH_LOCK) as taken:
-        assert taken
+    async with advisory_lock(engine, SURVEY_BATCH_LOCK) as held:
+        assert held is not None
         done = await asyncio.to_thread(gridsteward, "surveys", database_url=database_url)
     assert done.returncode == 0
     assert done.stdout.startswith("survey batch skipped: another one is running")

@@ -18,14 +18,15 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.applications import Starlette
 
 from domain.infra.db import libpq_url, make_async_engine, outage, session_factory
+from domain.settings import Settings
 from schema.common.context import Context
 from schema.common.ids import encode_id
 from server.app import create_app
 from server.auth import issue_token
 from server.middleware import answered_nothing
-from server.settings import Settings
 from tests.conftest import ADMIN
 from tests.e2e.serving import free_port
+from tests.settings import make_settings
 
 SECRET = "outage-unit-secret-used-only-by-these-tests-0123456789"
 NOWHERE = f"postgresql+psycopg://gridsteward@127.0.0.1:{free_port()}/nothing"
@@ -67,7 +68,7 @@ def test_bugs_are_not_outages() -> None:
 async def test_a_query_without_database_is_unavailable_and_logged_once(
         gql_schema: Any, caplog: pytest.LogCaptureFixture) -> None:
     engine = make_async_engine(NOWHERE, pool_size=1)
-    context = Context(sessions=session_factory(engine), viewer=ADMIN)
+    context = Context(sessions=session_factory(engine), settings=make_settings(), viewer=ADMIN)
     try:
         with caplog.at_level(logging.WARNING, logger="gridsteward.errors"):
             result = await gql_schema.execute(

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 
+from domain.settings import Settings
 from server.screen import screen_routes
-from server.settings import Settings
 from tests.factories import X0, Y0, load
 
 SECRET = "screen-unit-secret-used-only-by-these-tests-0123456789"

@@ -17,12 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.infra.db import transaction
 from domain.requests.submit import NewRequest, submit_request
+from domain.settings import Settings
 from domain.spatial.tiles import gcj02_shift, node_id_sql
 from geo.crs import CoordSystem, from_wgs84
 from schema.common.ids import encode_id
 from server.app import create_app
 from server.auth import issue_token
-from server.settings import Settings
 from tests.factories import load
 from tests.requests_factory import B1_POINT, TUNING
 

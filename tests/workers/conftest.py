@@ -4,7 +4,7 @@ tests), and helpers to read what happened in the database."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,13 +15,14 @@ from sqlalchemy import text
 
 from domain.infra.db import transaction
 from domain.requests.submit import NewRequest, submit_request
+from domain.settings import Settings
 from tests.requests_factory import B1_POINT, TUNING
+from tests.settings import changed, make_settings
 from workers.actors import Actors, declare_actors
-from workers.broker import DISPATCH_QUEUE, OUTBOUND_QUEUE, SWEEP_QUEUE, worker_middleware
-from workers.config import WorkerConfig
+from workers.broker import DISPATCH_QUEUE, OUTBOUND_QUEUE, worker_middleware
 from workers.runtime import Runtime
 
-QUEUES = (SWEEP_QUEUE, DISPATCH_QUEUE, OUTBOUND_QUEUE)
+QUEUES = (DISPATCH_QUEUE, OUTBOUND_QUEUE)
 
 
 @dataclass
@@ -44,13 +45,13 @@ class Stub:
 
 
 @pytest.fixture
-def worker_config(database_url: str) -> WorkerConfig:
+def worker_settings(database_url: str) -> Settings:
     """Actors' settings for the unit tests: the test database, no stale delay."""
-    return WorkerConfig(database_url=database_url, broker_url="stub://",
-                        dispatch_stale_seconds=0, sweep_interval_seconds=0.2)
+    return make_settings(database_url=database_url, broker_url="stub://",
+                         dispatch_stale_seconds=0, sweep_interval_seconds=0.2)
 
 
-def start_stub(config: WorkerConfig) -> Stub:
+def start_stub(config: Settings) -> Stub:
     broker = StubBroker(middleware=worker_middleware())
     broker.emit_after("process_boot")
     actors = declare_actors(broker, Runtime(config))
@@ -65,8 +66,8 @@ def stub_factory(sessions: Any) -> Iterator[Any]:
     any actor runs); every Stub started is stopped afterwards."""
     started: list[Stub] = []
 
-    def start(config: WorkerConfig, **changes: Any) -> Stub:
-        started.append(start_stub(replace(config, **changes)))
+    def start(config: Settings, **changes: Any) -> Stub:
+        started.append(start_stub(changed(config, **changes)))
         return started[-1]
     yield start
     for stub in started:
@@ -75,8 +76,8 @@ def stub_factory(sessions: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def stub(stub_factory: Any, worker_config: WorkerConfig) -> Stub:
-    return stub_factory(worker_config)
+def stub(stub_factory: Any, worker_settings: Settings) -> Stub:
+    return stub_factory(worker_settings)
 
 
 async def submit(sessions: Any, count: int, *, now: datetime,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,14 +14,14 @@ import pytest
 from dramatiq.brokers.stub import StubBroker
 
 from domain.infra.db import transaction
-from domain.requests.dispatch import dispatch_request
-from tests.requests_factory import TIMEOUT, community_with_stewards
+from domain.settings import Settings
+from tests.requests_factory import TIMEOUT, community_with_stewards, dispatch_request
+from tests.settings import changed, make_settings
 from tests.workers.conftest import Stub, events, scalar, sent_messages, submit
 from workers.actors import declare_actors, send_quietly
 from workers.broker import DISPATCH_QUEUE, worker_middleware
-from workers.config import WorkerConfig
 from workers.runtime import Runtime
-from workers.sweeper import Recently, Sweeper
+from workers.schedule import Sweep
 
 HOUR_AGO = datetime.now(UTC) - timedelta(hours=1)
 
@@ -63,8 +62,8 @@ async def test_many_triggers_for_many_requests_dispatch_each_exactly_once(
 
 
 async def test_a_failing_channel_is_recorded_for_the_sweep_not_raised(
-        sessions: Any, stub_factory: Any, worker_config: WorkerConfig) -> None:
-    stub = stub_factory(worker_config, outbound_channel="webhook",
+        sessions: Any, stub_factory: Any, worker_settings: Settings) -> None:
+    stub = stub_factory(worker_settings, outbound_channel="webhook",
                         webhook_url="http://127.0.0.1:9/hook", webhook_secret="s" * 16)
     await community_with_stewards(sessions, 1)
     (request_id,) = await submit(sessions, 1, now=HOUR_AGO)
@@ -77,20 +76,20 @@ async def test_a_failing_channel_is_recorded_for_the_sweep_not_raised(
     assert await scalar(sessions, retry)
 
 
-async def test_the_sweep_actor_dispatches_what_was_left_submitted(sessions: Any,
-                                                                  stub: Stub) -> None:
+async def test_the_sweep_dispatches_what_was_left_submitted(
+        sessions: Any, stub: Stub, worker_settings: Settings) -> None:
     await community_with_stewards(sessions, 2)
     ids = await submit(sessions, 5, now=HOUR_AGO)
-    stub.actors.run_sweep.send()
+    assert await Sweep(worker_settings, stub.actors, sessions)() == 5
     stub.drain()
     assert await events(sessions, "DISPATCHED") == dict.fromkeys(ids, 1)
     assert await sent_messages(sessions) == 5
 
 
 async def test_two_sweeps_at_once_never_dispatch_twice(
-        sessions: Any, stub: Stub, worker_config: WorkerConfig) -> None:
+        sessions: Any, stub: Stub, worker_settings: Settings) -> None:
     """Half the requests were never dispatched, half were dispatched and let time out: two
-    sweepers at once time each out once and get each dispatched exactly once more."""
+    sweeps at once time each out once and get each dispatched exactly once more."""
     await community_with_stewards(sessions, 2)
     waiting = await submit(sessions, 6, now=HOUR_AGO)
     timed_out = await submit(sessions, 6, now=HOUR_AGO)
@@ -98,8 +97,8 @@ async def test_two_sweeps_at_once_never_dispatch_twice(
         async with transaction(sessions) as session:
             await dispatch_request(session, request_id=request_id, now=HOUR_AGO,
                                    accept_timeout=TIMEOUT)
-    sweepers = [Sweeper(worker_config, stub.actors, sessions) for _ in range(2)]
-    await asyncio.gather(*(s.sweep_once() for s in sweepers))
+    sweeps = [Sweep(worker_settings, stub.actors, sessions) for _ in range(2)]
+    await asyncio.gather(*(sweep() for sweep in sweeps))
     stub.drain()
     assert await events(sessions, "ACCEPT_TIMEOUT") == dict.fromkeys(timed_out, 1)
     dispatched = await events(sessions, "DISPATCHED")
@@ -108,22 +107,27 @@ async def test_two_sweeps_at_once_never_dispatch_twice(
                         "'DISPATCHED'") == 0
 
 
-async def test_a_sweeper_does_not_repeat_a_trigger_within_the_window(
-        sessions: Any, worker_config: WorkerConfig) -> None:
+async def test_the_sweep_does_not_repeat_a_trigger_within_the_window(
+        sessions: Any, worker_settings: Settings) -> None:
     await community_with_stewards(sessions, 1)
     await submit(sessions, 2, now=HOUR_AGO)
-    config = replace(worker_config, dispatch_stale_seconds=60)
+    config = changed(worker_settings, dispatch_stale_seconds=60)
     broker = StubBroker(middleware=worker_middleware())  # no worker: triggers stay queued
-    sweeper = Sweeper(config, declare_actors(broker, Runtime(config)), sessions)
-    assert await sweeper.sweep_once() == 2
-    assert await sweeper.sweep_once() == 0
+    clock = [0.0]
+    sweep = Sweep(config, declare_actors(broker, Runtime(config)), sessions,
+                  clock=lambda: clock[0])
+    assert await sweep() == 2
+    clock[0] = 59.9
+    assert await sweep() == 0
     assert broker.queues[DISPATCH_QUEUE].qsize() == 2
+    clock[0] = 60.1  # the window has passed: the same two again
+    assert await sweep() == 2
     broker.close()
 
 
 def test_enqueueing_stops_at_the_first_failure(caplog: pytest.LogCaptureFixture) -> None:
     failing = StubBroker(middleware=worker_middleware())
-    actors = declare_actors(failing, Runtime(WorkerConfig(database_url="", broker_url="")))
+    actors = declare_actors(failing, Runtime(make_settings(database_url="", broker_url="")))
     failing.enqueue = _broken  # type: ignore[method-assign]
     with caplog.at_level(logging.WARNING, logger="gridsteward.workers"):
         assert send_quietly(actors.dispatch_request, [1, 2, 3]) == []
@@ -133,13 +137,3 @@ def test_enqueueing_stops_at_the_first_failure(caplog: pytest.LogCaptureFixture)
 
 def _broken(*args: Any, **kwargs: Any) -> None:
     raise ConnectionError("broker away")
-
-
-def test_recently_forgets_after_the_window() -> None:
-    clock = [0.0]
-    recently = Recently(window=10, clock=lambda: clock[0])
-    recently.add([("dispatch", 1)])
-    clock[0] = 9.9
-    assert recently.keys() == {("dispatch", 1)}
-    clock[0] = 10.1
-    assert recently.keys() == frozenset()

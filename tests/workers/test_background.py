@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from server.background import DramatiqBackground, FailedEnqueues
-from workers.config import WorkerConfig
+from tests.settings import make_settings
 
 UNREACHABLE = ["amqp://guest:guest@127.0.0.1:1/", "redis://127.0.0.1:1/0"]
 
@@ -16,7 +16,7 @@ UNREACHABLE = ["amqp://guest:guest@127.0.0.1:1/", "redis://127.0.0.1:1/0"]
 @pytest.mark.parametrize("url", UNREACHABLE)
 def test_an_unreachable_broker_is_logged_not_raised(url: str,
                                                     caplog: pytest.LogCaptureFixture) -> None:
-    background = DramatiqBackground(WorkerConfig(database_url="", broker_url=url))
+    background = DramatiqBackground(make_settings(database_url="", broker_url=url))
     with caplog.at_level(logging.WARNING, logger="gridsteward.background"):
         background.dispatch(1)
         background.send(2)
@@ -31,7 +31,7 @@ def test_an_unreachable_broker_is_logged_not_raised(url: str,
 
 @pytest.mark.parametrize("url", UNREACHABLE)
 def test_health_names_an_unreachable_broker(url: str) -> None:
-    background = DramatiqBackground(WorkerConfig(database_url="", broker_url=url))
+    background = DramatiqBackground(make_settings(database_url="", broker_url=url))
     try:
         assert background.health() == "down: 127.0.0.1:1: Connection refused"
     finally:

@@ -19,8 +19,8 @@ import pytest
 from domain.infra.db import transaction
 from domain.requests.delivery import Delivery, deliver
 from domain.requests.outbox import Message, write_message
+from tests.settings import make_settings
 from workers.channels import SIGNATURE_HEADER, WebhookChannel, log_channel, make_sender
-from workers.config import WorkerConfig
 
 SECRET = "a-webhook-secret-for-tests-only"
 PAYLOAD = {"id": 7, "channel": "webhook", "kind": "DISPATCH_NOTICE", "recipient": "13800000001",
@@ -94,8 +94,8 @@ async def test_delivery_over_the_webhook_retries_then_sends(sessions: Any,
             recipient="13800000001", kind="DISPATCH_NOTICE", body="测试", dedupe_key="w1",
             channel="webhook"))
     assert message_id is not None
-    send = make_sender(WorkerConfig(database_url="", broker_url="", webhook_url=receiver.url,
-                                    webhook_secret=SECRET))
+    send = make_sender(make_settings(database_url="", broker_url="", webhook_url=receiver.url,
+                                     webhook_secret=SECRET))
     now = datetime.now(UTC)
     receiver.status = 500
     async with transaction(sessions) as session:
@@ -117,7 +117,7 @@ def test_the_log_channel_writes_one_json_line(caplog: pytest.LogCaptureFixture) 
 
 
 def test_a_message_for_an_unconfigured_channel_is_refused() -> None:
-    send = make_sender(WorkerConfig(database_url="", broker_url=""))
+    send = make_sender(make_settings(database_url="", broker_url=""))
     with pytest.raises(LookupError):
         send({**PAYLOAD, "channel": "webhook"})
     with pytest.raises(LookupError):

@@ -15,12 +15,12 @@ from sqlalchemy.exc import DBAPIError
 from domain.access import Viewer
 from domain.infra.db import transaction
 from domain.requests.actions import decline_request
-from domain.requests.dispatch import Outcome, dispatch_batch, dispatch_request
+from domain.requests.dispatch import Outcome, dispatch_batch
 from domain.requests.policy import Candidate, choose
-from tests.requests_factory import TIMEOUT, community_with_stewards
+from domain.settings import Settings
+from tests.requests_factory import TIMEOUT, community_with_stewards, dispatch_request
 from tests.workers.conftest import Stub, events, scalar, sent_messages, submit
 from workers import jobs
-from workers.config import WorkerConfig
 
 T0 = datetime(2026, 11, 28, 8, tzinfo=UTC)
 
@@ -138,7 +138,7 @@ def test_choose_carries_a_pick_into_the_next_request() -> None:
 
 
 async def test_a_request_that_cannot_be_dispatched_holds_up_no_other(
-        sessions: Any, worker_config: WorkerConfig, caplog: pytest.LogCaptureFixture) -> None:
+        sessions: Any, worker_settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
     """A batch that fails (here a database trigger refuses one request's update) falls back
     to the request it was sent for, alone; the poisoned one stays waiting."""
     await community_with_stewards(sessions, 2)
@@ -151,12 +151,12 @@ async def test_a_request_that_cannot_be_dispatched_holds_up_no_other(
             WHEN (OLD.id = {poison}) EXECUTE FUNCTION test_refuse();"""))
     try:
         with caplog.at_level(logging.ERROR, logger="gridsteward.workers"):
-            notices = await jobs.dispatch_job(sessions, worker_config, good)
+            notices = await jobs.dispatch_job(sessions, worker_settings, good)
         assert len(notices) == 1
         assert "trying it alone" in caplog.text
         assert await events(sessions, "DISPATCHED") == {good: 1}
         with pytest.raises(DBAPIError, match="refused"):
-            await jobs.dispatch_job(sessions, worker_config, poison)
+            await jobs.dispatch_job(sessions, worker_settings, poison)
     finally:
         async with transaction(sessions) as session:
             await session.execute(text("DROP TRIGGER test_refuse ON service_request; "

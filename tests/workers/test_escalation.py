@@ -11,9 +11,9 @@ from sqlalchemy import text
 from domain.access import Viewer
 from domain.infra.db import transaction
 from domain.requests.actions import accept_request, decline_request
-from domain.requests.dispatch import Outcome, dispatch_request
+from domain.requests.dispatch import Outcome
 from domain.requests.sweep import SweepResult, sweep
-from tests.requests_factory import TIMEOUT, community_with_stewards
+from tests.requests_factory import TIMEOUT, community_with_stewards, dispatch_request
 from tests.workers.conftest import add_grid_worker, submit
 
 T0 = datetime(2026, 11, 23, 8, tzinfo=UTC)

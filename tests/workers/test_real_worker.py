@@ -1,8 +1,9 @@
 """Real `gridsteward worker` processes on real brokers: every request ends dispatched exactly
 once, on RabbitMQ, Redis and PostgreSQL, after a worker is SIGKILLed mid-dispatch, across a
 RabbitMQ restart during which submissions still commit, and across database connections cut
-mid-dispatch; surveys go out on schedule; the periodic jobs come back when their process is
-killed, and stop when their supervisor is."""
+mid-dispatch; surveys go out on schedule; a worker whose periodic jobs are killed exits for
+its process manager to restart it, and the dev runner does; of two worker machines one runs
+the periodic jobs, and the other takes over when it dies."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import asyncio
 import os
 import re
 import signal
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
@@ -20,8 +23,11 @@ import psycopg
 import pytest
 
 from domain.infra.db import libpq_url
+from domain.settings import Settings
+from server import devrun
 from server.background import DramatiqBackground
 from tests.requests_factory import community_with_stewards, completed_request
+from tests.settings import make_settings
 from tests.workers.conftest import events, scalar, sent_messages, submit
 from tests.workers.live import (
     Workers,
@@ -31,7 +37,6 @@ from tests.workers.live import (
     redis_database,
     wait_until,
 )
-from workers.config import WorkerConfig
 
 SWEEP_SECONDS = 0.5
 STALE_SECONDS = 2.0
@@ -60,20 +65,24 @@ def rabbitmq_url() -> Iterator[str]:
         yield url
 
 
-def _config(database_url: str, broker: str) -> WorkerConfig:
-    return WorkerConfig(database_url=database_url, broker_url=broker,
-                        dispatch_stale_seconds=STALE_SECONDS,
-                        sweep_interval_seconds=SWEEP_SECONDS)
+def _config(database_url: str, broker: str) -> Settings:
+    return make_settings(database_url=database_url, broker_url=broker,
+                         dispatch_stale_seconds=STALE_SECONDS,
+                         sweep_interval_seconds=SWEEP_SECONDS)
+
+
+def _environment(database_url: str, broker: str) -> dict[str, str]:
+    """What the workers of these tests read their settings from."""
+    return {"DATABASE_URL": database_url, "BROKER_URL": broker,
+            "SWEEP_INTERVAL_SECONDS": str(SWEEP_SECONDS),
+            "DISPATCH_STALE_SECONDS": str(STALE_SECONDS), "OUTBOUND_CHANNEL": "log",
+            "SURVEY_BATCH_INTERVAL_SECONDS": str(SWEEP_SECONDS), "SURVEY_LINK": SURVEY_LINK,
+            "GRIDSTEWARD_ENV": "test", "PGAPPNAME": WORKER_APP}
 
 
 def _workers(database_url: str, broker: str, tmp_path: Path) -> Iterator[Workers]:
     """Worker processes on `broker` (started by each test), all stopped afterwards."""
-    env = {**os.environ, "DATABASE_URL": database_url, "BROKER_URL": broker,
-           "SWEEP_INTERVAL_SECONDS": str(SWEEP_SECONDS),
-           "DISPATCH_STALE_SECONDS": str(STALE_SECONDS), "OUTBOUND_CHANNEL": "log",
-           "SURVEY_BATCH_INTERVAL_SECONDS": str(SWEEP_SECONDS), "SURVEY_LINK": SURVEY_LINK,
-           "GRIDSTEWARD_ENV": "test", "PGAPPNAME": WORKER_APP}
-    started = Workers(env, tmp_path)
+    started = Workers({**os.environ, **_environment(database_url, broker)}, tmp_path)
     try:
         yield started
     finally:
@@ -94,7 +103,7 @@ def rabbit_workers(database_url: str, rabbitmq_url: str, tmp_path: Path,
     yield from _workers(database_url, rabbitmq_url, tmp_path)
 
 
-def _enqueue(config: WorkerConfig, ids: list[int]) -> None:
+def _enqueue(config: Settings, ids: list[int]) -> None:
     """What the API does after commit: hand each request to the workers."""
     background = DramatiqBackground(config)
     for request_id in ids:
@@ -213,8 +222,8 @@ async def test_a_database_restart_loses_and_doubles_nothing(
     await _exactly_once(sessions, ids)
 
 async def _jobs_process(workers: Workers, *, not_in: frozenset[int] = frozenset()) -> int:
-    """The pid of the process running the periodic jobs, as the supervisor logs it: the
-    first one not in `not_in`."""
+    """The pid of the worker process running the periodic jobs, as it logs it: the first
+    one not in `not_in`."""
     found: list[int] = []
 
     async def logged() -> bool:
@@ -225,46 +234,88 @@ async def _jobs_process(workers: Workers, *, not_in: frozenset[int] = frozenset(
     return found[0]
 
 
-async def test_periodic_jobs_killed_are_started_again(
+async def test_a_worker_whose_periodic_jobs_are_killed_exits_for_a_restart(
         sessions: Any, rabbit_workers: Workers) -> None:
-    await community_with_stewards(sessions, 1)
-    rabbit_workers.start(processes=1, threads=2)
-    first = await _jobs_process(rabbit_workers)
-    os.kill(first, signal.SIGKILL)
-    await _jobs_process(rabbit_workers, not_in=frozenset({first}))
-    assert f"(process {first}) exited unexpectedly (signal SIGKILL)" in rabbit_workers.logs()
+    """Killing the process that runs the jobs ends the whole `gridsteward worker` with a
+    failure status, so that systemd, Kubernetes or `gridsteward dev` starts it again."""
+    worker = rabbit_workers.start(processes=2, threads=2)
+    os.kill(await _jobs_process(rabbit_workers), signal.SIGKILL)
+    status = await asyncio.to_thread(worker.process.wait, 60)
+    assert status != 0, rabbit_workers.logs()
+    assert "exited unexpectedly" in rabbit_workers.logs()
+
+
+async def test_under_the_dev_runner_killed_jobs_run_again(
+        sessions: Any, database_url: str, rabbitmq_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`gridsteward dev` starts its worker again when it exits: the sweep dispatches
+    requests nobody enqueued, after the process running it was SIGKILLed."""
+    await community_with_stewards(sessions, 3)
+    for name, value in _environment(database_url, rabbitmq_url).items():
+        monkeypatch.setenv(name, value)
+    worker = devrun.command("worker", "--processes", "1", "--threads", "2").start()
+    stop = devrun.StopSignals()  # not entered: this test sets `requested` itself
+    watching = threading.Thread(target=devrun._watch, args=([worker], stop), daemon=True)
+    watching.start()
+    try:
+        first = await _sweeping_process(sessions, worker)
+        os.kill(first, signal.SIGKILL)
+        killed = time.monotonic()
+        ids = await submit(sessions, 3, now=datetime.now(UTC))  # not enqueued: a sweep must
+
+        async def dispatched() -> bool:
+            return set(await events(sessions, "DISPATCHED")) >= set(ids)
+        await wait_until(dispatched, seconds=60, what="the sweep after the restart")
+        print(f"killed jobs running again under the dev runner after "
+              f"{time.monotonic() - killed:.1f} s")
+    finally:
+        stop.requested.set()
+        watching.join(30)
+        worker.stop()
+
+
+async def _sweeping_process(sessions: Any, worker: Any) -> int:
+    """The worker process of the dev runner's worker, once its sweep has dispatched a
+    request nobody enqueued."""
+    ids = await submit(sessions, 1, now=datetime.now(UTC))
+
+    async def swept() -> bool:
+        return set(await events(sessions, "DISPATCHED")) >= set(ids)
+    await wait_until(swept, seconds=60, what="the first sweep")
+    children = _children(worker.pid)
+    assert len(children) == 1, children
+    return children[0]
+
+
+def _children(pid: int) -> list[int]:
+    """The worker processes Dramatiq forked (not multiprocessing's helpers)."""
+    found = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(c) for c in found
+            if b"resource_tracker" not in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+async def test_two_workers_run_one_table_and_the_second_takes_it_over(
+        sessions: Any, rabbit_workers: Workers) -> None:
+    """Two worker machines (two `gridsteward worker`, two processes each): one process runs
+    the periodic jobs, so one survey batch at a time; killed, the other machine takes over."""
+    await community_with_stewards(sessions, 3)
+    await completed_request(sessions, at=datetime.now(UTC) - timedelta(hours=2))
+    machines = [rabbit_workers.start(processes=2, threads=2) for _ in range(2)]
+    holder = await _jobs_process(rabbit_workers)
+
+    async def survey_sent() -> bool:
+        return await sent_messages(sessions, "SURVEY") == 1
+    await wait_until(survey_sent, seconds=60, what="the survey sent", logs=rabbit_workers.logs)
+    running = [m for m in machines if JOBS_PROCESS.search(m.output())]
+    assert len(running) == 1 and len(JOBS_PROCESS.findall(rabbit_workers.logs())) == 1
+    (other,) = [m for m in machines if m is not running[0]]
+    assert "survey batch:" in running[0].output() and "survey batch:" not in other.output()
+
+    running[0].kill()
+    await _jobs_process(rabbit_workers, not_in=frozenset({holder}))
+    assert JOBS_PROCESS.search(other.output())
     ids = await submit(sessions, 3, now=datetime.now(UTC))  # not enqueued: only a sweep can
     await _all_dispatched(sessions, ids, rabbit_workers)
-
-
-async def test_periodic_jobs_stop_when_their_supervisor_dies(
-        sessions: Any, rabbit_workers: Workers) -> None:
-    rabbit_workers.start(processes=1, threads=2)
-    jobs = await _jobs_process(rabbit_workers)
-    supervisor = _parent_of(jobs)
-    os.kill(supervisor, signal.SIGKILL)
-
-    async def gone() -> bool:
-        return not Path(f"/proc/{jobs}").exists() or _state_of(jobs) == "Z"
-    await wait_until(gone, seconds=20, what="the orphaned jobs to stop",
-                     logs=rabbit_workers.logs)
-    assert f"the supervisor (process {supervisor}) is gone" in rabbit_workers.logs()
-
-
-def _stat(pid: int) -> list[str]:
-    text = Path(f"/proc/{pid}/stat").read_text()
-    return text[text.rfind(")") + 2:].split()
-
-
-def _parent_of(pid: int) -> int:
-    return int(_stat(pid)[1])
-
-
-def _state_of(pid: int) -> str:
-    try:
-        return _stat(pid)[0]
-    except FileNotFoundError:
-        return "gone"
 
 
 async def test_a_first_start_on_a_fresh_broker_logs_no_missing_queue(

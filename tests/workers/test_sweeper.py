@@ -1,25 +1,27 @@
-"""The sweeper and a backlog of due messages (a large survey batch): it goes out at the pace
+"""The sweep and a backlog of due messages (a large survey batch): it goes out at the pace
 the workers deliver, not one page per interval, and never more than about a page in flight."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from typing import Any
 
 from dramatiq import Message
 from dramatiq.brokers.stub import StubBroker
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.infra.db import transaction
 from domain.requests.sweep import BATCH
+from domain.settings import Settings
+from tests.settings import changed
 from tests.workers.conftest import Stub, sent_messages
 from tests.workers.live import wait_until
 from workers.actors import DELIVERY_BATCH, declare_actors
 from workers.broker import OUTBOUND_QUEUE, worker_middleware
-from workers.config import WorkerConfig
+from workers.periodic import Periodic, repeat
 from workers.runtime import Runtime
-from workers.sweeper import BACKLOG_PAUSE_SECONDS, Sweeper
+from workers.schedule import BACKLOG_PAUSE_SECONDS, Sweep
 
 INTERVAL = 30.0
 
@@ -36,18 +38,18 @@ async def pending_messages(sessions: Any, count: int) -> None:
 
 
 async def test_a_backlog_is_topped_up_to_a_page_in_flight(sessions: Any,
-                                                          worker_config: WorkerConfig) -> None:
+                                                          worker_settings: Settings) -> None:
     await pending_messages(sessions, 2 * BATCH + 200)
-    config = replace(worker_config, sweep_interval_seconds=INTERVAL, dispatch_stale_seconds=60)
+    config = changed(worker_settings, sweep_interval_seconds=INTERVAL, dispatch_stale_seconds=60)
     broker = StubBroker(middleware=worker_middleware())  # no worker: nothing is delivered
-    sweeper = Sweeper(config, declare_actors(broker, Runtime(config)), sessions)
-    assert (await sweeper.sweep_once(), sweeper.pause()) == (BATCH, BACKLOG_PAUSE_SECONDS)
-    assert (await sweeper.sweep_once(), sweeper.pause()) == (0, INTERVAL)  # all in flight
+    sweep = Sweep(config, declare_actors(broker, Runtime(config)), sessions)
+    assert (await sweep(), sweep.pause()) == (BATCH, BACKLOG_PAUSE_SECONDS)
+    assert (await sweep(), sweep.pause()) == (0, INTERVAL)  # all in flight
 
     async with transaction(sessions) as session:  # the workers deliver the first 100
         await session.execute(text(
             "UPDATE outbound_message SET status = 'SENT' WHERE id <= 100"))
-    assert (await sweeper.sweep_once(), sweeper.pause()) == (100, BACKLOG_PAUSE_SECONDS)
+    assert (await sweep(), sweep.pause()) == (100, BACKLOG_PAUSE_SECONDS)
     assert enqueued_ids(broker) == list(range(1, BATCH + 1)) + list(range(BATCH + 1, BATCH + 101))
     broker.close()
 
@@ -61,20 +63,22 @@ def enqueued_ids(broker: StubBroker) -> list[int]:
 
 
 async def test_a_backlog_goes_out_without_waiting_an_interval_per_page(
-        sessions: Any, stub_factory: Any, worker_config: WorkerConfig) -> None:
+        sessions: Any, engine: AsyncEngine, stub_factory: Any,
+        worker_settings: Settings) -> None:
     count = 3 * BATCH
     await pending_messages(sessions, count)
     interval = 2 * INTERVAL  # one page per interval would take three of them
-    config = replace(worker_config, sweep_interval_seconds=interval, dispatch_stale_seconds=60)
+    config = changed(worker_settings, sweep_interval_seconds=interval, dispatch_stale_seconds=60)
     stub: Stub = stub_factory(config)
-    sweeper = Sweeper(config, stub.actors, sessions)
+    sweep = Sweep(config, stub.actors, sessions)
     stop = asyncio.Event()
-    running = asyncio.create_task(sweeper.run_forever(stop))
+    running = asyncio.create_task(repeat(Periodic("sweep", sweep.pause, None, sweep),
+                                          engine, stop))
 
     async def all_sent() -> bool:
         return await sent_messages(sessions) == count
     async def back_to_the_interval() -> bool:  # the first pass that finds nothing new
-        return sweeper.pause() == interval
+        return sweep.pause() == interval
     try:
         await wait_until(all_sent, seconds=INTERVAL, what=f"{count} messages sent")
         await wait_until(back_to_the_interval, seconds=2, what="the pace back to the interval")
@@ -84,12 +88,12 @@ async def test_a_backlog_goes_out_without_waiting_an_interval_per_page(
 
 
 async def test_without_a_stale_window_the_pace_stays_the_interval(
-        sessions: Any, worker_config: WorkerConfig) -> None:
+        sessions: Any, worker_settings: Settings) -> None:
     """With DISPATCH_STALE_SECONDS=0 every pass re-enqueues what is in flight: hurrying would
     multiply the triggers, not the deliveries."""
     await pending_messages(sessions, BATCH + 1)
-    config = replace(worker_config, sweep_interval_seconds=INTERVAL, dispatch_stale_seconds=0)
+    config = changed(worker_settings, sweep_interval_seconds=INTERVAL, dispatch_stale_seconds=0)
     broker = StubBroker(middleware=worker_middleware())
-    sweeper = Sweeper(config, declare_actors(broker, Runtime(config)), sessions)
-    assert (await sweeper.sweep_once(), sweeper.pause()) == (BATCH, INTERVAL)
+    sweep = Sweep(config, declare_actors(broker, Runtime(config)), sessions)
+    assert (await sweep(), sweep.pause()) == (BATCH, INTERVAL)
     broker.close()

@@ -1,16 +1,28 @@
-"""Every setting GridSteward reads, in one pydantic-settings class.
+"""Every setting GridSteward reads, in one pydantic-settings class that every process uses:
+the API, the worker processes (each reads it from the environment it inherits), their
+periodic jobs and the command line.
 
-Settings come from the environment (or a `.env` file in the working directory). This module
-imports nothing from the project, so any layer may be handed a `Settings` object.
+Settings come from the environment (or a `.env` file in the working directory). A default
+that belongs to a rule is stated once, beside the rule (the due hours in
+domain.requests.policy, the survey times in domain.surveys.batch, ...); the fields here take
+it from there. Domain functions never read settings themselves: callers pass them the values.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.people.sessions import DEFAULT_REFRESH_TTL
+from domain.requests.dispatch import ACCEPT_TIMEOUT
+from domain.requests.policy import DEFAULT_DUE_HOURS
+from domain.requests.sweep import STALE_AFTER
+from domain.spatial.coverage import ADDRESS_MATCH_THRESHOLD, NEAREST_BUILDING_METRES
+from domain.surveys.batch import DEFAULT_SURVEY_TIMES, SurveyTimes
 
 #: Secrets that must never sign production tokens.
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "development"})
@@ -18,21 +30,15 @@ PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "
 #: Shortest WEBHOOK_SECRET accepted outside development.
 MIN_WEBHOOK_SECRET = 16
 
-#: Default time limits (规定时限) per service category, in hours; see README.
-DEFAULT_DUE_HOURS: dict[str, int] = {
-    "EMERGENCY": 4,
-    "ASSISTANCE": 24,
-    "CONSULTATION": 48,
-    "MEDIATION": 72,
-    "MAINTENANCE": 72,
-    "CULTURE": 168,
-}
+
+def _seconds(delta: timedelta) -> int:
+    return int(delta.total_seconds())
 
 
 class Settings(BaseSettings):
     """GridSteward configuration. Names match the contract's environment variables."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     environment: Literal["dev", "test", "production"] = Field(
         default="production", alias="GRIDSTEWARD_ENV"
@@ -42,12 +48,15 @@ class Settings(BaseSettings):
     secret_key: str = Field(default="", alias="SECRET_KEY")
     token_ttl_seconds: int = Field(default=12 * 3600, alias="TOKEN_TTL_SECONDS", gt=0)
     access_token_ttl_seconds: int = Field(default=900, alias="ACCESS_TOKEN_TTL_SECONDS", gt=0)
-    refresh_token_ttl_seconds: int = Field(default=30 * 86400, alias="REFRESH_TOKEN_TTL_SECONDS",
-                                           gt=0)
+    refresh_token_ttl_seconds: int = Field(default=_seconds(DEFAULT_REFRESH_TTL),
+                                           alias="REFRESH_TOKEN_TTL_SECONDS", gt=0)
 
-    survey_delay_seconds: int = Field(default=3600, alias="SURVEY_DELAY_SECONDS", ge=0)
-    survey_reminder_seconds: int = Field(default=172800, alias="SURVEY_REMINDER_SECONDS", ge=0)
-    survey_expiry_seconds: int = Field(default=604800, alias="SURVEY_EXPIRY_SECONDS", ge=0)
+    survey_delay_seconds: int = Field(default=_seconds(DEFAULT_SURVEY_TIMES.delay),
+                                      alias="SURVEY_DELAY_SECONDS", ge=0)
+    survey_reminder_seconds: int = Field(default=_seconds(DEFAULT_SURVEY_TIMES.reminder),
+                                         alias="SURVEY_REMINDER_SECONDS", ge=0)
+    survey_expiry_seconds: int = Field(default=_seconds(DEFAULT_SURVEY_TIMES.expiry),
+                                       alias="SURVEY_EXPIRY_SECONDS", ge=0)
     survey_batch_interval_seconds: float = Field(
         default=60.0, alias="SURVEY_BATCH_INTERVAL_SECONDS", gt=0)
     survey_link: str = Field(default="", alias="SURVEY_LINK")
@@ -57,14 +66,15 @@ class Settings(BaseSettings):
                                                         alias="SCREEN_RASTER_CRS")
     assessment_interval_seconds: float = Field(
         default=3600.0, alias="ASSESSMENT_INTERVAL_SECONDS", gt=0)
-    accept_timeout_seconds: int = Field(default=1800, alias="ACCEPT_TIMEOUT_SECONDS", gt=0)
+    accept_timeout_seconds: int = Field(default=_seconds(ACCEPT_TIMEOUT),
+                                        alias="ACCEPT_TIMEOUT_SECONDS", gt=0)
     due_hours: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_DUE_HOURS),
                                       alias="DUE_HOURS")
 
-    nearest_building_metres: float = Field(default=30.0, alias="NEAREST_BUILDING_METRES", ge=0)
-    address_match_threshold: float = Field(
-        default=0.8, alias="ADDRESS_MATCH_THRESHOLD", ge=0, le=1
-    )
+    nearest_building_metres: float = Field(default=NEAREST_BUILDING_METRES,
+                                           alias="NEAREST_BUILDING_METRES", ge=0)
+    address_match_threshold: float = Field(default=ADDRESS_MATCH_THRESHOLD,
+                                           alias="ADDRESS_MATCH_THRESHOLD", ge=0, le=1)
 
     max_query_depth: int = Field(default=10, alias="MAX_QUERY_DEPTH", gt=0)
     max_aliases: int = Field(default=30, alias="MAX_ALIASES", gt=0)
@@ -81,7 +91,8 @@ class Settings(BaseSettings):
     webhook_url: str = Field(default="", alias="WEBHOOK_URL")
     webhook_secret: str = Field(default="", alias="WEBHOOK_SECRET")
     sweep_interval_seconds: float = Field(default=5.0, alias="SWEEP_INTERVAL_SECONDS", gt=0)
-    dispatch_stale_seconds: float = Field(default=30.0, alias="DISPATCH_STALE_SECONDS", ge=0)
+    dispatch_stale_seconds: float = Field(default=STALE_AFTER.total_seconds(),
+                                          alias="DISPATCH_STALE_SECONDS", ge=0)
 
     @field_validator("database_url")
     @classmethod
@@ -160,9 +171,26 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def async_database_url(self) -> str:
-        """The same URL; psycopg serves both sync and async SQLAlchemy engines."""
-        return self.database_url
+    def accept_timeout(self) -> timedelta:
+        """How long a member has to accept a request offered to them."""
+        return timedelta(seconds=self.accept_timeout_seconds)
+
+    @property
+    def refresh_ttl(self) -> timedelta:
+        """How long a refresh token is good for (REFRESH_TOKEN_TTL_SECONDS)."""
+        return timedelta(seconds=self.refresh_token_ttl_seconds)
+
+    @property
+    def stale_after(self) -> timedelta:
+        """How long a SUBMITTED request may wait before the sweep dispatches it again."""
+        return timedelta(seconds=self.dispatch_stale_seconds)
+
+    @property
+    def survey_times(self) -> SurveyTimes:
+        """When surveys are sent, reminded and expired, counted from completion and sending."""
+        return SurveyTimes(delay=timedelta(seconds=self.survey_delay_seconds),
+                           reminder=timedelta(seconds=self.survey_reminder_seconds),
+                           expiry=timedelta(seconds=self.survey_expiry_seconds))
 
 
 @lru_cache

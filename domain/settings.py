@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     survey_batch_interval_seconds: float = Field(
         default=60.0, alias="SURVEY_BATCH_INTERVAL_SECONDS", gt=0)
     survey_link: str = Field(default="", alias="SURVEY_LINK")
+    screen_raster_url: str = Field(default="", alias="SCREEN_RASTER_URL")
+    screen_raster_attribution: str = Field(default="", alias="SCREEN_RASTER_ATTRIBUTION")
+    screen_raster_crs: Literal["GCJ02", "WGS84"] = Field(default="GCJ02",
+                                                        alias="SCREEN_RASTER_CRS")
     assessment_interval_seconds: float = Field(
         default=3600.0, alias="ASSESSMENT_INTERVAL_SECONDS", gt=0)
     accept_timeout_seconds: int = Field(default=_seconds(ACCEPT_TIMEOUT),
@@ -109,6 +113,16 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("SURVEY_LINK must be an http(s) URL the token is appended to, "
                              "e.g. https://example.org/survey?token=")
+        return value
+
+    @field_validator("screen_raster_url")
+    @classmethod
+    def _tile_template(cls, value: str) -> str:
+        """The map screen's optional raster base map: an XYZ tile URL template."""
+        if value and not (value.startswith(("http://", "https://", "/"))
+                          and all(part in value for part in ("{z}", "{x}", "{y}"))):
+            raise ValueError("SCREEN_RASTER_URL must be an http(s) tile URL with {z}, {x} "
+                             "and {y}, e.g. https://tiles.example.org/{z}/{x}/{y}.png")
         return value
 
     @field_validator("due_hours")

@@ -27,19 +27,27 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
-from domain.access import ANONYMOUS, CITY_ADMIN, Viewer, load_viewer
 from domain.infra.db import make_async_engine, session_factory
 from domain.settings import Settings
 from schema.app import Limits, build_schema
 from schema.common.context import Context
 from schema.common.errors import RETRY_AFTER_SECONDS
-from server.auth import Claims, SessionTokens, TokenError, bearer_token, read_token
+from server.auth import (
+    Claims,
+    SessionTokens,
+    TokenError,
+    bearer_token,
+    read_token,
+    viewer_of,
+)
 from server.background import DramatiqBackground
 from server.events import EventHub
 from server.gc_tuning import tune_gc
 from server.health import health
 from server.middleware import BearerAuth, BodyLimit, Outages, answered_nothing, error_body
 from server.request_json import Undecodable, decode_json
+from server.screen import screen_routes
+from server.tiles import tile
 
 
 @dataclass
@@ -90,7 +98,7 @@ class GridStewardGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Any, response: Any) -> Context:
         state = request.app.state
         claims: Claims | None = request.scope.get("state", {}).get("claims")
-        viewer = await _viewer(state.sessions, claims)
+        viewer = await viewer_of(state.sessions, claims)
         kind = SocketContext if isinstance(request, WebSocket) else Context
         return kind(sessions=state.sessions, settings=self.settings, viewer=viewer,
                     background=state.background, events=state.events, tokens=self.tokens,
@@ -111,7 +119,7 @@ class GridStewardGraphQL(GraphQL[Context, None]):
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED",
                                             "message": str(exc)}) from None
         if given is not None:
-            context.viewer = await _viewer(context.sessions, claims)
+            context.viewer = await viewer_of(context.sessions, claims)
         return UNSET
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
@@ -144,20 +152,9 @@ def _read_claims(secret: str, header: str | None) -> Claims | None:
     return read_token(secret, token) if token else None
 
 
-async def _viewer(sessions: Any, claims: Claims | None) -> Viewer:
-    """The caller a token names (domain.access.load_viewer); anonymous without one."""
-    if claims is None:
-        return ANONYMOUS
-    if claims.admin:
-        return CITY_ADMIN
-    async with sessions() as session:
-        return await load_viewer(session, admin=False, member_id=claims.member_id,
-                                 account_id=claims.account_id, session_id=claims.session_id)
-
-
 def create_app(settings: Settings) -> Starlette:
     """The whole HTTP surface: POST/GET /graphql (GraphiQL on GET), WebSocket /graphql,
-    GET /healthz (server.health)."""
+    GET /healthz (server.health), GET /tiles/... (server.tiles), GET /screen (server.screen)."""
     tokens = SessionTokens(settings.secret_key,
                            timedelta(seconds=settings.access_token_ttl_seconds))
     graphql = GridStewardGraphQL(settings, Limits.of(settings), tokens)
@@ -177,7 +174,9 @@ def create_app(settings: Settings) -> Starlette:
 
     return Starlette(
         routes=[Route("/graphql", graphql, methods=["GET", "POST"]),
-                WebSocketRoute("/graphql", graphql), Route("/healthz", health)],
+                WebSocketRoute("/graphql", graphql), Route("/healthz", health),
+                Route("/tiles/{layer}/{z}/{x}/{y}.mvt", tile, methods=["GET"]),
+                *screen_routes(settings)],
         middleware=[Middleware(Outages), Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
                     Middleware(BearerAuth, secret=settings.secret_key)],
         lifespan=lifespan,

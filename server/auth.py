@@ -12,9 +12,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 
+from domain.access import ANONYMOUS, CITY_ADMIN, Viewer, load_viewer
 from domain.people.codes import code_key
 
 ALGORITHM = "HS256"
@@ -118,3 +120,15 @@ class SessionTokens:
     @property
     def code_key(self) -> bytes:
         return code_key(self.secret)
+
+
+async def viewer_of(sessions: Any, claims: Claims | None) -> Viewer:
+    """The caller a token names (domain.access.load_viewer); anonymous without one. The
+    GraphQL context and the tile route both ask this."""
+    if claims is None:
+        return ANONYMOUS
+    if claims.admin:
+        return CITY_ADMIN
+    async with sessions() as session:
+        return await load_viewer(session, admin=False, member_id=claims.member_id,
+                                 account_id=claims.account_id, session_id=claims.session_id)

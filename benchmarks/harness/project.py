@@ -12,6 +12,7 @@ from domain.spatial import coverage as coverage_statements
 from domain.spatial.directory import BBox, Scope
 from domain.spatial.map_layers import map_features
 from domain.spatial.models import ServiceCategory
+from domain.spatial.tiles import LAYERS as TILE_LAYERS
 from domain.surveys.assessment import assess_period
 from domain.surveys.batch import BatchCounts, SurveyTimes, run_survey_batch
 from geo.address import address_key, house_number_signature, similarity
@@ -21,12 +22,14 @@ from schema.app import build_schema
 from schema.common.context import Context
 from schema.common.ids import decode_id, encode_id
 from schema.common.loaders import Loaders
+from server.auth import issue_token
 from server.background import DramatiqBackground
 from server.localdb import ensure_local_cluster
 from tests.factories import load as load_fixtures
 
 __all__ = [
     "NO_JIT",
+    "TILE_LAYERS",
     "BBox",
     "BatchCounts",
     "Context",
@@ -48,6 +51,7 @@ __all__ = [
     "encode_id",
     "ensure_local_cluster",
     "house_number_signature",
+    "issue_token",
     "libpq_url",
     "load_fixtures",
     "make_async_engine",

@@ -23,6 +23,7 @@ from domain.infra.db import one_of
 from domain.infra.paging import Page, fetch_page
 from domain.requests.models import OPEN_STATUSES, OutboundMessage, RequestEvent
 from domain.requests.models import ServiceRequest as Request
+from domain.requests.policy import CATEGORY_NAMES
 from domain.spatial import directory
 from domain.spatial.directory import BBox, Scope
 from domain.spatial.models import ServiceCategory
@@ -70,6 +71,24 @@ def visible_clause(viewer: Viewer) -> Any:
     if viewer.grid_ids:
         clauses.append(col(Request.grid_id).in_(sorted(viewer.grid_ids)))
     return or_(false(), *clauses)
+
+
+#: `can_see` as raw SQL on `service_request r`, for the map layers and vector tiles; its
+#: parameters come from `visible_params`.
+VISIBLE_SQL = ("(:see_all OR r.assignee_id = :viewer_member "
+               "OR r.grid_id = ANY(CAST(:viewer_grids AS integer[])))")
+#: Open statuses as a SQL list, and the category's Chinese name, on `service_request r`.
+OPEN_SQL = ", ".join(f"'{s}'" for s in OPEN)
+CATEGORY_NAME_SQL = "CASE r.category {} END".format(
+    " ".join(f"WHEN '{code}' THEN '{name}'" for code, name in CATEGORY_NAMES.items()))
+
+
+def visible_params(viewer: Viewer | None) -> dict[str, Any]:
+    """The parameters of VISIBLE_SQL: nothing visible without a viewer."""
+    if viewer is None:
+        return {"see_all": False, "viewer_member": None, "viewer_grids": []}
+    return {"see_all": viewer.admin, "viewer_member": viewer.member_id,
+            "viewer_grids": sorted(viewer.grid_ids)}
 
 
 def scope_clause(scope: Scope) -> Any:

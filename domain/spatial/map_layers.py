@@ -24,8 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Viewer
 from domain.errors import InvalidInput
-from domain.requests.models import OPEN_STATUSES
-from domain.requests.policy import CATEGORY_NAMES
+from domain.requests.queries import CATEGORY_NAME_SQL, OPEN_SQL, VISIBLE_SQL, visible_params
 from domain.spatial.directory import BBox
 from geo.sql import envelope_sql
 
@@ -34,9 +33,6 @@ from geo.sql import envelope_sql
 MAX_FEATURES = 5000
 
 _BOX = envelope_sql()
-_OPEN = ", ".join(f"'{s.value}'" for s in OPEN_STATUSES)
-_CATEGORY_NAME = "CASE r.category {} END".format(
-    " ".join(f"WHEN '{code}' THEN '{name}'" for code, name in CATEGORY_NAMES.items()))
 
 @dataclass(frozen=True)
 class _Layer:
@@ -80,13 +76,12 @@ _LAYERS: dict[str, _Layer] = {
         "building_group bg", f"bg.id IN (SELECT group_id FROM building WHERE location && {_BOX})",
         join="JOIN building b ON b.group_id = bg.id", tail="GROUP BY bg.id"),
     "OPEN_REQUESTS": _Layer(
-        f"'open_requests', 'ServiceRequest', r.id, r.number || ' ' || {_CATEGORY_NAME}, "
+        f"'open_requests', 'ServiceRequest', r.id, r.number || ' ' || {CATEGORY_NAME_SQL}, "
         "json_build_object('number', r.number, 'category', r.category, 'status', r.status, "
         "'escalationLevel', r.escalation_level, 'dueAt', r.due_at, "
         "'overdue', r.overdue OR r.due_at < now()), r.location",
         "service_request r",
-        f"r.status IN ({_OPEN}) AND r.location && {_BOX} AND (:see_all "
-        "OR r.assignee_id = :viewer_member OR r.grid_id = ANY(CAST(:viewer_grids AS integer[])))"),
+        f"r.status IN ({OPEN_SQL}) AND r.location && {_BOX} AND {VISIBLE_SQL}"),
 }
 
 
@@ -108,13 +103,6 @@ def _statement(layers: list[str]) -> str:
         FROM n"""
 
 
-def _viewer_params(viewer: Viewer | None) -> dict[str, Any]:
-    if viewer is None:
-        return {"see_all": False, "viewer_member": None, "viewer_grids": []}
-    return {"see_all": viewer.admin, "viewer_member": viewer.member_id,
-            "viewer_grids": sorted(viewer.grid_ids)}
-
-
 async def map_features(session: AsyncSession, *, bbox: BBox, layers: list[str],
                        viewer: Viewer | None = None,
                        max_features: int = MAX_FEATURES) -> dict[str, Any]:
@@ -125,7 +113,7 @@ async def map_features(session: AsyncSession, *, bbox: BBox, layers: list[str],
     if not wanted:
         return {"type": "FeatureCollection", "features": []}
     params = {"west": bbox.west, "south": bbox.south, "east": bbox.east, "north": bbox.north,
-              "limit": max_features + 1, "cap": max_features, **_viewer_params(viewer)}
+              "limit": max_features + 1, "cap": max_features, **visible_params(viewer)}
     count, value = (await session.execute(text(_statement(wanted)), params)).one()
     if count > max_features:
         raise InvalidInput.one(

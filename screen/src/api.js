@@ -13,7 +13,9 @@ let refreshTimer = null;
 const listeners = new Set();
 
 /** Calls `fn()` whenever the token changes (sign-in, refresh, sign-out). */
-export function onAuthChange(fn) { listeners.add(fn); }
+export function onAuthChange(fn) {
+  listeners.add(fn);
+}
 
 function changed() {
   localStorage.setItem(KEY, JSON.stringify(auth));
@@ -37,8 +39,11 @@ export function signOut() {
 }
 
 function useSession(session) {
-  Object.assign(auth, { token: session.accessToken, refreshToken: session.refreshToken,
-    expiresAt: session.accessTokenExpiresAt });
+  Object.assign(auth, {
+    token: session.accessToken,
+    refreshToken: session.refreshToken,
+    expiresAt: session.accessTokenExpiresAt,
+  });
   scheduleRefresh();
   changed();
 }
@@ -46,8 +51,11 @@ function useSession(session) {
 const SESSION = 'session { accessToken accessTokenExpiresAt refreshToken } errors { code message }';
 
 export async function signIn(login, password) {
-  const data = await gql(`mutation ($l: String!, $p: String!) {
-    signInWithPassword(login: $l, password: $p) { ${SESSION} } }`, { l: login, p: password });
+  const data = await gql(
+    `mutation ($l: String!, $p: String!) {
+    signInWithPassword(login: $l, password: $p) { ${SESSION} } }`,
+    { l: login, p: password },
+  );
   const answer = data.signInWithPassword;
   if (answer.errors.length) throw new AuthError('账号或密码错误');
   useSession(answer.session);
@@ -59,8 +67,11 @@ function scheduleRefresh() {
   const wait = Math.max(1000, Date.parse(auth.expiresAt) - Date.now() - 60_000);
   refreshTimer = setTimeout(async () => {
     try {
-      const data = await gql(`mutation ($r: String!) { refreshSession(refreshToken: $r) {
-        ${SESSION} } }`, { r: auth.refreshToken });
+      const data = await gql(
+        `mutation ($r: String!) { refreshSession(refreshToken: $r) {
+        ${SESSION} } }`,
+        { r: auth.refreshToken },
+      );
       if (data.refreshSession.errors.length) throw new AuthError('会话已过期');
       useSession(data.refreshSession.session);
     } catch {
@@ -74,8 +85,11 @@ function scheduleRefresh() {
 export async function gql(query, variables = {}) {
   const headers = { 'Content-Type': 'application/json' };
   if (auth.token) headers.Authorization = `Bearer ${auth.token}`;
-  const res = await fetch('/graphql', { method: 'POST', headers,
-    body: JSON.stringify({ query, variables }) });
+  const res = await fetch('/graphql', {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ query, variables }),
+  });
   if (res.status === 401) throw new AuthError('登录已过期或令牌无效，请重新登录');
   const body = await res.json();
   const error = body.errors && body.errors[0];
@@ -93,22 +107,43 @@ export async function gql(query, variables = {}) {
 export function followEvents({ onEvent, onReload, onState }) {
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`;
   const client = createClient({
-    url, lazy: false, retryAttempts: Infinity, shouldRetry: () => true, keepAlive: 10_000,
+    url,
+    lazy: false,
+    retryAttempts: Infinity,
+    shouldRetry: () => true,
+    keepAlive: 10_000,
     connectionParams: () => (auth.token ? { Authorization: `Bearer ${auth.token}` } : {}),
     on: {
-      connected: () => { onState('实时连接', true); onReload(); },
+      connected: () => {
+        onState('实时连接', true);
+        onReload();
+      },
       // 4403: the token was refused (expired); reloading the list says so on the page
-      closed: (event) => { onState('连接断开，正在重连…', false); if (event && event.code === 4403) onReload(); },
+      closed: (event) => {
+        onState('连接断开，正在重连…', false);
+        if (event && event.code === 4403) onReload();
+      },
     },
   });
   let stopped = false;
-  const subscribe = () => client.subscribe(
-    { query: 'subscription { serviceRequestEvents { kind at request { id } } }' },
-    {
-      next: ({ data }) => data && onEvent(data.serviceRequestEvents),
-      error: () => { if (!stopped) setTimeout(() => { onReload(); subscribe(); }, 2000); },
-      complete: () => {},
-    });
+  const subscribe = () =>
+    client.subscribe(
+      { query: 'subscription { serviceRequestEvents { kind at request { id } } }' },
+      {
+        next: ({ data }) => data && onEvent(data.serviceRequestEvents),
+        error: () => {
+          if (!stopped)
+            setTimeout(() => {
+              onReload();
+              subscribe();
+            }, 2000);
+        },
+        complete: () => {},
+      },
+    );
   subscribe();
-  return () => { stopped = true; client.dispose(); };
+  return () => {
+    stopped = true;
+    client.dispose();
+  };
 }

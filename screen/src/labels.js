@@ -10,11 +10,13 @@ const MAX_LABELS = 400;
 function place(features, below) {
   let [w, s, e, n] = [Infinity, Infinity, -Infinity, -Infinity];
   for (const f of features) {
-    const rings = f.geometry.type === 'Polygon' ? [f.geometry.coordinates]
-      : f.geometry.coordinates;
+    const rings = f.geometry.type === 'Polygon' ? [f.geometry.coordinates] : f.geometry.coordinates;
     for (const polygon of rings) {
       for (const [x, y] of polygon[0]) {
-        w = Math.min(w, x); s = Math.min(s, y); e = Math.max(e, x); n = Math.max(n, y);
+        w = Math.min(w, x);
+        s = Math.min(s, y);
+        e = Math.max(e, x);
+        n = Math.max(n, y);
       }
     }
   }
@@ -39,8 +41,11 @@ function wanted(map) {
   add('grids', 'grid', 13, false);
   add('building_groups', 'group', 16, true);
   for (const f of map.queryRenderedFeatures({ layers: ['clusters'] })) {
-    found.set(`cluster:${f.properties.cluster_id}`,
-      { kind: 'cluster', text: String(f.properties.point_count), at: f.geometry.coordinates });
+    found.set(`cluster:${f.properties.cluster_id}`, {
+      kind: 'cluster',
+      text: String(f.properties.point_count),
+      at: f.geometry.coordinates,
+    });
   }
   return [...found].slice(0, MAX_LABELS);
 }
@@ -52,7 +57,11 @@ export function followLabels(map) {
     for (const [key, label] of wanted(map)) {
       keep.add(key);
       const old = shown.get(key);
-      if (old) { old.setLngLat(label.at); old.getElement().textContent = label.text; continue; }
+      if (old) {
+        old.setLngLat(label.at);
+        old.getElement().textContent = label.text;
+        continue;
+      }
       const element = document.createElement('div');
       element.className = `map-label ${label.kind}`;
       element.textContent = label.text;
@@ -60,7 +69,10 @@ export function followLabels(map) {
       shown.set(key, new maplibregl.Marker({ element, anchor }).setLngLat(label.at).addTo(map));
     }
     for (const [key, marker] of shown) {
-      if (!keep.has(key)) { marker.remove(); shown.delete(key); }
+      if (!keep.has(key)) {
+        marker.remove();
+        shown.delete(key);
+      }
     }
   };
   map.on('idle', update);

@@ -32,22 +32,30 @@ export function fillFilterOptions(form) {
 export function filtered(rows, form) {
   const since = Number(form.since.value || 0);
   const now = Date.now();
-  return rows.filter((r) => (!form.category.value || r.category === form.category.value)
-      && (!form.status.value || r.status === form.status.value)
-      && (!form.overdue.checked || r.overdue)
-      && (!since || now - Date.parse(r.submittedAt) <= since * 1000))
-    .sort((a, b) => (b.overdue - a.overdue) || (Date.parse(a.dueAt) - Date.parse(b.dueAt)));
+  return rows
+    .filter(
+      (r) =>
+        (!form.category.value || r.category === form.category.value) &&
+        (!form.status.value || r.status === form.status.value) &&
+        (!form.overdue.checked || r.overdue) &&
+        (!since || now - Date.parse(r.submittedAt) <= since * 1000),
+    )
+    .sort((a, b) => b.overdue - a.overdue || Date.parse(a.dueAt) - Date.parse(b.dueAt));
 }
 
 /** Renders `rows` into the list `ol`; `onSelect(id)` on a click. */
 export function renderList(ol, rows, selected, onSelect) {
-  ol.innerHTML = rows.map((r) => `
+  ol.innerHTML = rows
+    .map(
+      (r) => `
     <li data-id="${escape(r.id)}" class="${r.id === selected ? 'selected' : ''}">
       <span class="status" style="background:${STATUS_COLOUR[r.status] || '#777'}"></span>
       <b>${escape(r.number)}</b> ${escape(CATEGORY[r.category])} · ${escape(STATUS[r.status])}
       ${r.overdue ? '<span class="overdue">超时</span>' : ''}<br>
       <small>${escape(r.address || r.buildingGroup?.name || '')} · ${when(r.submittedAt)}
       ${r.assignee ? ` · ${escape(r.assignee.name)}` : ''}</small>
-    </li>`).join('');
+    </li>`,
+    )
+    .join('');
   for (const li of ol.children) li.addEventListener('click', () => onSelect(li.dataset.id));
 }

@@ -1,5 +1,14 @@
 // The map dispatch screen: wires the map, the list, the ticket, sign-in and live events.
-import { AuthError, auth, followEvents, loadAuth, onAuthChange, signIn, signOut, useToken } from './api.js';
+import {
+  AuthError,
+  auth,
+  followEvents,
+  loadAuth,
+  onAuthChange,
+  signIn,
+  signOut,
+  useToken,
+} from './api.js';
 import { fillFilterOptions, filtered, loadOpenRequests, renderList } from './list.js';
 import { createMap, crsOf, showRequests } from './map.js';
 import { showTicket } from './ticket.js';
@@ -20,7 +29,10 @@ function render() {
 }
 
 async function reload() {
-  if (!auth.token) { notice('未登录：请用账号密码登录，或粘贴令牌。'); return; }
+  if (!auth.token) {
+    notice('未登录：请用账号密码登录，或粘贴令牌。');
+    return;
+  }
   try {
     state.rows = await loadOpenRequests(state.crs);
     notice('');
@@ -40,15 +52,25 @@ function soon() {
 async function select(id) {
   state.selected = id;
   render();
-  try { await showTicket($('ticket'), id, soon); } catch (e) { notice(e.message); }
+  try {
+    await showTicket($('ticket'), id, soon);
+  } catch (e) {
+    notice(e.message);
+  }
 }
 
 function live() {
   if (state.stop) state.stop();
-  state.stop = auth.token ? followEvents({
-    onEvent: soon, onReload: soon,
-    onState: (text, up) => { $('live').textContent = text; $('live').classList.toggle('on', up); },
-  }) : null;
+  state.stop = auth.token
+    ? followEvents({
+        onEvent: soon,
+        onReload: soon,
+        onState: (text, up) => {
+          $('live').textContent = text;
+          $('live').classList.toggle('on', up);
+        },
+      })
+    : null;
 }
 
 function showWho() {
@@ -63,11 +85,19 @@ function wireSignIn() {
   $('signin').addEventListener('submit', async (e) => {
     e.preventDefault();
     const form = e.target;
-    try { await signIn(form.login.value, form.password.value); } catch (err) { notice(err.message); }
+    try {
+      await signIn(form.login.value, form.password.value);
+    } catch (err) {
+      notice(err.message);
+    }
   });
   $('use-token').addEventListener('click', () => useToken($('signin').token.value.trim()));
   $('signout').addEventListener('click', signOut);
-  onAuthChange(() => { showWho(); live(); reload(); });
+  onAuthChange(() => {
+    showWho();
+    live();
+    reload();
+  });
 }
 
 async function start() {

@@ -15,7 +15,7 @@ from schema.common.context import Info
 from schema.common.ids import encode_id
 from schema.common.node import Node
 from schema.common.payloads import UserErrorType
-from schema.spatial.types import Community, Member, Subdistrict
+from schema.spatial.types import Community, Member, Subdistrict, _one
 
 strawberry.enum(TerritoryLevel, description="Where an administrator's rights reach: the whole "
                 "CITY, one SUBDISTRICT (街道, with its communities) or one COMMUNITY (社区).")
@@ -170,7 +170,4 @@ class AuditEntry(Node):
 
     @strawberry.field(description="Where it happened, for territory filtering.")
     async def community(self, info: Info) -> Community | None:
-        if self.row.community_id is None:
-            return None
-        found = await info.context.loaders.community.load(self.row.community_id)
-        return None if found is None else Community.of(found)
+        return await _one(info.context.loaders.community, self.row.community_id, Community.of)

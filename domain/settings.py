@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.people.audit_log import DEFAULT_RETENTION_DAYS
 from domain.people.sessions import DEFAULT_REFRESH_TTL
 from domain.requests.dispatch import ACCEPT_TIMEOUT
 from domain.requests.policy import DEFAULT_DUE_HOURS
@@ -93,6 +94,8 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(default=5.0, alias="SWEEP_INTERVAL_SECONDS", gt=0)
     dispatch_stale_seconds: float = Field(default=STALE_AFTER.total_seconds(),
                                           alias="DISPATCH_STALE_SECONDS", ge=0)
+    audit_retention_days: int = Field(default=DEFAULT_RETENTION_DAYS,
+                                      alias="AUDIT_RETENTION_DAYS", gt=0)
 
     @field_validator("database_url")
     @classmethod

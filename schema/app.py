@@ -15,7 +15,9 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
 from domain.people.accounts import visible_account
+from domain.people.audit_log import entry_within
 from domain.requests.queries import can_see
+from schema.common.audit import PhoneReveals
 from schema.common.context import Info
 from schema.common.decoding import InputDecoding
 from schema.common.errors import PublicErrors
@@ -27,7 +29,7 @@ from schema.common.permissions import AUTHENTICATED
 from schema.common.scalars import SCALAR_OVERRIDES
 from schema.people.mutations import PeopleMutation
 from schema.people.queries import PeopleQuery
-from schema.people.types import StaffAccount
+from schema.people.types import AuditEntry, StaffAccount
 from schema.requests.mutations import RequestMutation
 from schema.requests.queries import RequestQuery
 from schema.requests.subscriptions import RequestSubscription
@@ -44,6 +46,7 @@ _NODES: dict[str, tuple[str, Any]] = {
     "Community": ("community", Community), "Grid": ("grid", Grid),
     "Building": ("building", Building), "BuildingGroup": ("group", BuildingGroup),
     "Member": ("member", Member), "ServiceRequest": ("request", ServiceRequest),
+    "AuditEntry": ("audit_entry", AuditEntry),
 }
 
 
@@ -51,8 +54,8 @@ _NODES: dict[str, tuple[str, Any]] = {
 class NodeQuery:
     @strawberry.field(permission_classes=AUTHENTICATED,
                       description="Any object by its id (Subdistrict, Community, Grid, Building, "
-                      "BuildingGroup, Member, ServiceRequest, StaffAccount); null when it does "
-                      "not exist or the caller may not see it.")
+                      "BuildingGroup, Member, ServiceRequest, StaffAccount, AuditEntry); null "
+                      "when it does not exist or the caller may not see it.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         type_name, pk = decode_any(id, "id")
         if type_name not in _NODES:
@@ -68,7 +71,8 @@ class NodeQuery:
 
 async def _may_see(info: Info, type_name: str, row: Any) -> bool:
     """Service requests as `serviceRequests` shows them; staff accounts to staff whose
-    territories hold them, as `staffAccounts` lists them."""
+    territories hold them, as `staffAccounts` lists them; audit entries to staff, within
+    their territories, as `auditLog` lists them."""
     viewer = info.context.viewer
     if type_name == "ServiceRequest":
         return can_see(viewer, row)
@@ -78,6 +82,11 @@ async def _may_see(info: Info, type_name: str, row: Any) -> bool:
         async with info.context.sessions() as session:
             return await visible_account(session, scope=viewer.scope,
                                          account_id=row.id) is not None
+    if type_name == "AuditEntry":
+        if not viewer.staff:
+            return False
+        async with info.context.sessions() as session:
+            return await entry_within(session, scope=viewer.scope, entry_id=row.id)
     return True
 
 
@@ -110,11 +119,11 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     documents = Documents(limits or Limits())  # shared by requests; extensions are per request
     extensions: list[Any] = [lambda: RequestLimits(documents), InputDecoding,
                              lambda: AnonymousIntrospection(documents.introspects),
-                             PublicErrors]
+                             PublicErrors, PhoneReveals]
     return GridStewardSchema(
         query=Query, mutation=Mutation, subscription=Subscription,
         types=[Subdistrict, Community, Grid, Building, BuildingGroup, Member, ServiceRequest,
-               StaffAccount],
+               StaffAccount, AuditEntry],
         extensions=extensions, scalar_overrides=SCALAR_OVERRIDES,
     )
 

@@ -64,11 +64,12 @@ def _run_async(fn: Callable[..., object], *args: object) -> object:
 async def _import(url: str, collection: object) -> int:
     from domain.errors import InvalidInput
     from domain.infra.db import make_async_engine, session_factory, transaction
+    from domain.people.audit import CLI
     from domain.spatial.importer import import_features
     engine = make_async_engine(url, pool_size=1)
     try:
         async with transaction(session_factory(engine)) as session:
-            counts = await import_features(session, collection)
+            counts = await import_features(session, collection, actor=CLI)
     except InvalidInput as exc:
         for error in exc.errors:
             print(f"{error.code} {error.field or ''}: {error.message}", file=sys.stderr)

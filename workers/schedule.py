@@ -5,7 +5,9 @@
 - survey batch, every SURVEY_BATCH_INTERVAL_SECONDS, `gridsteward:survey-batch`: schedules,
   sends, reminds and expires surveys;
 - assessment refresh, every ASSESSMENT_INTERVAL_SECONDS, `gridsteward:assessment-refresh`:
-  the running month's and quarter's snapshots, and those of periods just ended.
+  the running month's and quarter's snapshots, and those of periods just ended;
+- audit retention, every AUDIT_RETENTION_INTERVAL_SECONDS (an hour), no lock (two at once
+  only delete the same old entries): deletes audit entries older than AUDIT_RETENTION_DAYS.
 
 The sweep talks to the database directly, so timeouts and escalations still happen while the
 broker is away; only its enqueueing waits for the broker. It does not re-enqueue an id within
@@ -29,6 +31,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.infra.db import session_factory
+from domain.people.audit_log import delete_expired
 from domain.requests.sweep import BATCH
 from domain.settings import Settings
 from domain.surveys.batch import BatchCounts, run_survey_batch
@@ -43,6 +46,9 @@ log = logging.getLogger("gridsteward.periodic")
 SURVEY_BATCH_LOCK = "gridsteward:survey-batch"
 ASSESSMENT_LOCK = "gridsteward:assessment-refresh"
 
+#: How often the audit retention runs (its setting is the age, AUDIT_RETENTION_DAYS).
+AUDIT_RETENTION_INTERVAL_SECONDS = 3600.0
+
 #: The pause between sweeps while a backlog of due messages is going out (see Sweep.pause).
 BACKLOG_PAUSE_SECONDS = 0.25
 
@@ -54,7 +60,8 @@ def periodic_jobs(settings: Settings, actors: Actors, engine: AsyncEngine,
     """The table, over `engine`; the sweep enqueues through `actors`."""
     sweep = Sweep(settings, actors, session_factory(engine))
     return [Periodic("sweep", sweep.pause, None, sweep),
-            survey_batch(settings, engine, clock), assessment_refresh(settings, engine, clock)]
+            survey_batch(settings, engine, clock), assessment_refresh(settings, engine, clock),
+            audit_retention(settings, engine, clock)]
 
 
 class Sweep:
@@ -144,3 +151,16 @@ def assessment_refresh(settings: Settings, engine: AsyncEngine,
         return assessed
     return Periodic("assessment refresh", lambda: settings.assessment_interval_seconds,
                     ASSESSMENT_LOCK, run)
+
+
+def audit_retention(settings: Settings, engine: AsyncEngine, clock: Clock = utcnow) -> Periodic:
+    """The audit retention's row: entries older than AUDIT_RETENTION_DAYS as of `clock()`
+    deleted in batches (domain.people.audit_log.delete_expired), logged when any were."""
+    async def run() -> int:
+        deleted = await delete_expired(session_factory(engine), now=clock(),
+                                       days=settings.audit_retention_days)
+        log.log(logging.INFO if deleted else logging.DEBUG,
+                "audit retention: %d entries older than %d days deleted", deleted,
+                settings.audit_retention_days)
+        return deleted
+    return Periodic("audit retention", lambda: AUDIT_RETENTION_INTERVAL_SECONDS, None, run)

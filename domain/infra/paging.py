@@ -1,4 +1,5 @@
-"""Keyset pagination in SQL: pages ordered by id, `after` an id, never a Python slice."""
+"""Keyset pagination in SQL: pages ordered by id (ascending, or newest first), `after` an id,
+never a Python slice."""
 
 from __future__ import annotations
 
@@ -22,11 +23,13 @@ class Page(Generic[T]):
 
 
 async def fetch_page(session: AsyncSession, stmt: Select[Any], id_column: Any, *,
-                     first: int, after: int | None) -> Page[Any]:
-    """Rows of `stmt` with id greater than `after`, `first` at most, plus the total count."""
+                     first: int, after: int | None, descending: bool = False) -> Page[Any]:
+    """Rows of `stmt` with id greater than `after` (less, `descending`), `first` at most, plus
+    the total count."""
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
     if after is not None:
-        stmt = stmt.where(id_column > after)
-    rows = (await session.execute(stmt.order_by(id_column).limit(first + 1))).scalars().all()
+        stmt = stmt.where(id_column < after if descending else id_column > after)
+    order = id_column.desc() if descending else id_column
+    rows = (await session.execute(stmt.order_by(order).limit(first + 1))).scalars().all()
     return Page(items=list(rows[:first]), has_next=len(rows) > first,
                 has_previous=after is not None, total=int(total))

@@ -19,6 +19,7 @@ from sqlmodel import col
 from domain.access import Territories
 from domain.errors import InvalidInput
 from domain.infra.paging import Page, fetch_page
+from domain.people.audit import CLI, record
 from domain.people.models import AccountTerritory, StaffAccount, TerritoryLevel
 from domain.people.passwords import check_password, hash_password
 from domain.people.sessions import end_account_sessions
@@ -59,10 +60,10 @@ def _check_name(name: str, field: str) -> str:
 
 async def create_account(session: AsyncSession, *, scope: Territories, login: str, name: str,
                          password: str, territories: Sequence[Territory],
-                         field: str = "input") -> StaffAccount:
+                         field: str = "input", actor: str = CLI) -> StaffAccount:
     """A new active account with these territories, each within `scope`; InvalidInput naming
     the field for a bad login, a login taken, a weak password or a territory that does not
-    exist or lies outside `scope`."""
+    exist or lies outside `scope`. Recorded as ACCOUNT_CREATED by `actor`."""
     value = _check_login(login, f"{field}.login")
     clean_name = _check_name(name, f"{field}.name")
     check_password(password, login=value, field=f"{field}.password")
@@ -77,7 +78,25 @@ async def create_account(session: AsyncSession, *, scope: Territories, login: st
     await session.flush()
     await _set_territories(session, account.id or 0, territories)
     await session.refresh(account)
+    await _record(session, actor, "ACCOUNT_CREATED", account, territories,
+                  {"after": _snapshot(account, territories)})
     return account
+
+
+def _snapshot(account: StaffAccount, territories: Sequence[Territory]) -> dict[str, object]:
+    """What the audit trail keeps of an account: never its password hash."""
+    return {"login": account.login, "name": account.name, "active": account.active,
+            "territories": [{"level": t.level.value, "subdistrict": t.subdistrict_id,
+                             "community": t.community_id} for t in territories]}
+
+
+async def _record(session: AsyncSession, actor: str, action: str, account: StaffAccount,
+                  territories: Sequence[Territory], detail: dict[str, object]) -> None:
+    """An entry about `account`, in the community of its first COMMUNITY territory (else
+    none: for city-wide callers)."""
+    community = next((t.community_id for t in territories if t.community_id is not None), None)
+    await record(session, actor=actor, action=action, subject=("StaffAccount", account.id or 0),
+                 community_id=community, detail=detail)
 
 
 async def _set_territories(session: AsyncSession, account_id: int,
@@ -93,13 +112,16 @@ async def _set_territories(session: AsyncSession, account_id: int,
 
 async def update_account(session: AsyncSession, *, scope: Territories, account_id: int,
                          change: AccountChange, now: datetime, keep_session: int | None = None,
-                         field: str = "input") -> StaffAccount:
+                         field: str = "input", actor: str = CLI) -> StaffAccount:
     """Change an account within `scope`. `active=False` ends every session of it at once; a
-    new password ends every session but `keep_session` (the caller's own)."""
+    new password ends every session but `keep_session` (the caller's own). Recorded as
+    ACCOUNT_UPDATED by `actor`, before and after (a new password only as `credentialChanged`)."""
     account = await visible_account(session, scope=scope, account_id=account_id)
     if account is None:
         raise InvalidInput.one("NOT_FOUND", "no staff account with this id within your "
                                "territories", "id")
+    (before_territories,) = await territories_of(session, [account_id])
+    before = _snapshot(account, before_territories)
     if change.name is not None:
         account.name = _check_name(change.name, f"{field}.name")
     if change.password is not None:
@@ -119,6 +141,11 @@ async def update_account(session: AsyncSession, *, scope: Territories, account_i
                                        reason="DEACTIVATED")
     session.add(account)
     await session.flush()
+    after_territories = (before_territories if change.territories is None
+                         else list(change.territories))
+    await _record(session, actor, "ACCOUNT_UPDATED", account, after_territories,
+                  {"before": before, "after": _snapshot(account, after_territories),
+                   "credentialChanged": change.password is not None})
     return account
 
 

@@ -1,6 +1,7 @@
 """Tables of who signs in: staff accounts and their territories, sessions with their refresh
 tokens, and one-time sign-in codes. Secrets are never stored: passwords as argon2id hashes,
-refresh tokens and codes as SHA-256 / HMAC digests."""
+refresh tokens and codes as SHA-256 / HMAC digests. And the audit trail, which is only ever appended
+to (domain.people.audit)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from sqlalchemy import (
     String,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from domain.spatial import models as spatial_models  # noqa: F401  (the tables referenced)
@@ -136,3 +138,26 @@ class SignInCode(SQLModel, table=True):
     attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False,
                                                       server_default="0"))
     spent_at: datetime | None = Field(default=None, sa_column=_ts())
+
+
+class AuditEntry(SQLModel, table=True):
+    """One line of the audit trail: who (`actor`) did what (`action`) to which object
+    (`subject_type`, `subject_id`), in which community, with what changed in `detail` (never a
+    password, code or token). Append-only: a trigger refuses UPDATE and DELETE but those of
+    the retention job (migration 0012)."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (
+        Index("audit_entry_community_idx", "community_id", "id"),
+        Index("audit_entry_subject_idx", "subject_type", "subject_id", "id"),
+        Index("audit_entry_at_idx", "at"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    at: datetime | None = Field(default=None, sa_column=_ts(nullable=False, default_now=True))
+    actor: str = Field(sa_column=Column(String(64), nullable=False))
+    action: str = Field(sa_column=Column(String(32), nullable=False))
+    subject_type: str | None = Field(default=None, sa_column=Column(String(32)))
+    subject_id: int | None = Field(default=None, sa_column=Column(Integer))
+    community_id: int | None = Field(default=None, sa_column=Column(Integer))
+    detail: Any = Field(default=None, sa_column=Column(JSONB))

@@ -14,11 +14,13 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import UserError
+from domain.people.audit import record
 
 DEFAULT_REFRESH_TTL = timedelta(days=30)
 FIELD = "refreshToken"
@@ -96,12 +98,14 @@ async def rotate(session: AsyncSession, *, token: str, now: datetime,
         return _refused("REVOKED", "this session has ended: sign in again")
     if row.used_at is not None:
         await session.execute(_REVOKE, {"id": row.session_id, "now": now, "reason": "REUSED"})
+        await _record(session, "REUSE_DETECTED", row)
         return _refused("REUSED", "this refresh token was used already: the session is ended "
                         "for safety, sign in again")
     if row.expires_at <= now:
         return _refused("EXPIRED", "this refresh token has expired: sign in again")
     await session.execute(_USED, {"id": row.id, "now": now})
     new, expires = await _new_token(session, row.session_id, now, ttl)
+    await _record(session, "SESSION_REFRESHED", row)
     return Issued(row.session_id, row.account_id, row.member_id, new, expires)
 
 
@@ -112,7 +116,18 @@ async def revoke(session: AsyncSession, *, token: str, now: datetime) -> UserErr
     if row is None:
         return _refused("INVALID_TOKEN", "this refresh token is not one this API issued")
     await session.execute(_REVOKE, {"id": row.session_id, "now": now, "reason": "SIGNED_OUT"})
+    await _record(session, "SIGN_OUT", row)
     return None
+
+
+async def _record(session: AsyncSession, action: str, row: Any) -> None:
+    """An audit entry of the session's owner about their session (never the token)."""
+    if row.account_id is not None:
+        actor, subject = f"account:{row.account_id}", ("StaffAccount", int(row.account_id))
+    else:
+        actor, subject = f"member:{row.member_id}", ("Member", int(row.member_id))
+    await record(session, actor=actor, action=action, subject=subject,
+                 detail={"session": int(row.session_id)})
 
 
 _END_ALL = text("""

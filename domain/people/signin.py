@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,7 @@ from domain.access import mask_phone
 from domain.errors import InvalidInput, UserError
 from domain.people import codes
 from domain.people.accounts import normalize_login
+from domain.people.audit import RESIDENT, record
 from domain.people.passwords import verify_password
 from domain.people.sessions import DEFAULT_REFRESH_TTL, Issued, start_session
 from domain.requests.outbox import Message, write_message
@@ -61,11 +63,18 @@ async def sign_in_with_password(session: AsyncSession, *, login: str, password: 
         "SELECT id, password_hash, active FROM staff_account WHERE login = :login"),
         {"login": normalize_login(login)})).first()
     good = await verify_password(row.password_hash if row else None, password)
+    subject = None if row is None else ("StaffAccount", int(row.id))
     if row is None or not good or not row.active:
+        await record(session, actor=RESIDENT, action="SIGN_IN_FAILED", subject=subject,
+                     detail={"method": "password", "login": normalize_login(login)[:64]})
         return _denied("password", "login or password")
     await session.execute(text("UPDATE staff_account SET last_sign_in_at = :now WHERE id = :id"),
                           {"id": row.id, "now": now})
-    return await start_session(session, now=now, account_id=int(row.id), ttl=ttl)
+    issued = await start_session(session, now=now, account_id=int(row.id), ttl=ttl)
+    await record(session, actor=f"account:{row.id}", action="SIGN_IN", subject=subject,
+                 detail={"method": "password", "login": normalize_login(login),
+                         "session": issued.session_id})
+    return issued
 
 
 _MEMBER_BY_PHONE = text("""
@@ -128,12 +137,24 @@ async def sign_in_with_code(session: AsyncSession, *, phone: str, code: str, now
     number = mobile_number(phone)
     value = _six_digits(code, "code")
     row = (await session.execute(_LIVE_CODE, {"phone": number, "now": now})).first()
-    if row is None:
-        return _denied("code", "code")
-    if not codes.matches(key, row.nonce, row.code_hash, value):
-        await session.execute(_WRONG, {"id": row.id, "max": MAX_ATTEMPTS, "now": now})
-        return _denied("code", "code")
+    detail = {"method": "code", "phone": mask_phone(number)}
+    if row is None or not codes.matches(key, row.nonce, row.code_hash, value):
+        if row is not None:
+            await session.execute(_WRONG, {"id": row.id, "max": MAX_ATTEMPTS, "now": now})
+        return await _code_failed(session, row, detail)
     await session.execute(_SPEND, {"id": row.id, "now": now})
     if not row.allowed:
-        return _denied("code", "code")
-    return await start_session(session, now=now, member_id=int(row.member_id), ttl=ttl)
+        return await _code_failed(session, row, detail)
+    issued = await start_session(session, now=now, member_id=int(row.member_id), ttl=ttl)
+    await record(session, actor=f"member:{row.member_id}", action="SIGN_IN",
+                 subject=("Member", int(row.member_id)),
+                 detail={**detail, "session": issued.session_id})
+    return issued
+
+
+async def _code_failed(session: AsyncSession, row: Any, detail: dict[str, Any]) -> UserError:
+    """SIGN_IN_FAILED for a code, recorded (with the masked phone, never the code)."""
+    member = None if row is None or row.member_id is None else int(row.member_id)
+    await record(session, actor=RESIDENT, action="SIGN_IN_FAILED",
+                 subject=None if member is None else ("Member", member), detail=detail)
+    return _denied("code", "code")

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Viewer
 from domain.errors import InvalidInput
+from domain.people.audit import actor_of, record
 from domain.requests.outbox import Message, write_message
 from domain.requests.policy import dispatch_notice
 from domain.requests.state import Changed, transition
@@ -43,7 +44,8 @@ def _text(value: str, field: str) -> str:
 async def _request(session: AsyncSession, request_id: int) -> Row[Any]:
     row = (await session.execute(text("""
         SELECT id, number, category, address, status, escalation_level, grid_id, group_id,
-               assignee_id FROM service_request WHERE id = :id"""), {"id": request_id})).first()
+               community_id, assignee_id FROM service_request WHERE id = :id"""),
+        {"id": request_id})).first()
     if row is None:
         raise InvalidInput.one("NOT_FOUND", "no service request has this id", "id")
     return row
@@ -101,9 +103,22 @@ async def cancel_request(session: AsyncSession, *, request_id: int, viewer: View
     if not (viewer.admin or row.grid_id in viewer.grid_ids):
         raise InvalidInput.one("FORBIDDEN", "only administrators and the grid's grid workers "
                                "may cancel a request", "id")
-    return await transition(session, request_id=request_id, action="cancel", now=now,
-                            actor=_actor(viewer), note=note,
-                            changes={"accept_deadline": None})
+    changed = await transition(session, request_id=request_id, action="cancel", now=now,
+                               actor=_actor(viewer), note=note,
+                               changes={"accept_deadline": None})
+    await _audit(session, viewer, "REQUEST_CANCELLED", row, changed,
+                 {"reason": note, "assignee": row.assignee_id})
+    return changed
+
+
+async def _audit(session: AsyncSession, viewer: Viewer, action: str, row: Row[Any],
+                 changed: Changed, after: dict[str, Any]) -> None:
+    """The audit entry of a staff or grid worker's change of a request: before and after."""
+    await record(session, actor=actor_of(viewer), action=action,
+                 subject=("ServiceRequest", int(row.id)), community_id=row.community_id,
+                 detail={"number": row.number,
+                         "before": {"status": changed.from_status, "assignee": row.assignee_id},
+                         "after": {"status": changed.to_status, **after}})
 
 
 async def assign_request(session: AsyncSession, *, request_id: int, member_id: int,
@@ -120,6 +135,7 @@ async def assign_request(session: AsyncSession, *, request_id: int, member_id: i
         session, request_id=request_id, action="assign", now=now, actor=_actor(viewer),
         member_id=member_id, changes={"assignee_id": member_id, "dispatched_at": now,
                                       "accept_deadline": now + accept_timeout})
+    await _audit(session, viewer, "REQUEST_ASSIGNED", row, changed, {"assignee": member_id})
     minutes = max(1, int(accept_timeout.total_seconds() // 60))
     await write_message(session, Message(
         recipient=phone or f"member:{member_id}", kind="DISPATCH_NOTICE",

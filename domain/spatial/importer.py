@@ -9,7 +9,7 @@ a building lies in is found spatially, never taken from the input.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import InvalidInput, UserError
 from domain.infra.storable import PG_INT_MAX, text_problem
+from domain.people.audit import SYSTEM, record
 from domain.spatial import import_sql as sql
 from geo.address import address_key
 from geo.geojson import Feature, parse_feature_collection
@@ -146,8 +147,9 @@ def plan_import(collection: object, where: str = "collection") -> _Plan:
 
 
 async def import_features(session: AsyncSession, collection: object,
-                          where: str = "collection") -> ImportCounts:
+                          where: str = "collection", actor: str = SYSTEM) -> ImportCounts:
     """Create or update everything in `collection`; raises InvalidInput naming every problem.
+    Recorded as IMPORT by `actor`, with the counts.
 
     The caller owns the transaction and must roll back on InvalidInput (`transaction()` does).
     """
@@ -168,6 +170,8 @@ async def import_features(session: AsyncSession, collection: object,
     await sql.check_buildings_in_grids(session, {f.properties["code"]: f for f in buildings},
                                        where)
     await sql.assign_groups_to_grids(session)
+    await record(session, actor=actor, action="IMPORT", detail={
+        "counts": asdict(counts), "communities": sorted(communities)})
     return counts
 
 

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.access import mask_phone
 from domain.errors import InvalidInput, UserError
+from domain.people.audit import SYSTEM, record
 from domain.spatial.models import Building, BuildingGroup, Grid, GridWorker, Member, MemberRole
 from domain.spatial.phone import normalize_phone
 
@@ -29,8 +31,9 @@ class NewMember:
 
 
 async def create_member(session: AsyncSession, new: NewMember, *,
-                        where: str = "input") -> Member:
-    """Store a member; raises InvalidInput naming every wrong field.
+                        where: str = "input", actor: str = SYSTEM) -> Member:
+    """Store a member; raises InvalidInput naming every wrong field. Recorded as
+    MEMBER_CREATED by `actor` (the phone masked).
 
     A member with a home building but no group joins that building's group. A GROUP_LEADER
     becomes the leader of a group that has none. Grid ids are for grid workers only.
@@ -57,6 +60,8 @@ async def create_member(session: AsyncSession, new: NewMember, *,
             BuildingGroup.id == member.group_id, BuildingGroup.leader_id.is_(None))  # type: ignore[arg-type, union-attr]
             .values(leader_id=member.id))
     await session.flush()
+    await record(session, actor=actor, action="MEMBER_CREATED", subject=("Member", member.id or 0),
+                 detail={"after": _snapshot(member, new.grid_ids)})
     return member
 
 
@@ -98,3 +103,12 @@ async def _check_links(session: AsyncSession, new: NewMember, building: Building
             errors.append(UserError("NOT_FOUND", "no grid has this id",
                                     f"{where}.gridIds[{index}]"))
     return errors
+
+
+def _snapshot(member: Member, grid_ids: list[int]) -> dict[str, object]:
+    """What the audit trail keeps of a member: the phone masked, as for anyone."""
+    return {"name": member.name, "phone": mask_phone(member.phone),
+            "partyMember": member.party_member, "roles": list(member.roles),
+            "skills": list(member.skills), "status": member.status,
+            "building": member.building_id, "group": member.group_id,
+            "grids": sorted(set(grid_ids))}

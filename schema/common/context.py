@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.types import Info as _Info
 
 from domain.access import ANONYMOUS, Viewer
+from domain.people.audit import Entry
 from domain.settings import Settings
 from schema.common.loaders import Loaders, build_loaders
 
@@ -56,6 +57,8 @@ class Context:
     loaders: Loaders = field(init=False)
     request: Any = None
     response: Any = None
+    #: Phones answered unmasked to this caller, written as PHONE_REVEALED after the operation.
+    reveals: list[Entry] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.loaders = build_loaders(self.sessions)

@@ -15,7 +15,7 @@ from strawberry.dataloader import DataLoader
 
 from domain.infra.db import autocommit
 from domain.people import accounts
-from domain.people.models import StaffAccount
+from domain.people.models import AuditEntry, StaffAccount
 from domain.people.territories import Territory
 from domain.requests import queries as request_queries
 from domain.requests.models import RequestEvent, ServiceRequest
@@ -97,6 +97,7 @@ class Loaders:
     survey_of_request: _Lazy[list[Survey]] = _Lazy(
         lambda f: _children(f, Survey, "request_id"))
     account: _Lazy[StaffAccount | None] = _Lazy(lambda f: _by_id(f, StaffAccount))
+    audit_entry: _Lazy[AuditEntry | None] = _Lazy(lambda f: _by_id(f, AuditEntry))
     territories_of_account: _Lazy[list[Territory]] = _Lazy(
         lambda f: _loader(f, accounts.territories_of))
 

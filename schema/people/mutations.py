@@ -15,6 +15,7 @@ import strawberry
 from domain.errors import InvalidInput, UserError
 from domain.infra.db import transaction
 from domain.people import accounts, sessions, signin
+from domain.people.audit import actor_of
 from domain.people.models import TerritoryLevel
 from domain.people.sessions import Issued
 from domain.people.territories import Territory as TerritoryRow
@@ -141,7 +142,8 @@ class PeopleMutation:
             async with transaction(info.context.sessions) as session:
                 account = await accounts.create_account(
                     session, scope=info.context.viewer.scope, login=input.login,
-                    name=input.name, password=input.password, territories=territories)
+                    name=input.name, password=input.password, territories=territories,
+                    actor=actor_of(info.context.viewer))
         except InvalidInput as exc:
             return StaffAccountPayload(errors=UserErrorType.list_of(exc.errors))
         return StaffAccountPayload(account=StaffAccount.of(account))
@@ -160,7 +162,8 @@ class PeopleMutation:
             async with transaction(info.context.sessions) as session:
                 account = await accounts.update_account(
                     session, scope=viewer.scope, account_id=decode_id(id, "StaffAccount", "id"),
-                    change=change, now=_now(), keep_session=viewer.session_id)
+                    change=change, now=_now(), keep_session=viewer.session_id,
+                    actor=actor_of(viewer))
         except InvalidInput as exc:
             return StaffAccountPayload(errors=UserErrorType.list_of(exc.errors))
         return StaffAccountPayload(account=StaffAccount.of(account))

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 
 from domain.access import Viewer as ViewerRow
-from domain.people import accounts
+from domain.people import accounts, audit_log
 from domain.people.models import TerritoryLevel
 from domain.people.territories import CITY_TERRITORY, of_level
 from domain.people.territories import Territory as TerritoryRow
 from schema.common.connections import Connection, page_size, to_connection
 from schema.common.context import Info
-from schema.common.ids import decode_cursor
+from schema.common.ids import decode_any, decode_cursor
 from schema.common.permissions import STAFF
-from schema.people.types import StaffAccount, Territory, Viewer
+from schema.people.types import AuditEntry, StaffAccount, Territory, Viewer
 from schema.spatial.types import Member
 
 
@@ -52,3 +54,23 @@ class PeopleQuery:
                                                 first=page_size(first),
                                                 after=decode_cursor(after))
         return to_connection(page, StaffAccount.of)
+
+    @strawberry.field(permission_classes=STAFF, description="The audit trail within the "
+                      "caller's territories, newest first: city-wide callers see every entry, "
+                      "others those of communities within their territories. Staff only "
+                      "(FORBIDDEN otherwise). Filters: the Node concerned, the actor "
+                      '("account:12"), the action (SIGN_IN, PHONE_REVEALED, ...), since '
+                      "(inclusive) and until (exclusive).")
+    async def audit_log(self, info: Info, subject_id: strawberry.ID | None = None,
+                        actor: str | None = None, action: str | None = None,
+                        since: datetime | None = None, until: datetime | None = None,
+                        first: int | None = 50,
+                        after: str | None = None) -> Connection[AuditEntry]:
+        given = audit_log.AuditFilter(
+            subject=None if subject_id is None else decode_any(subject_id, "subjectId"),
+            actor=actor, action=action, since=since, until=until)
+        async with info.context.sessions() as session:
+            page = await audit_log.audit_page(session, scope=info.context.viewer.scope,
+                                              given=given, first=page_size(first),
+                                              after=decode_cursor(after))
+        return to_connection(page, AuditEntry.of)

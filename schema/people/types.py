@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from strawberry.scalars import JSON
 
 from domain.people import models
 from domain.people.models import TerritoryLevel
@@ -14,7 +15,7 @@ from schema.common.context import Info
 from schema.common.ids import encode_id
 from schema.common.node import Node
 from schema.common.payloads import UserErrorType
-from schema.spatial.types import Community, Member, Subdistrict
+from schema.spatial.types import Community, Member, Subdistrict, _one
 
 strawberry.enum(TerritoryLevel, description="Where an administrator's rights reach: the whole "
                 "CITY, one SUBDISTRICT (街道, with its communities) or one COMMUNITY (社区).")
@@ -139,3 +140,34 @@ class SignOutPayload:
 class StaffAccountPayload:
     account: StaffAccount | None = None
     errors: list[UserErrorType] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="One line of the audit trail: who did or saw what. Append-only; "
+                 "kept AUDIT_RETENTION_DAYS (three years by default).")
+class AuditEntry(Node):
+    row: strawberry.Private[models.AuditEntry]
+    at: datetime
+    actor: str = strawberry.field(description='"account:<id>", "member:<id>", "resident" '
+                                  '(anonymous), "cli" (the command line and the admin token '
+                                  'of scripts) or "system" (the workers).')
+    action: str = strawberry.field(description="SIGN_IN, SIGN_IN_FAILED, SIGN_OUT, "
+                                   "SESSION_REFRESHED, REUSE_DETECTED, ACCOUNT_CREATED, "
+                                   "ACCOUNT_UPDATED, MEMBER_CREATED, IMPORT, REQUEST_ASSIGNED, "
+                                   "REQUEST_CANCELLED, PHONE_REVEALED.")
+    subject_id: strawberry.ID | None = strawberry.field(description="The Node concerned, when "
+                                                        "there is one.")
+    detail: JSON | None = strawberry.field(description="What changed (before and after) or "
+                                           "was seen (whose phone, at which field path); "
+                                           "never a password, code or token.")
+
+    @classmethod
+    def of(cls, row: models.AuditEntry) -> AuditEntry:
+        subject = (None if row.subject_type is None or row.subject_id is None
+                   else strawberry.ID(encode_id(row.subject_type, row.subject_id)))
+        assert row.at is not None
+        return cls(id=strawberry.ID(encode_id("AuditEntry", row.id or 0)), row=row, at=row.at,
+                   actor=row.actor, action=row.action, subject_id=subject, detail=row.detail)
+
+    @strawberry.field(description="Where it happened, for territory filtering.")
+    async def community(self, info: Info) -> Community | None:
+        return await _one(info.context.loaders.community, self.row.community_id, Community.of)

@@ -18,6 +18,7 @@ from domain.requests.models import RequestStatus
 from domain.requests.queries import can_see, is_overdue
 from domain.spatial import models
 from geo.crs import CoordSystem as Crs
+from schema.common.audit import reveal
 from schema.common.context import Info
 from schema.common.enums import CoordSystem, ServiceCategory
 from schema.common.geometry import geometry_out
@@ -85,6 +86,7 @@ _PRIVATE = ("Null (empty for description) unless the caller may see the request:
 class ServiceRequest(Node):
     row: strawberry.Private[request_models.ServiceRequest]
     whole: strawberry.Private[bool]
+    submitter: strawberry.Private[bool]
     number: str = strawberry.field(description="The ticket number people read out on the "
                                    "phone, e.g. GS251123000042.")
     description: str = strawberry.field(description="The problem, as the resident put it. "
@@ -112,7 +114,8 @@ class ServiceRequest(Node):
         for its `submitter` answering their own submission, else its public part."""
         whole = submitter or can_see(viewer, row)
         return cls(id=strawberry.ID(encode_id("ServiceRequest", row.id or 0)), row=row,
-                   whole=whole, number=row.number, escalation_level=row.escalation_level,
+                   whole=whole, submitter=submitter, number=row.number,
+                   escalation_level=row.escalation_level,
                    submitted_at=row.submitted_at, due_at=row.due_at,
                    description=row.description if whole else "",
                    address=row.address if whole else None,
@@ -170,8 +173,13 @@ class ServiceRequest(Node):
 
     @strawberry.field(description="The resident's phone, for those who must call them. "
                       + _PRIVATE)
-    def contact_phone(self) -> str | None:
-        return self.row.contact_phone if self.whole else None
+    def contact_phone(self, info: Info) -> str | None:
+        if not self.whole or not self.row.contact_phone:
+            return None
+        if not self.submitter:
+            reveal(info, ("ServiceRequest", self.row.id or 0), whose="contact",
+                   community_id=self.row.community_id)
+        return self.row.contact_phone
 
     @strawberry.field(description="Everything that happened to the request, oldest first. "
                       "Empty unless the caller may see the request.")

@@ -9,6 +9,7 @@ import strawberry
 
 from domain.errors import InvalidInput
 from domain.infra.db import transaction
+from domain.people.audit import actor_of
 from domain.spatial.importer import import_features
 from domain.spatial.members import NewMember, create_member
 from schema.common.context import Info
@@ -44,7 +45,8 @@ class SpatialMutation:
     async def import_features(self, info: Info, collection: GeoJSON) -> ImportPayload:
         try:
             async with transaction(info.context.sessions) as session:
-                counts = await import_features(session, collection)
+                counts = await import_features(session, collection,
+                                               actor=actor_of(info.context.viewer))
         except InvalidInput as exc:
             return ImportPayload(errors=UserErrorType.list_of(exc.errors))
         return ImportPayload(subdistricts=counts.subdistricts, communities=counts.communities,
@@ -57,7 +59,7 @@ class SpatialMutation:
         try:
             new = _new_member(input)
             async with transaction(info.context.sessions) as session:
-                member = await create_member(session, new)
+                member = await create_member(session, new, actor=actor_of(info.context.viewer))
         except InvalidInput as exc:
             return MemberPayload(errors=UserErrorType.list_of(exc.errors))
         return MemberPayload(member=Member.of(member))

@@ -19,6 +19,7 @@ from domain.spatial import models
 from domain.spatial.coverage import CoverageResult
 from geo.crs import CoordSystem as Crs
 from geo.crs import transform_geojson
+from schema.common.audit import reveal
 from schema.common.context import Info
 from schema.common.enums import CoordSystem, MemberRole, MemberStatus, ServiceCategory
 from schema.common.geometry import geometry_out, point_out
@@ -216,8 +217,12 @@ class Member(Node):
     async def phone(self, info: Info) -> str | None:
         viewer = info.context.viewer
         if viewer.admin or viewer.member_id == self.row.id or not viewer.grid_ids:
-            return visible_phone(viewer, self.row.phone, owner_member_id=self.row.id)
-        return visible_phone(viewer, self.row.phone, grid_ids=await self._grid_ids(info))
+            shown = visible_phone(viewer, self.row.phone, owner_member_id=self.row.id)
+        else:
+            shown = visible_phone(viewer, self.row.phone, grid_ids=await self._grid_ids(info))
+        if shown and shown == self.row.phone and viewer.member_id != self.row.id:
+            reveal(info, ("Member", self.row.id or 0), whose="member")
+        return shown
 
     async def _grid_ids(self, info: Info) -> list[int | None]:
         loaders = info.context.loaders

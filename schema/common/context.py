@@ -14,6 +14,7 @@ from strawberry.types import Info as _Info
 from domain.access import ANONYMOUS, Viewer
 from domain.settings import Settings
 from schema.common.loaders import Loaders, build_loaders
+from schema.common.rate_limits import RateLimits
 
 
 class Tokens(Protocol):
@@ -45,7 +46,8 @@ class EventFeed(Protocol):
 @dataclass
 class Context:
     """Per-request context: `sessions` opens short sessions, `settings` are the process's
-    (the tunables resolvers pass to domain functions)."""
+    (the tunables resolvers pass to domain functions), `request` the Starlette request or
+    WebSocket (its client address is what rate limits count)."""
 
     sessions: async_sessionmaker[AsyncSession]
     settings: Settings
@@ -53,6 +55,8 @@ class Context:
     background: Background | None = None
     events: EventFeed | None = None
     tokens: Tokens | None = None
+    #: The abuse limits of the anonymous fields; None: nothing is limited.
+    rate_limits: RateLimits | None = None
     loaders: Loaders = field(init=False)
     request: Any = None
     response: Any = None

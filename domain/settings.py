@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import lru_cache
-from typing import Literal
+from ipaddress import ip_network
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from domain.infra import rate_limit as rl
 from domain.people.audit_log import DEFAULT_RETENTION_DAYS
 from domain.people.sessions import DEFAULT_REFRESH_TTL
 from domain.requests.dispatch import ACCEPT_TIMEOUT
@@ -96,6 +98,51 @@ class Settings(BaseSettings):
                                           alias="DISPATCH_STALE_SECONDS", ge=0)
     audit_retention_days: int = Field(default=DEFAULT_RETENTION_DAYS,
                                       alias="AUDIT_RETENTION_DAYS", gt=0)
+
+    rate_limit_store: str = Field(default=rl.DEFAULT_STORE, alias="RATE_LIMIT_STORE")
+    rate_limit_prefix: str = Field(default=rl.DEFAULT_PREFIX, alias="RATE_LIMIT_PREFIX")
+    rate_limit_submit_per_address: str = Field(default=rl.DEFAULT_SUBMIT_PER_ADDRESS,
+                                               alias="RATE_LIMIT_SUBMIT_PER_ADDRESS")
+    rate_limit_submit_per_phone: str = Field(default=rl.DEFAULT_SUBMIT_PER_PHONE,
+                                             alias="RATE_LIMIT_SUBMIT_PER_PHONE")
+    rate_limit_sign_in_per_address: str = Field(default=rl.DEFAULT_SIGN_IN_PER_ADDRESS,
+                                                alias="RATE_LIMIT_SIGN_IN_PER_ADDRESS")
+    rate_limit_sign_in_per_login: str = Field(default=rl.DEFAULT_SIGN_IN_PER_LOGIN,
+                                              alias="RATE_LIMIT_SIGN_IN_PER_LOGIN")
+    rate_limit_code_per_phone: str = Field(default=rl.DEFAULT_CODE_PER_PHONE,
+                                           alias="RATE_LIMIT_CODE_PER_PHONE")
+    #: Proxies whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated).
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list,
+                                                            alias="TRUSTED_PROXIES")
+
+    @field_validator("rate_limit_store")
+    @classmethod
+    def _known_store(cls, value: str) -> str:
+        """"postgres", "off" or a Redis URL."""
+        if value not in ("postgres", "off") and not value.startswith(
+                ("redis://", "rediss://", "unix://")):
+            raise ValueError("RATE_LIMIT_STORE must be postgres, off or a redis:// URL")
+        return value
+
+    @field_validator("rate_limit_submit_per_address", "rate_limit_submit_per_phone",
+                     "rate_limit_sign_in_per_address", "rate_limit_sign_in_per_login",
+                     "rate_limit_code_per_phone")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        """A rate such as 10/1m, 5/1h, 3/15m, or off."""
+        rl.parse_rate(value)
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        """Comma-separated addresses or CIDRs (10.0.0.0/8, ::1), each checked."""
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            for part in value:
+                ip_network(str(part), strict=False)
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -182,6 +229,10 @@ class Settings(BaseSettings):
     def refresh_ttl(self) -> timedelta:
         """How long a refresh token is good for (REFRESH_TOKEN_TTL_SECONDS)."""
         return timedelta(seconds=self.refresh_token_ttl_seconds)
+
+    def rate(self, field: str) -> rl.Rate | None:
+        """The rate of a RATE_LIMIT_* field (by field name); None when it is off."""
+        return rl.parse_rate(getattr(self, field))
 
     @property
     def stale_after(self) -> timedelta:

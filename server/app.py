@@ -2,9 +2,10 @@
 
 `create_app(settings)` is the only entry point; uvicorn calls `server.asgi:app`. The engine,
 the schema and the live-event hub (one LISTEN connection per process) live in the lifespan
-state, never in module globals, and so does the Background that hands new requests to the
-workers. WebSocket callers authenticate with the Authorization header
-or, as browsers must, in graphql-transport-ws's connection_init payload.
+state, never in module globals, and so do the Background that hands new requests to the
+workers and the rate limiter (RATE_LIMIT_STORE, schema.common.rate_limits). WebSocket
+callers authenticate with the Authorization header or, as browsers must, in
+graphql-transport-ws's connection_init payload.
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
 from domain.infra.db import make_async_engine, session_factory
+from domain.infra.rate_limit_stores import make_limiter
 from domain.settings import Settings
 from schema.app import Limits, build_schema
 from schema.common.context import Context
 from schema.common.errors import RETRY_AFTER_SECONDS
+from schema.common.rate_limits import RateLimits
 from server.auth import (
     Claims,
     SessionTokens,
@@ -102,7 +105,7 @@ class GridStewardGraphQL(GraphQL[Context, None]):
         kind = SocketContext if isinstance(request, WebSocket) else Context
         return kind(sessions=state.sessions, settings=self.settings, viewer=viewer,
                     background=state.background, events=state.events, tokens=self.tokens,
-                    request=request, response=response)
+                    rate_limits=state.rate_limits, request=request, response=response)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """connection_init: browsers cannot set WebSocket headers, so a token may come in its
@@ -166,8 +169,13 @@ def create_app(settings: Settings) -> Starlette:
         app.state.events = EventHub(settings.database_url)
         await app.state.events.start()
         app.state.background = DramatiqBackground(settings)
+        limiter = make_limiter(settings.rate_limit_store, engine,
+                               prefix=settings.rate_limit_prefix)
+        app.state.rate_limits = limiter and RateLimits.of(settings, limiter)
         tune_gc()
         yield
+        if limiter is not None:
+            await limiter.close()
         app.state.background.close()
         await app.state.events.stop()
         await engine.dispose()

@@ -44,8 +44,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Run the API with uvicorn."""
     import uvicorn
     _settings()  # fail early, with a readable message
+    # proxy_headers off: TRUSTED_PROXIES alone decides whose X-Forwarded-For is believed
+    # (schema.common.client_address); uvicorn would otherwise rewrite the peer for 127.0.0.1.
     uvicorn.run("server.asgi:app", host=args.host, port=args.port, workers=args.workers,
-                log_level="info", access_log=False)
+                log_level="info", access_log=False, proxy_headers=False)
     return 0
 
 

@@ -30,7 +30,8 @@ ADMIN = Viewer(admin=True)
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ("subdistrict, staff_account, account_territory, auth_session, refresh_token, "
           "sign_in_code, community, grid, building_group, building, member, grid_worker, "
-          "service_request, request_event, outbound_message, audit_entry, dramatiq.queue")
+          "service_request, request_event, outbound_message, audit_entry, rate_limit_bucket, "
+          "dramatiq.queue")
 os.environ.setdefault("GRIDSTEWARD_ENV", "test")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-used-only-by-the-test-suite-0123456789")
 #: Signs the access tokens of sign-ins made through `Api` (and keys their sign-in codes).

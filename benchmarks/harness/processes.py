@@ -161,7 +161,8 @@ def free_port() -> int:
 def running_server(db: Database, *, workers: int, env: dict[str, str]
                    ) -> Iterator[tuple[str, Running]]:
     """`gridsteward serve --workers N` on a free port, ready once every worker started its
-    application and /healthz answers; yields its base URL and process."""
+    application and /healthz answers; yields its base URL and process. Its rate limits are
+    off (RATE_LIMIT_STORE=off): a load test submits from one address."""
     base = f"http://127.0.0.1:{free_port()}"
 
     def ready(log: str) -> bool:
@@ -171,8 +172,8 @@ def running_server(db: Database, *, workers: int, env: dict[str, str]
         return False
     argv = ["serve", "--host", "127.0.0.1", "--port", base.rsplit(":", 1)[1],
             "--workers", str(workers)]
-    with gridsteward(argv, {"DATABASE_URL": db.conninfo, **env}, ready=ready,
-                     grace=15) as server:
+    with gridsteward(argv, {"DATABASE_URL": db.conninfo, "RATE_LIMIT_STORE": "off", **env},
+                     ready=ready, grace=15) as server:
         yield base, server
 
 

@@ -15,6 +15,7 @@ from domain.access import ANONYMOUS, Viewer
 from domain.people.audit import Entry
 from domain.settings import Settings
 from schema.common.loaders import Loaders, build_loaders
+from schema.common.rate_limits import RateLimits
 
 
 class Tokens(Protocol):
@@ -46,7 +47,8 @@ class EventFeed(Protocol):
 @dataclass
 class Context:
     """Per-request context: `sessions` opens short sessions, `settings` are the process's
-    (the tunables resolvers pass to domain functions)."""
+    (the tunables resolvers pass to domain functions), `request` the Starlette request or
+    WebSocket (its client address is what rate limits count)."""
 
     sessions: async_sessionmaker[AsyncSession]
     settings: Settings
@@ -54,6 +56,8 @@ class Context:
     background: Background | None = None
     events: EventFeed | None = None
     tokens: Tokens | None = None
+    #: The abuse limits of the anonymous fields; None: nothing is limited.
+    rate_limits: RateLimits | None = None
     loaders: Loaders = field(init=False)
     request: Any = None
     response: Any = None

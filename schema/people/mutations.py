@@ -25,6 +25,7 @@ from schema.common.errors import PublicError
 from schema.common.ids import decode_id
 from schema.common.payloads import UserErrorType
 from schema.common.permissions import STAFF
+from schema.common.rate_limits import SIGN_IN, SIGN_IN_CODE, RateLimited
 from schema.people.types import (
     Session,
     SessionPayload,
@@ -70,8 +71,9 @@ def _territories(given: Sequence[TerritoryInput], field: str) -> list[TerritoryR
 
 @strawberry.type
 class PeopleMutation:
-    @strawberry.mutation(description="Staff sign-in. A wrong login or password, or an inactive "
-                         "account, all answer SIGN_IN_FAILED alike.")
+    @strawberry.mutation(extensions=[RateLimited(SIGN_IN, "login")], description="Staff "
+                         "sign-in. A wrong login or password, or an inactive account, all "
+                         "answer SIGN_IN_FAILED alike. RATE_LIMITED per address and login.")
     async def sign_in_with_password(self, info: Info, login: str,
                                     password: str) -> SessionPayload:
         now = _now()
@@ -82,10 +84,11 @@ class PeopleMutation:
                 ttl=info.context.settings.refresh_ttl)
         return _answer(info, outcome, now)
 
-    @strawberry.mutation(description="Member sign-in, step 1: sends a 6-digit code (SIGN_IN_CODE, "
-                         "valid 5 minutes) to the phone when it is a member's; the answer is "
-                         "the same when it is not. INVALID_PHONE for a number that is not a "
-                         "mainland mobile.")
+    @strawberry.mutation(extensions=[RateLimited(SIGN_IN_CODE, "phone")], description="Member "
+                         "sign-in, step 1: sends a 6-digit code (SIGN_IN_CODE, valid 5 "
+                         "minutes) to the phone when it is a member's; the answer is the same "
+                         "when it is not. INVALID_PHONE for a number that is not a mainland "
+                         "mobile. RATE_LIMITED per address and phone.")
     async def request_sign_in_code(self, info: Info, phone: str) -> SignInCodePayload:
         try:
             async with transaction(info.context.sessions) as session:
@@ -98,9 +101,11 @@ class PeopleMutation:
             info.context.background.send(sent.message_id)
         return SignInCodePayload(sent_to=sent.sent_to, expires_at=sent.expires_at)
 
-    @strawberry.mutation(description="Member sign-in, step 2: the code sent to the phone. Good "
-                         "once; five wrong tries void it; SIGN_IN_FAILED alike for a wrong, "
-                         "expired or used code and a phone that is no member's.")
+    @strawberry.mutation(extensions=[RateLimited(SIGN_IN, "phone")], description="Member "
+                         "sign-in, step 2: the code sent to the phone. Good once; five wrong "
+                         "tries void it; SIGN_IN_FAILED alike for a wrong, expired or used "
+                         "code and a phone that is no member's. RATE_LIMITED per address and "
+                         "phone.")
     async def sign_in_with_code(self, info: Info, phone: str, code: str) -> SessionPayload:
         now = _now()
         try:
@@ -112,9 +117,10 @@ class PeopleMutation:
             return SessionPayload(errors=UserErrorType.list_of(exc.errors))
         return _answer(info, outcome, now)
 
-    @strawberry.mutation(description="A new token pair for a refresh token, which stops working. "
-                         "Errors (field refreshToken): INVALID_TOKEN, EXPIRED, REVOKED, and "
-                         "REUSED, which also ends the session: sign in again.")
+    @strawberry.mutation(extensions=[RateLimited(SIGN_IN)], description="A new token pair for "
+                         "a refresh token, which stops working. Errors (field refreshToken): "
+                         "INVALID_TOKEN, EXPIRED, REVOKED, and REUSED, which also ends the "
+                         "session: sign in again. RATE_LIMITED per address.")
     async def refresh_session(self, info: Info, refresh_token: str) -> SessionPayload:
         now = _now()
         _tokens(info)

@@ -22,6 +22,7 @@ from schema.common.context import Info
 from schema.common.ids import decode_id
 from schema.common.payloads import UserErrorType
 from schema.common.permissions import AUTHENTICATED
+from schema.common.rate_limits import SUBMISSION, RateLimited
 from schema.requests.types import (
     PublicServiceRequest,
     RequestPayload,
@@ -136,11 +137,13 @@ def assign(info: Info, member_id: str) -> Action:
 
 @strawberry.type
 class RequestMutation:
-    @strawberry.mutation(description=(
+    @strawberry.mutation(extensions=[RateLimited(SUBMISSION, "input.contactPhone")],
+                         description=(
         "A resident raises a need (群众点单), by address or by a point. It is located (building, "
         "building group, grid, community; OUT_OF_AREA when no grid covers it), timed by its "
         "category's limit and dispatched. `possibleDuplicates` lists open requests of the same "
-        "category nearby. Open to anonymous callers."))
+        "category nearby. Open to anonymous callers; RATE_LIMITED per address and per contact "
+        "phone."))
     async def submit_service_request(self, info: Info,
                                      input: SubmitRequestInput) -> RequestPayload:
         return await submit(info, input)

@@ -13,17 +13,18 @@ from domain.surveys.models import Survey as SurveyRow
 from domain.surveys.respond import Answer, answer_survey
 from schema.common.context import Info
 from schema.common.payloads import UserErrorType
+from schema.common.rate_limits import SUBMISSION, RateLimited
 from schema.surveys.types import Survey, SurveyPayload
 
 
 @strawberry.type
 class SurveyMutation:
-    @strawberry.mutation(description=(
+    @strawberry.mutation(extensions=[RateLimited(SUBMISSION)], description=(
         "A resident answers a survey with the token from the message: score 1..5, whether "
         "the need was resolved, and a comment of at most 1,000 characters. A token works "
         "once (then ALREADY_ANSWERED); EXPIRED after the survey expires; NOT_FOUND when "
         "unknown. The answer closes the request; resolved: false reopens it one escalation "
-        "level higher. Open to anonymous callers."))
+        "level higher. Open to anonymous callers; RATE_LIMITED per address."))
     async def submit_survey_response(self, info: Info, token: str, score: int,
                                      resolved: bool | None = None,
                                      comment: str | None = None) -> SurveyPayload:

@@ -26,7 +26,8 @@ def free_port() -> int:
 @contextmanager
 def running_api(database_url: str, secret: str, **env: str) -> Iterator[str]:
     """`gridsteward serve` in production mode against `database_url`, with `env` added to the
-    environment; yields its base URL (http://127.0.0.1:PORT) once /healthz answers."""
+    environment (rate limits off unless `env` sets RATE_LIMIT_STORE); yields its base URL
+    (http://127.0.0.1:PORT) once /healthz answers."""
     with logged_api(database_url, secret, None, env) as base:
         yield base
 
@@ -37,7 +38,7 @@ def logged_api(database_url: str, secret: str, log: Path | None,
     """`running_api`, its output appended to `log` (when given)."""
     port = free_port()
     environment = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": secret,
-                   "GRIDSTEWARD_ENV": "production", **env}
+                   "GRIDSTEWARD_ENV": "production", "RATE_LIMIT_STORE": "off", **env}
     with log.open("ab") if log else contextlib.nullcontext(subprocess.PIPE) as output:
         process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port",
                                     str(port)], env=environment, stdout=output,

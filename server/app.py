@@ -33,7 +33,6 @@ from domain.infra.rate_limit_stores import make_limiter
 from domain.settings import Settings
 from schema.app import Limits, build_schema
 from schema.common.context import Context
-from schema.common.errors import RETRY_AFTER_SECONDS
 from schema.common.rate_limits import RateLimits
 from server.auth import (
     Claims,
@@ -47,7 +46,7 @@ from server.background import DramatiqBackground
 from server.events import EventHub
 from server.gc_tuning import tune_gc
 from server.health import health
-from server.middleware import BearerAuth, BodyLimit, Outages, answered_nothing, error_body
+from server.middleware import BearerAuth, BodyLimit, Outages, error_body, refusal
 from server.request_json import Undecodable, decode_json
 from server.screen import screen_routes
 from server.tiles import tile
@@ -126,12 +125,14 @@ class GridStewardGraphQL(GraphQL[Context, None]):
         return UNSET
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
-        """The JSON answer; HTTP 503 with Retry-After when the database could not be reached
-        and nothing of the request was answered."""
+        """The JSON answer; when nothing of the request was answered, HTTP 503 with
+        Retry-After because the database could not be reached, or 429 with Retry-After
+        because a rate limit refused it (server.middleware.refusal)."""
         response = super().create_response(response_data, sub_response)
-        if answered_nothing(response_data):
-            response.status_code = 503
-            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        refused = refusal(response_data)
+        if refused is not None:
+            response.status_code, wait = refused
+            response.headers["Retry-After"] = str(wait)
         return response
 
 

@@ -119,18 +119,36 @@ def unavailable_headers() -> list[tuple[bytes, bytes]]:
     return [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())]
 
 
-def answered_nothing(response: object) -> bool:
-    """Whether a GraphQL answer has nothing to show but UNAVAILABLE errors: `data` null, or
-    every top-level field null because of one (then the server answers 503, not 200)."""
+#: HTTP status of an answer refused whole for one of these codes (both say when to retry).
+REFUSAL_STATUS = {"UNAVAILABLE": 503, "RATE_LIMITED": 429}
+
+
+def refusal(response: object) -> tuple[int, int] | None:
+    """(HTTP status, seconds to wait) when a GraphQL answer has nothing to show but
+    UNAVAILABLE or RATE_LIMITED errors: `data` null, or every top-level field null because of
+    one (then the server answers 503 or 429 with Retry-After, not 200); None otherwise. With
+    both kinds, UNAVAILABLE wins; the wait is the longest `retryAfter` given."""
     if not isinstance(response, dict):
-        return False  # a batch: some of it may have been answered
-    failed = {error["path"][0] for error in response.get("errors") or ()
-              if (error.get("extensions") or {}).get("code") == "UNAVAILABLE"
-              and error.get("path")}
+        return None  # a batch: some of it may have been answered
+    refused = [(error["path"][0], extensions) for error in response.get("errors") or ()
+               if (extensions := error.get("extensions") or {}).get("code") in REFUSAL_STATUS
+               and error.get("path")]
+    failed = {path for path, _ in refused}
     data = response.get("data")
-    if data is None:
-        return bool(failed)
-    return bool(data) and all(value is None and key in failed for key, value in data.items())
+    whole = bool(failed) if data is None else bool(data) and all(
+        value is None and key in failed for key, value in data.items())
+    if not whole:
+        return None
+    status = max(REFUSAL_STATUS[extensions["code"]] for _, extensions in refused)
+    wait = max(int(extensions.get("retryAfter") or 1) for _, extensions in refused)
+    return status, wait
+
+
+def answered_nothing(response: object) -> bool:
+    """Whether a GraphQL answer was refused whole because the database could not be reached
+    (see `refusal`)."""
+    found = refusal(response)
+    return found is not None and found[0] == REFUSAL_STATUS["UNAVAILABLE"]
 
 
 class Outages:

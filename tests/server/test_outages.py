@@ -23,7 +23,7 @@ from schema.common.context import Context
 from schema.common.ids import encode_id
 from server.app import create_app
 from server.auth import issue_token
-from server.middleware import answered_nothing
+from server.middleware import answered_nothing, refusal
 from tests.conftest import ADMIN
 from tests.e2e.serving import free_port
 from tests.settings import make_settings
@@ -97,6 +97,23 @@ async def test_a_query_without_database_is_unavailable_and_logged_once(
 ])
 def test_nothing_answered_is_told_apart(answer: object, nothing: bool) -> None:
     assert answered_nothing(answer) is nothing
+
+
+LIMITED = {"code": "RATE_LIMITED", "retryAfter": 30}
+
+
+@pytest.mark.parametrize(("answer", "refused"), [
+    ({"data": None, "errors": [{"path": ["a"], "extensions": LIMITED}]}, (429, 30)),
+    ({"data": None, "errors": [{"path": ["a"], "extensions": UNAVAILABLE}]}, (503, 5)),
+    ({"data": {"a": None, "b": None}, "errors": [{"path": ["a"], "extensions": LIMITED},
+                                                 {"path": ["b"], "extensions": UNAVAILABLE}]},
+     (503, 30)),
+    ({"data": {"a": None, "b": 1}, "errors": [{"path": ["a"], "extensions": LIMITED}]}, None),
+    ({"data": None, "errors": [{"path": ["a"], "extensions": {"code": "FORBIDDEN"}}]}, None),
+])
+def test_a_refusal_names_its_status_and_wait(answer: object,
+                                             refused: tuple[int, int] | None) -> None:
+    assert refusal(answer) == refused
 
 
 @asynccontextmanager

@@ -42,10 +42,12 @@ async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
 async def _code(client: httpx.AsyncClient, forwarded_for: str) -> object:
     answer = await client.post("/graphql", json=REFRESH,
                                headers={"X-Forwarded-For": forwarded_for})
-    assert answer.status_code == 200
     body = answer.json()
-    if "errors" in body:
+    if "errors" in body:  # refused whole: 429, Retry-After as in the error
+        assert answer.status_code == 429
+        assert answer.headers["retry-after"] == str(body["errors"][0]["extensions"]["retryAfter"])
         return body["errors"][0]["extensions"]
+    assert answer.status_code == 200
     return body["data"]["refreshSession"]["errors"][0]["code"]
 
 

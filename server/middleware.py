@@ -144,13 +144,6 @@ def refusal(response: object) -> tuple[int, int] | None:
     return status, wait
 
 
-def answered_nothing(response: object) -> bool:
-    """Whether a GraphQL answer was refused whole because the database could not be reached
-    (see `refusal`)."""
-    found = refusal(response)
-    return found is not None and found[0] == REFUSAL_STATUS["UNAVAILABLE"]
-
-
 class Outages:
     """An unreachable database met outside GraphQL execution (the caller's look-up before it,
     say) answers 503 UNAVAILABLE with Retry-After, or closes a WebSocket with 1013 (try again

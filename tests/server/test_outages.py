@@ -23,7 +23,7 @@ from schema.common.context import Context
 from schema.common.ids import encode_id
 from server.app import create_app
 from server.auth import issue_token
-from server.middleware import answered_nothing, refusal
+from server.middleware import refusal
 from tests.conftest import ADMIN
 from tests.e2e.serving import free_port
 from tests.settings import make_settings
@@ -96,7 +96,7 @@ async def test_a_query_without_database_is_unavailable_and_logged_once(
     ([{"data": None, "errors": [{"path": ["a"], "extensions": UNAVAILABLE}]}], False),
 ])
 def test_nothing_answered_is_told_apart(answer: object, nothing: bool) -> None:
-    assert answered_nothing(answer) is nothing
+    assert (refusal(answer) == (503, 5)) is nothing
 
 
 LIMITED = {"code": "RATE_LIMITED", "retryAfter": 30}

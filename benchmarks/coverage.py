@@ -15,6 +15,7 @@ import argparse
 import random
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -116,8 +117,21 @@ def build_city(db: processes.Database, args: argparse.Namespace) -> city.Generat
     return generation
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    run = command.start(options(), argv)
+@dataclass
+class City:
+    """The benchmark's database and what was drawn from it: its sizes, how it was generated
+    (None when reused), and the points and addresses the clients cycle through."""
+
+    db: processes.Database
+    sizes: dict[str, float]
+    generation: city.Generated | None
+    points: list[city.PointCase]
+    addresses: list[city.AddressCase]
+
+
+def prepare(run: command.Run) -> City:
+    """Build the city (unless --skip-load), read its sizes and the run's versions, draw the
+    cases (--cases, --seed)."""
     args = run.args
     db = processes.bench_database(BENCH_DATABASE, args.database_url)
     generation = None if args.skip_load else build_city(db, args)
@@ -130,8 +144,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         buildings = city.sample_buildings(conn, min(args.cases, int(sizes["buildings"])))
         grids = city.sample_grids(conn, min(2000, int(sizes["grids"])))
     layout = city.CityLayout.plan(int(sizes["grids"]), int(sizes["buildings"]))
-    points = city.point_cases(buildings, grids, layout, args.cases, rng)
-    addresses = city.address_cases(buildings, args.cases, rng)
+    return City(db, sizes, generation,
+                list(city.point_cases(buildings, grids, layout, args.cases, rng)),
+                list(city.address_cases(buildings, args.cases, rng)))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    run = command.start(options(), argv)
+    args = run.args
+    prepared = prepare(run)
+    db, sizes, generation = prepared.db, prepared.sizes, prepared.generation
+    points, addresses = prepared.points, prepared.addresses
     tuning = settings(**args.server_env)
     payloads: dict[str, list[Any]] = {
         "point, HTTP": [load.graphql_body(POINT_QUERY, {"p": {"lon": p.lon, "lat": p.lat}})

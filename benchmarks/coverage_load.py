@@ -55,6 +55,9 @@ class LoadSpec:
     server_pid: int | None = None
     stagger: float = 0.0  # seconds between the first connections (HTTP)
     rate: float = 0.0  # requests a second, open loop; 0: closed loop
+    #: How an HTTP answer is judged (a module-level function, so that the spec pickles);
+    #: None: as GridSteward's `coverage` (check_coverage).
+    check: load.Check | None = None
 
 
 @dataclass
@@ -185,9 +188,9 @@ def _connector(spec: LoadSpec, closers: list[Callable[[], Awaitable[None]]]
             base_url=spec.target, timeout=30.0,
             limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit))
         closers.append(client.aclose)
-        return load.httpx_client(client, check_coverage)
+        return load.httpx_client(client, spec.check or check_coverage)
     if spec.mode == "http":
-        return load.raw_http(spec.target, check_coverage)
+        return load.raw_http(spec.target, spec.check or check_coverage)
     if spec.mode == "sql-point":
         return sql_point(spec.target, spec.nearest_metres)
     return sql_address(spec.target, spec.threshold)

@@ -82,8 +82,8 @@ def _steady_table(results: dict[str, LoadResult]) -> list[str]:
                   f"{r.lag_p50:.2f}", *cells[2:]) for r in results.values())]
 
 
-def _data(report: Report) -> str:
-    s, gen = report.sizes, report.generation
+def data_text(s: dict[str, float], gen: city.Generated | None) -> str:
+    """The Data bullet: the city's sizes and how it was generated."""
     return (f"- **Data**: {s['communities']:.0f} communities, {s['grids']:,.0f} grids, "
             f"{s['buildings']:,.0f} buildings ({s['point_only']:,.0f} without footprint), "
             f"{s['building_groups']:,.0f} building groups, {s['roads']:.0f} roads; database "
@@ -99,7 +99,7 @@ def _header(report: Report) -> list[str]:
     return [
         *heading("Coverage", _INTRO, ".venv/bin/python -m benchmarks.coverage",
                  report.run, "Server, PostgreSQL and the load generator share these cores."),
-        _data(report),
+        data_text(report.sizes, report.generation),
         f"- **Parameters**: `{options_text(a, PARAMETERS)}`"
         + (f" with server environment {env}" if env else "")
         + f"; `gridsteward serve --workers {a.workers}`, default settings "

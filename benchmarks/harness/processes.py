@@ -110,18 +110,27 @@ def gridsteward(argv: list[str], env: dict[str, str], *, ready: Callable[[str], 
     """`gridsteward ARGV` with `env` until the block ends, once `ready(its log)`; then SIGTERM
     (which it forwards to its children), `grace` seconds, SIGKILL to what is left of it."""
     script = Path(sys.executable).parent / "gridsteward"
-    handle, name = tempfile.mkstemp(prefix=f"gridsteward-bench-{argv[0]}-", suffix=".log")
-    log = Path(name)
+    with service([str(script) if script.exists() else "gridsteward", *argv],
+                 {"GRIDSTEWARD_ENV": "dev", "SECRET_KEY": secrets.token_urlsafe(36), **env},
+                 ready=ready, grace=grace, name=argv[0]) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def service(argv: list[str], env: dict[str, str], *, ready: Callable[[str], bool],
+            grace: float, name: str, cwd: Path = ROOT) -> Iterator[Running]:
+    """The command `argv` in its own process group with `env` (over ours), logging to a file,
+    until the block ends, once `ready(its log)`; then SIGTERM, `grace` seconds, SIGKILL to
+    what is left of its group."""
+    handle, log_name = tempfile.mkstemp(prefix=f"gridsteward-bench-{name}-", suffix=".log")
+    log = Path(log_name)
     try:
         with os.fdopen(handle, "wb") as out:
-            process = subprocess.Popen(
-                [str(script) if script.exists() else "gridsteward", *argv], cwd=ROOT,
-                env={**os.environ, "GRIDSTEWARD_ENV": "dev",
-                     "SECRET_KEY": secrets.token_urlsafe(36), **env},
-                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen(argv, cwd=cwd, env={**os.environ, **env}, stdout=out,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
         running = Running(process, log)
         try:
-            _wait_until_ready(running, ready, argv[0])
+            _wait_until_ready(running, ready, name)
             yield running
         finally:
             _stop(process, grace)

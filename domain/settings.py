@@ -15,10 +15,11 @@ from functools import lru_cache
 from ipaddress import ip_network
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from domain.infra import rate_limit as rl
+from domain.infra.replica import DEFAULT_STICKY_SECONDS
 from domain.people.audit_log import DEFAULT_RETENTION_DAYS
 from domain.people.sessions import DEFAULT_REFRESH_TTL
 from domain.requests.dispatch import ACCEPT_TIMEOUT
@@ -47,6 +48,10 @@ class Settings(BaseSettings):
         default="production", alias="GRIDSTEWARD_ENV"
     )
     database_url: str = Field(default="", alias="DATABASE_URL")
+    #: A streaming replica of DATABASE_URL for reads that tolerate a little lag; empty: none.
+    database_replica_url: str = Field(default="", alias="DATABASE_REPLICA_URL")
+    replica_sticky_seconds: float = Field(default=DEFAULT_STICKY_SECONDS,
+                                          alias="REPLICA_STICKY_SECONDS", ge=0)
     broker_url: str = Field(default="amqp://guest:guest@127.0.0.1:5672/", alias="BROKER_URL")
     secret_key: str = Field(default="", alias="SECRET_KEY")
     token_ttl_seconds: int = Field(default=12 * 3600, alias="TOKEN_TTL_SECONDS", gt=0)
@@ -144,15 +149,16 @@ class Settings(BaseSettings):
                 ip_network(str(part), strict=False)
         return value
 
-    @field_validator("database_url")
+    @field_validator("database_url", "database_replica_url")
     @classmethod
-    def _postgres_only(cls, value: str) -> str:
+    def _postgres_only(cls, value: str, info: ValidationInfo) -> str:
         """Accept PostgreSQL URLs only and pin the psycopg (v3) driver."""
         if not value:
             return value
         scheme, sep, rest = value.partition("://")
         if not sep or not scheme.startswith(("postgresql", "postgres")):
-            raise ValueError("DATABASE_URL must be a postgresql:// URL")
+            name = cls.model_fields[str(info.field_name)].alias
+            raise ValueError(f"{name} must be a postgresql:// URL")
         return f"postgresql+psycopg://{rest}"
 
     @field_validator("survey_link")

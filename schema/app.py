@@ -26,6 +26,7 @@ from schema.common.introspection import AnonymousIntrospection
 from schema.common.limits import Documents, Limits, RequestLimits
 from schema.common.node import Node
 from schema.common.permissions import AUTHENTICATED
+from schema.common.read_routing import ReadRouting
 from schema.common.scalars import SCALAR_OVERRIDES
 from schema.people.mutations import PeopleMutation
 from schema.people.queries import PeopleQuery
@@ -114,12 +115,13 @@ class GridStewardSchema(strawberry.Schema):
         return None
 
 
-def build_schema(limits: Limits | None = None) -> strawberry.Schema:
-    """The GridSteward schema with its protective extensions."""
+def build_schema(limits: Limits | None = None, *, replica: bool = False) -> strawberry.Schema:
+    """The GridSteward schema with its protective extensions; with `replica`, the routing of
+    lag-tolerant reads to it (schema.common.read_routing), which costs nothing without one."""
     documents = Documents(limits or Limits())  # shared by requests; extensions are per request
     extensions: list[Any] = [lambda: RequestLimits(documents), InputDecoding,
                              lambda: AnonymousIntrospection(documents.introspects),
-                             PublicErrors, PhoneReveals]
+                             PublicErrors, PhoneReveals, *([ReadRouting] if replica else [])]
     return GridStewardSchema(
         query=Query, mutation=Mutation, subscription=Subscription,
         types=[Subdistrict, Community, Grid, Building, BuildingGroup, Member, ServiceRequest,

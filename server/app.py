@@ -3,7 +3,8 @@
 `create_app(settings)` is the only entry point; uvicorn calls `server.asgi:app`. The engine,
 the schema and the live-event hub (one LISTEN connection per process) live in the lifespan
 state, never in module globals, and so do the Background that hands new requests to the
-workers and the rate limiter (RATE_LIMIT_STORE, schema.common.rate_limits). WebSocket
+workers, the rate limiter (RATE_LIMIT_STORE, schema.common.rate_limits) and the replica's
+sessions when DATABASE_REPLICA_URL is set (server.replica). WebSocket
 callers authenticate with the Authorization header or, as browsers must, in
 graphql-transport-ws's connection_init payload.
 """
@@ -30,8 +31,10 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from domain.infra.db import make_async_engine, session_factory
 from domain.infra.rate_limit_stores import make_limiter
+from domain.infra.replica import RecentWriters
 from domain.settings import Settings
 from schema.app import Limits, build_schema
+from schema.common.client_address import networks
 from schema.common.context import Context
 from schema.common.rate_limits import RateLimits
 from server.auth import (
@@ -47,6 +50,7 @@ from server.events import EventHub
 from server.gc_tuning import tune_gc
 from server.health import health
 from server.middleware import BearerAuth, BodyLimit, Outages, error_body, refusal
+from server.replica import Replica
 from server.request_json import Undecodable, decode_json
 from server.screen import screen_routes
 from server.tiles import tile
@@ -64,7 +68,8 @@ class GridStewardGraphQL(GraphQL[Context, None]):
     """strawberry's ASGI endpoint with GridSteward's per-request context."""
 
     def __init__(self, settings: Settings, limits: Limits, tokens: SessionTokens) -> None:
-        super().__init__(build_schema(limits), graphql_ide="graphiql")
+        super().__init__(build_schema(limits, replica=bool(settings.database_replica_url)),
+                         graphql_ide="graphiql")
         self.settings = settings
         self.secret = settings.secret_key
         self.tokens = tokens
@@ -102,9 +107,12 @@ class GridStewardGraphQL(GraphQL[Context, None]):
         claims: Claims | None = request.scope.get("state", {}).get("claims")
         viewer = await viewer_of(state.sessions, claims)
         kind = SocketContext if isinstance(request, WebSocket) else Context
+        replica: Replica | None = state.replica
         return kind(sessions=state.sessions, settings=self.settings, viewer=viewer,
                     background=state.background, events=state.events, tokens=self.tokens,
-                    rate_limits=state.rate_limits, request=request, response=response)
+                    rate_limits=state.rate_limits, request=request, response=response,
+                    router=None if replica is None else replica.router(state.sessions, request,
+                                                                       response))
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """connection_init: browsers cannot set WebSocket headers, so a token may come in its
@@ -167,6 +175,14 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = make_async_engine(settings.database_url, pool_size=settings.db_pool_size)
         app.state.sessions = session_factory(engine)
+        replica_engine = None
+        app.state.replica = None
+        if settings.database_replica_url:
+            replica_engine = make_async_engine(settings.database_replica_url,
+                                               pool_size=settings.db_pool_size)
+            app.state.replica = Replica(session_factory(replica_engine),
+                                        RecentWriters(settings.replica_sticky_seconds),
+                                        networks(settings.trusted_proxies))
         app.state.events = EventHub(settings.database_url)
         await app.state.events.start()
         app.state.background = DramatiqBackground(settings)
@@ -180,6 +196,8 @@ def create_app(settings: Settings) -> Starlette:
         app.state.background.close()
         await app.state.events.stop()
         await engine.dispose()
+        if replica_engine is not None:
+            await replica_engine.dispose()
 
     return Starlette(
         routes=[Route("/graphql", graphql, methods=["GET", "POST"]),

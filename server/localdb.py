@@ -140,6 +140,27 @@ def start_cluster(cluster: LocalCluster) -> None:
     _start(cluster, find_bindir())
 
 
+def start_replica(primary: LocalCluster, root: Path, *, port: int) -> LocalCluster:
+    """A hot-standby streaming replica of the running `primary` in `root` (which must not hold
+    a cluster yet), on `port`: `pg_basebackup -R` (it writes standby.signal and the
+    primary_conninfo that streams from `primary`, as trusted local replication allows),
+    then started; returns once it accepts read-only connections."""
+    bindir = find_bindir()
+    replica = LocalCluster(root=root.resolve(), port=port)
+    replica.root.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        uid = pwd.getpwnam("postgres")
+        os.chown(replica.root, uid.pw_uid, uid.pw_gid)
+    done = _run([str(bindir / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port),
+                 "-U", SUPERUSER, "-D", str(replica.data_dir), "-R", "-X", "stream",
+                 "-c", "fast"])
+    if done.returncode != 0:
+        shutil.rmtree(replica.data_dir, ignore_errors=True)
+        raise LocalDatabaseError(f"pg_basebackup failed:\n{done.stderr}")
+    _start(replica, bindir)
+    return replica
+
+
 def ensure_local_cluster(root: Path, *, port: int = DEFAULT_PORT,
                          databases: tuple[str, ...] = ("gridsteward",)) -> LocalCluster:
     """Create (once) and start (if stopped) the local cluster; make sure `databases` exist."""

@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse, Response
 
 from domain.spatial.tiles import LAYERS, gcj02_shift, tile_in_range, vector_tile
 from server.auth import viewer_of
+from server.replica import reads_for
 
 MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 STATIC_CACHE = "public, max-age=300"
@@ -85,7 +86,7 @@ async def tile(request: Request) -> Response:
             return JSONResponse({"code": "UNAUTHENTICATED", "message": f"the {layer} layer "
                                  "needs a valid token (Authorization: Bearer <token>)"},
                                 status_code=401, headers={"WWW-Authenticate": "Bearer"})
-    async with sessions() as session:
+    async with reads_for(request)() as session:  # the replica, when there is one
         body = await vector_tile(session, layer=layer, z=z, x=x, y=y, viewer=viewer,
                                  shift=shift)
     if spec.static:

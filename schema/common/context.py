@@ -38,6 +38,16 @@ class Background(Protocol):
     def send(self, message_id: int) -> None: ...
 
 
+class ReadRouter(Protocol):
+    """Where one request's lag-tolerant reads go (server.replica): the replica
+    (DATABASE_REPLICA_URL) unless its caller wrote a moment ago."""
+
+    def reads(self) -> async_sessionmaker[AsyncSession]: ...
+
+    def wrote(self) -> None:
+        """This request wrote: its caller's next reads stay on the primary for a while."""
+
+
 class EventFeed(Protocol):
     """Ids of request events as they are written, by any process (LISTEN/NOTIFY)."""
 
@@ -63,9 +73,24 @@ class Context:
     response: Any = None
     #: Phones answered unmasked to this caller, written as PHONE_REVEALED after the operation.
     reveals: list[Entry] = field(default_factory=list)
+    #: Where lag-tolerant reads may go; None: everything on `sessions` (no replica).
+    router: ReadRouter | None = None
+    #: Set for mutations and subscriptions (schema.common.read_routing): all on the primary.
+    primary_only: bool = False
 
     def __post_init__(self) -> None:
         self.loaders = build_loaders(self.sessions)
+
+    @property
+    def reads(self) -> async_sessionmaker[AsyncSession]:
+        """Sessions for a read that tolerates a little lag (coverage, lists, map features,
+        statistics): the replica when there is one, unless this operation is a mutation or
+        a subscription or its caller wrote within REPLICA_STICKY_SECONDS; else `sessions`.
+        Writes, and reads that must see the latest state (sign-in, the viewer, node(id) and
+        the loaders), always use `sessions`, the primary."""
+        if self.router is None or self.primary_only:
+            return self.sessions
+        return self.router.reads()
 
 
 Info = _Info[Context, None]

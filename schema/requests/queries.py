@@ -53,7 +53,7 @@ class RequestQuery:
         after: str | None = None,
     ) -> Connection[ServiceRequest]:
         filters = _filters(scope, status, category, bbox, overdue)
-        async with info.context.sessions() as session:
+        async with info.context.reads() as session:  # may lag a little
             page = await queries.list_requests(
                 session, viewer=info.context.viewer, filters=filters, now=datetime.now(UTC),
                 first=page_size(first), after=decode_cursor(after))
@@ -70,7 +70,7 @@ class RequestQuery:
                             since: datetime | None = None,
                             until: datetime | None = None) -> RequestStats:
         _window(since, until)
-        async with info.context.sessions() as session:
+        async with info.context.reads() as session:  # may lag a little
             stats = await queries.request_stats(
                 session, viewer=info.context.viewer,
                 scope=scope.to_scope("scope") if scope else Scope(), since=since, until=until,

@@ -38,11 +38,11 @@ class SpatialQuery:
                                    "address" if address is not None else "point")
         if point is not None:
             lon, lat = point.to_wgs84("point")
-            async with autocommit(info.context.sessions) as session:  # one statement
+            async with autocommit(info.context.reads) as session:  # one statement
                 found = await cover.cover_point(session, lon=lon, lat=lat,
                                                 nearest_metres=settings.nearest_building_metres)
         else:
-            async with autocommit(info.context.sessions) as session:  # statements stand alone
+            async with autocommit(info.context.reads) as session:  # statements stand alone
                 found = await _cover_address(session, address or "", settings)
         return None if found is None else Coverage.of(found, info.context.loaders)
 
@@ -50,7 +50,7 @@ class SpatialQuery:
                       description="Subdistricts (街道), the level above communities.")
     async def subdistricts(self, info: Info, first: int | None = 50,
                            after: str | None = None) -> Connection[Subdistrict]:
-        async with info.context.sessions() as session:
+        async with info.context.reads() as session:
             page = await directory.list_subdistricts(session, first=page_size(first),
                                                      after=decode_cursor(after))
         return to_connection(page, Subdistrict.of)
@@ -60,7 +60,7 @@ class SpatialQuery:
     async def grids(self, info: Info, bbox: BBoxInput | None = None,
                     community_id: strawberry.ID | None = None, first: int | None = 50,
                     after: str | None = None) -> Connection[Grid]:
-        async with info.context.sessions() as session:
+        async with info.context.reads() as session:
             page = await directory.list_grids(
                 session, bbox=bbox.to_wgs84("bbox") if bbox else None,
                 community_id=decode_optional(community_id, "Community", "communityId"),
@@ -74,7 +74,7 @@ class SpatialQuery:
                         grid_id: strawberry.ID | None = None, search: str | None = None,
                         first: int | None = 50,
                         after: str | None = None) -> Connection[Building]:
-        async with info.context.sessions() as session:
+        async with info.context.reads() as session:
             page = await directory.list_buildings(
                 session, bbox=bbox.to_wgs84("bbox") if bbox else None,
                 grid_id=decode_optional(grid_id, "Grid", "gridId"), search=search,
@@ -88,7 +88,7 @@ class SpatialQuery:
                       skill: ServiceCategory | None = None,
                       status: MemberStatus | None = None,
                       first: int | None = 50, after: str | None = None) -> Connection[Member]:
-        async with info.context.sessions() as session:
+        async with info.context.reads() as session:
             page = await directory.list_members(
                 session, scope=scope.to_scope("scope") if scope else directory.Scope(),
                 role=role.value if role else None, skill=skill.value if skill else None,
@@ -108,7 +108,7 @@ class SpatialQuery:
                            crs: CoordSystem = Crs.WGS84) -> GeoJSON:
         if not layers:
             raise InvalidInput([UserError("REQUIRED", "name at least one layer", "layers")])
-        async with info.context.sessions() as session:
+        async with info.context.reads() as session:
             collection = await map_features(session, bbox=bbox.to_wgs84("bbox"),
                                             viewer=info.context.viewer,
                                             layers=[layer.value for layer in layers])

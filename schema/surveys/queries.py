@@ -32,7 +32,7 @@ class SurveyQuery:
     async def satisfaction(self, info: Info, scope: ScopeInput | None = None,
                            since: datetime | None = None,
                            until: datetime | None = None) -> SatisfactionSummary:
-        async with info.context.sessions() as session:
+        async with info.context.reads() as session:  # may lag a little
             summary = await satisfaction(session, viewer=info.context.viewer,
                                          scope=_scope(scope), since=since, until=until)
         return SatisfactionSummary.of(summary)

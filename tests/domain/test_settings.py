@@ -90,3 +90,14 @@ def test_every_process_reads_the_same_values_from_the_environment(
     assert [t.total_seconds() for t in (times.delay, times.reminder, times.expiry)] == [
         60, 120, 180]
 
+
+
+def test_the_replica_is_off_by_default_and_must_be_postgresql() -> None:
+    settings = _settings()
+    assert (settings.database_replica_url, settings.replica_sticky_seconds) == ("", 5.0)
+    assert _settings(DATABASE_REPLICA_URL="postgres://r@replica:5432/gs").database_replica_url \
+        == "postgresql+psycopg://r@replica:5432/gs"
+    with pytest.raises(ValidationError, match="DATABASE_REPLICA_URL must be a postgresql://"):
+        _settings(DATABASE_REPLICA_URL="mysql://r@replica/gs")
+    with pytest.raises(ValidationError):
+        _settings(REPLICA_STICKY_SECONDS="-1")

@@ -62,6 +62,10 @@ if (cluster.isPrimary && workers > 1) {
     if (code) console.error(`worker ${worker.process.pid} exited with ${code}`);
   });
   process.on("SIGTERM", () => {
+    // The primary holds the listening socket: it leaves once its workers have.
+    cluster.on("exit", () => {
+      if (Object.keys(cluster.workers).length === 0) process.exit(0);
+    });
     for (const worker of Object.values(cluster.workers)) worker.kill("SIGTERM");
   });
 } else {

@@ -56,6 +56,11 @@ async def _read(value: Any) -> bytes:
     read = getattr(value, "read", None)
     if not callable(read) or isinstance(value, str | bytes):
         raise PhotoRefused("NOT_A_FILE", NOT_A_FILE)
+    seek = getattr(value, "seek", None)
+    if callable(seek):  # one file part may be mapped to several photos
+        rewound = seek(0)
+        if inspect.isawaitable(rewound):
+            await rewound
     data = read(MAX_PHOTO_BYTES + 1)
     if inspect.isawaitable(data):
         data = await data

@@ -49,7 +49,7 @@ async def read_multipart(request: Any, parse_json: Callable[[str], Any]) -> dict
         raise HTTPException(400, CSRF_MESSAGE)
     try:
         form = await request.get_form_data()
-        fields = form["form"]
+        fields = form.form
         operations, files_map = fields.get("operations"), fields.get("map")
     except HTTPException:
         raise
@@ -60,7 +60,7 @@ async def read_multipart(request: Any, parse_json: Callable[[str], Any]) -> dict
                             "(the GraphQL operation as JSON) and `map` (JSON)")
     operation = parse_json(operations)
     mapping = parse_json(files_map)
-    files = _files(mapping, form["files"])
+    files = _files(mapping, form.files)
     try:
         return replace_placeholders_with_files(operation, mapping, files)
     except (KeyError, IndexError, ValueError, TypeError, AttributeError):

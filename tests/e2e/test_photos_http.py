@@ -61,8 +61,9 @@ def multipart(base: str, query: str, variables: dict[str, Any], files: dict[str,
               ) -> httpx.Response:
     """A GraphQL multipart request: `files` maps variable paths (input.photos.0) to bytes."""
     names = {str(i): path for i, path in enumerate(files)}
-    parts = {"operations": (None, json.dumps({"query": query, "variables": variables})),
-             "map": (None, json.dumps({n: [f"variables.{p}"] for n, p in names.items()}))}
+    parts: dict[str, tuple[str | None, Any] | tuple[str, bytes, str]] = {
+        "operations": (None, json.dumps({"query": query, "variables": variables})),
+        "map": (None, json.dumps({n: [f"variables.{p}"] for n, p in names.items()}))}
     for name, path in names.items():
         parts[name] = (f"photo{name}.jpg", files[path], "application/octet-stream")
     sent = dict(PREFLIGHT if headers is None else headers)

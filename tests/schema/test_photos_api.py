@@ -17,6 +17,7 @@ from starlette.datastructures import UploadFile
 from domain.access import ANONYMOUS, Viewer
 from domain.media.access import link_key, valid_signature
 from tests.media_factory import GPS_LAT, GPS_LON, photo, png_bomb
+from tests.schema.test_n_plus_one import counting
 from tests.schema.test_requests_api import IN_B1, World, build_world
 
 SUBMIT = """mutation ($input: SubmitRequestInput!) { submitServiceRequest(input: $input) {
@@ -157,3 +158,14 @@ async def test_a_replayed_key_keeps_the_first_photos(world: World) -> None:
                           idempotencyKey="k-1")
     assert again["errors"] == [] and again["request"]["id"] == first["request"]["id"]
     assert await _stored(world) == (1, 1, 2)
+
+
+async def test_photos_of_a_page_of_requests_cost_one_statement(world: World,
+                                                               engine: Any) -> None:
+    for _ in range(3):
+        await _submit(world, [upload(photo("JPEG", (32, 32)))] * 1)
+    query = "{ serviceRequests { edges { node { photos { url } } } } }"
+    with counting(engine) as statements:
+        data = await world.api.data(query)
+    assert [len(e["node"]["photos"]) for e in data["serviceRequests"]["edges"]] == [1, 1, 1]
+    assert sum("request_photo" in s for s in statements) == 1

@@ -105,9 +105,9 @@ def prepare_photo(data: bytes) -> PreparedPhoto:
     image = _open(data)
     try:
         gps = _gps(image)
-        upright = _decoded(image)
-        return PreparedPhoto(full=_rendition(upright, FULL_SIDE),
-                             thumb=_rendition(upright, THUMB_SIDE),
+        full = _scaled(_decoded(image), FULL_SIDE)
+        thumb = _scaled(full, THUMB_SIDE)
+        return PreparedPhoto(full=_encoded(full, FULL_SIDE), thumb=_encoded(thumb, THUMB_SIDE),
                              source_format=str(image.format), gps=gps)
     except PhotoRefused:
         raise
@@ -152,9 +152,7 @@ def _decoded(image: Image.Image) -> Image.Image:
         flat = Image.new("RGB", rgba.size, "white")
         flat.paste(rgba, mask=rgba.getchannel("A"))
         pixels = flat
-    clean = pixels.convert("RGB") if pixels.mode != "RGB" else pixels.copy()
-    clean.info.clear()
-    return clean
+    return pixels.convert("RGB") if pixels.mode != "RGB" else pixels
 
 
 def _srgb(image: Image.Image) -> Image.Image:
@@ -171,13 +169,21 @@ def _srgb(image: Image.Image) -> Image.Image:
     return converted or image
 
 
-def _rendition(image: Image.Image, side: int) -> Rendition:
-    copy = image.copy()
-    copy.thumbnail((side, side), Image.Resampling.LANCZOS, reducing_gap=3.0)
-    copy.info.clear()
+def _scaled(image: Image.Image, side: int) -> Image.Image:
+    """`image` at most `side` pixels on its longer side (never enlarged), aspect kept."""
+    scale = side / max(image.size)
+    if scale >= 1:
+        return image
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def _encoded(image: Image.Image, side: int) -> Rendition:
+    """A JPEG of the pixels alone: whatever `info` the image carries is not written."""
+    image.info.clear()
     out = io.BytesIO()
-    copy.save(out, "JPEG", quality=JPEG_QUALITY[side], optimize=True, progressive=True)
-    return Rendition(out.getvalue(), copy.width, copy.height)
+    image.save(out, "JPEG", quality=JPEG_QUALITY[side], optimize=True, progressive=True)
+    return Rendition(out.getvalue(), image.width, image.height)
 
 
 def _gps(image: Image.Image) -> tuple[float, float] | None:

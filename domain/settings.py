@@ -20,6 +20,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from domain.infra import rate_limit as rl
 from domain.infra.replica import DEFAULT_STICKY_SECONDS
+from domain.media.access import DEFAULT_LINK_TTL_SECONDS
+from domain.media.images import MAX_PHOTO_BYTES, MAX_PHOTOS
+from domain.media.s3_store import S3Location
 from domain.people.audit_log import DEFAULT_RETENTION_DAYS
 from domain.people.sessions import DEFAULT_REFRESH_TTL
 from domain.requests.dispatch import ACCEPT_TIMEOUT
@@ -88,6 +91,10 @@ class Settings(BaseSettings):
     max_aliases: int = Field(default=30, alias="MAX_ALIASES", gt=0)
     max_tokens: int = Field(default=2000, alias="MAX_TOKENS", gt=0)
     max_body_bytes: int = Field(default=5 * 1024 * 1024, alias="MAX_BODY_BYTES", gt=0)
+    #: The largest multipart/form-data body (a request with photos): room for MAX_PHOTOS
+    #: photos of MAX_PHOTO_BYTES, twice (a submission and a completion), and the operation.
+    max_upload_body_bytes: int = Field(default=2 * MAX_PHOTOS * MAX_PHOTO_BYTES + 1024 * 1024,
+                                       alias="MAX_UPLOAD_BODY_BYTES", gt=0)
     parser_cache_size: int = Field(default=512, alias="PARSER_CACHE_SIZE", gt=0)
     db_pool_size: int = Field(default=10, alias="DB_POOL_SIZE", gt=0)
     #: Whether callers without a token may introspect the schema; unset: on in dev and test,
@@ -103,6 +110,17 @@ class Settings(BaseSettings):
                                           alias="DISPATCH_STALE_SECONDS", ge=0)
     audit_retention_days: int = Field(default=DEFAULT_RETENTION_DAYS,
                                       alias="AUDIT_RETENTION_DAYS", gt=0)
+
+    media_store: Literal["postgres", "s3"] = Field(default="postgres", alias="MEDIA_STORE")
+    media_s3_bucket: str = Field(default="", alias="MEDIA_S3_BUCKET")
+    media_s3_prefix: str = Field(default="", alias="MEDIA_S3_PREFIX")
+    media_s3_endpoint_url: str = Field(default="", alias="MEDIA_S3_ENDPOINT_URL")
+    media_s3_region: str = Field(default="", alias="MEDIA_S3_REGION")
+    media_s3_access_key_id: str = Field(default="", alias="MEDIA_S3_ACCESS_KEY_ID")
+    media_s3_secret_access_key: str = Field(default="", alias="MEDIA_S3_SECRET_ACCESS_KEY")
+    media_s3_path_style: bool = Field(default=False, alias="MEDIA_S3_PATH_STYLE")
+    media_link_ttl_seconds: int = Field(default=DEFAULT_LINK_TTL_SECONDS,
+                                        alias="MEDIA_LINK_TTL_SECONDS", gt=0)
 
     rate_limit_store: str = Field(default=rl.DEFAULT_STORE, alias="RATE_LIMIT_STORE")
     rate_limit_prefix: str = Field(default=rl.DEFAULT_PREFIX, alias="RATE_LIMIT_PREFIX")
@@ -190,6 +208,23 @@ class Settings(BaseSettings):
             raise ValueError(f"DUE_HOURS names unknown categories: {sorted(unknown)}")
         return {**DEFAULT_DUE_HOURS, **value}
 
+    @field_validator("media_s3_endpoint_url")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        """An S3-compatible service's address (empty: AWS, by region)."""
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("MEDIA_S3_ENDPOINT_URL must be an http(s) URL, e.g. "
+                             "https://oss-cn-hangzhou.aliyuncs.com or http://127.0.0.1:9000")
+        return value
+
+    @model_validator(mode="after")
+    def _bucket_for_s3(self) -> Settings:
+        """MEDIA_STORE=s3 names its bucket."""
+        if self.media_store == "s3" and not self.media_s3_bucket:
+            raise ValueError("MEDIA_STORE is s3: set MEDIA_S3_BUCKET (and, for anything but "
+                             "AWS, MEDIA_S3_ENDPOINT_URL)")
+        return self
+
     @model_validator(mode="after")
     def _introspection_by_environment(self) -> Settings:
         """Anonymous introspection helps while developing (GraphiQL, code generators) and
@@ -239,6 +274,16 @@ class Settings(BaseSettings):
     def rate(self, field: str) -> rl.Rate | None:
         """The rate of a RATE_LIMIT_* field (by field name); None when it is off."""
         return rl.parse_rate(getattr(self, field))
+
+    @property
+    def media_s3(self) -> S3Location:
+        """Where MEDIA_STORE=s3 keeps photos."""
+        return S3Location(bucket=self.media_s3_bucket, prefix=self.media_s3_prefix,
+                          endpoint_url=self.media_s3_endpoint_url or None,
+                          region=self.media_s3_region or None,
+                          access_key_id=self.media_s3_access_key_id or None,
+                          secret_access_key=self.media_s3_secret_access_key or None,
+                          path_style=self.media_s3_path_style)
 
     @property
     def stale_after(self) -> timedelta:

@@ -32,6 +32,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from domain.infra.db import make_async_engine, session_factory
 from domain.infra.rate_limit_stores import make_limiter
 from domain.infra.replica import RecentWriters
+from domain.media.stores import make_media_store
 from domain.settings import Settings
 from schema.app import Limits, build_schema
 from schema.common.client_address import networks
@@ -49,7 +50,9 @@ from server.background import DramatiqBackground
 from server.events import EventHub
 from server.gc_tuning import tune_gc
 from server.health import health
+from server.media import PHOTO_ROUTE, photo
 from server.middleware import BearerAuth, BodyLimit, Outages, error_body, refusal
+from server.multipart import read_multipart
 from server.replica import Replica
 from server.request_json import Undecodable, decode_json
 from server.screen import screen_routes
@@ -69,7 +72,7 @@ class GridStewardGraphQL(GraphQL[Context, None]):
 
     def __init__(self, settings: Settings, limits: Limits, tokens: SessionTokens) -> None:
         super().__init__(build_schema(limits, replica=bool(settings.database_replica_url)),
-                         graphql_ide="graphiql")
+                         graphql_ide="graphiql", multipart_uploads_enabled=True)
         self.settings = settings
         self.secret = settings.secret_key
         self.tokens = tokens
@@ -80,12 +83,20 @@ class GridStewardGraphQL(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        request = Request(scope, receive)
         try:
-            response = await self.run(Request(scope, receive))
+            response = await self.run(request)
         except HTTPException as exc:
             code = _HTTP_CODES.get(exc.status_code, "BAD_REQUEST")
             response = JSONResponse(error_body(code, exc.reason), status_code=exc.status_code)
+        finally:
+            await request.close()  # the uploaded files' temporary files, if any
         await response(scope, receive, send)
+
+    async def parse_multipart(self, request: Any) -> dict[str, Any]:
+        """A GraphQL multipart request (files: photos), checked whole (server.multipart):
+        any fault of its shape is HTTP 400 with a JSON error, never a server error."""
+        return await read_multipart(request, self.parse_json)
 
     def decode_json(self, data: str | bytes) -> object:
         """Every JSON a client sends, bounded (server.request_json)."""
@@ -112,7 +123,8 @@ class GridStewardGraphQL(GraphQL[Context, None]):
                     background=state.background, events=state.events, tokens=self.tokens,
                     rate_limits=state.rate_limits, request=request, response=response,
                     router=None if replica is None else replica.router(state.sessions, request,
-                                                                       response))
+                                                                       response),
+                    media=state.media)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """connection_init: browsers cannot set WebSocket headers, so a token may come in its
@@ -166,7 +178,8 @@ def _read_claims(secret: str, header: str | None) -> Claims | None:
 
 def create_app(settings: Settings) -> Starlette:
     """The whole HTTP surface: POST/GET /graphql (GraphiQL on GET), WebSocket /graphql,
-    GET /healthz (server.health), GET /tiles/... (server.tiles), GET /screen (server.screen)."""
+    GET /healthz (server.health), GET /tiles/... (server.tiles), GET /screen (server.screen),
+    GET /media/photos/... (server.media)."""
     tokens = SessionTokens(settings.secret_key,
                            timedelta(seconds=settings.access_token_ttl_seconds))
     graphql = GridStewardGraphQL(settings, Limits.of(settings), tokens)
@@ -186,6 +199,8 @@ def create_app(settings: Settings) -> Starlette:
         app.state.events = EventHub(settings.database_url)
         await app.state.events.start()
         app.state.background = DramatiqBackground(settings)
+        app.state.media = make_media_store(settings.media_store, settings.media_s3)
+        app.state.secret_key = settings.secret_key
         limiter = make_limiter(settings.rate_limit_store, engine,
                                prefix=settings.rate_limit_prefix)
         app.state.rate_limits = limiter and RateLimits.of(settings, limiter)
@@ -203,8 +218,11 @@ def create_app(settings: Settings) -> Starlette:
         routes=[Route("/graphql", graphql, methods=["GET", "POST"]),
                 WebSocketRoute("/graphql", graphql), Route("/healthz", health),
                 Route("/tiles/{layer}/{z}/{x}/{y}.mvt", tile, methods=["GET"]),
+                Route(PHOTO_ROUTE, photo, methods=["GET"]),
                 *screen_routes(settings)],
-        middleware=[Middleware(Outages), Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
+        middleware=[Middleware(Outages),
+                    Middleware(BodyLimit, max_bytes=settings.max_body_bytes,
+                               max_upload_bytes=settings.max_upload_body_bytes),
                     Middleware(BearerAuth, secret=settings.secret_key)],
         lifespan=lifespan,
     )

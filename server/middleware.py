@@ -39,26 +39,34 @@ async def _send_error(send: Send, status: int, code: str, message: str, *,
 
 
 class BodyLimit:
-    """Refuses request bodies over `max_bytes` with 413 and a JSON error, before parsing."""
+    """Refuses request bodies over `max_bytes` (MAX_BODY_BYTES) with 413 and a JSON error,
+    before parsing; multipart/form-data bodies (photos) may have `max_upload_bytes`
+    (MAX_UPLOAD_BODY_BYTES) instead."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, max_upload_bytes: int | None = None
+                 ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_upload_bytes = max_upload_bytes or max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _send_error(send, 413, "PAYLOAD_TOO_LARGE", self._message())
+        headers = dict(scope["headers"])
+        content_type = headers.get(b"content-type", b"").lower()
+        limit = (self.max_upload_bytes if content_type.startswith(b"multipart/form-data")
+                 else self.max_bytes)
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _send_error(send, 413, "PAYLOAD_TOO_LARGE", self._message(limit))
             return
-        await self._counted(scope, receive, send)
+        await self._counted(scope, receive, send, limit)
 
-    def _message(self) -> str:
-        return f"request body is larger than the limit of {self.max_bytes} bytes"
+    def _message(self, limit: int) -> str:
+        return f"request body is larger than the limit of {limit} bytes"
 
-    async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _counted(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         received = 0
         started = False
 
@@ -66,7 +74,7 @@ class BodyLimit:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_bytes:
+            if received > limit:
                 raise _TooLarge
             return message
 
@@ -79,7 +87,7 @@ class BodyLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await _send_error(send, 413, "PAYLOAD_TOO_LARGE", self._message())
+                await _send_error(send, 413, "PAYLOAD_TOO_LARGE", self._message(limit))
 
 
 class _TooLarge(Exception):

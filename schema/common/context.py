@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.types import Info as _Info
 
 from domain.access import ANONYMOUS, Viewer
+from domain.media.postgres_store import PostgresStore
+from domain.media.store import MediaStore
 from domain.people.audit import Entry
 from domain.settings import Settings
 from schema.common.loaders import Loaders, build_loaders
@@ -77,6 +79,10 @@ class Context:
     router: ReadRouter | None = None
     #: Set for mutations and subscriptions (schema.common.read_routing): all on the primary.
     primary_only: bool = False
+    #: Where photo bytes go (MEDIA_STORE; the server makes it once per process).
+    media: MediaStore = field(default_factory=PostgresStore)
+    #: Keys an object store wrote for a transaction not yet committed (schema.media.uploads).
+    pending_media: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.loaders = build_loaders(self.sessions)

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
 from domain.infra.db import autocommit
+from domain.media import photos as media_photos
+from domain.media.models import RequestPhoto
 from domain.people import accounts
 from domain.people.models import AuditEntry, StaffAccount
 from domain.people.territories import Territory
@@ -94,6 +96,8 @@ class Loaders:
         lambda f: _loader(f, request_queries.requests_by_ids))
     events_of_request: _Lazy[list[RequestEvent]] = _Lazy(
         lambda f: _loader(f, request_queries.events_of))
+    photos_of_request: _Lazy[list[RequestPhoto]] = _Lazy(
+        lambda f: _loader(f, media_photos.photos_of))
     survey_of_request: _Lazy[list[Survey]] = _Lazy(
         lambda f: _children(f, Survey, "request_id"))
     account: _Lazy[StaffAccount | None] = _Lazy(lambda f: _by_id(f, StaffAccount))

@@ -11,9 +11,12 @@ from datetime import UTC, datetime
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.file_uploads import Upload
 
 from domain.errors import InvalidInput
 from domain.infra.db import transaction
+from domain.media.images import PreparedPhoto
+from domain.media.models import PhotoStage
 from domain.requests import actions, queries
 from domain.requests.models import ServiceRequest as RequestRow
 from domain.requests.state import Changed
@@ -23,6 +26,7 @@ from schema.common.ids import decode_id
 from schema.common.payloads import UserErrorType
 from schema.common.permissions import AUTHENTICATED
 from schema.common.rate_limits import SUBMISSION, RateLimited
+from schema.media.uploads import first_position, read_photos, store_photos, undone_on_failure
 from schema.requests.types import (
     PublicServiceRequest,
     RequestPayload,
@@ -78,24 +82,40 @@ def _tuning(info: Info) -> Tuning:
 
 async def submit(info: Info, data: SubmitRequestInput) -> RequestPayload:
     """Store a resident's request and offer possible duplicates; dispatch it after commit.
-    A replayed idempotency key answers the earlier request as the caller may see it."""
+    A replayed idempotency key answers the earlier request as the caller may see it.
+    Its photos are checked before anything is stored, and stored with it."""
+    photos: list[PreparedPhoto] = []
     try:
+        photos = await read_photos(data.photos, "input.photos")
         new = _new_request(data)
-        async with transaction(info.context.sessions) as session:
-            done = await submit_request(session, new, now=datetime.now(UTC),
-                                        tuning=_tuning(info))
+        now = datetime.now(UTC)
+        async with undone_on_failure(info), transaction(info.context.sessions) as session:
+            done = await submit_request(session, new, now=now, tuning=_tuning(info))
+            if done.created:
+                await store_photos(info, session, request_id=done.request_id,
+                                   stage=PhotoStage.PROBLEM, photos=photos, now=now,
+                                   field="input.photos")
             rows = await queries.requests_by_ids(
                 session, [done.request_id, *done.possible_duplicates])
     except InvalidInput as exc:
-        return _failed(exc)
+        failed = _failed(exc)
+        failed.photo_position = _suggested(data, photos)
+        return failed
     if done.created:
         _dispatch_later(info, done.request_id)
     nearby = [(row, d.metres) for row, d in zip(rows[1:], done.duplicates, strict=True)
               if row is not None]
     return RequestPayload(
+        photo_position=_suggested(data, photos),
         request=_wrap(info, rows[0], submitter=done.created), replayed=not done.created,
         possible_duplicates=[_wrap(info, row) for row, _ in nearby],
         possible_duplicates_public=[PublicServiceRequest.of(row, m) for row, m in nearby])
+
+
+def _suggested(data: SubmitRequestInput,
+               photos: list[PreparedPhoto]) -> tuple[float, float] | None:
+    """The photos' GPS position, offered (not used) when the resident gave no point."""
+    return first_position(photos) if data.point is None else None
 
 
 async def change(info: Info, id: str, act: Action, *, redispatch: bool = False) -> RequestPayload:
@@ -103,7 +123,7 @@ async def change(info: Info, id: str, act: Action, *, redispatch: bool = False) 
     now; `redispatch` hands it back to the dispatcher after commit (a decline)."""
     try:
         request_id = decode_id(id, "ServiceRequest", "id")
-        async with transaction(info.context.sessions) as session:
+        async with undone_on_failure(info), transaction(info.context.sessions) as session:
             await act(session, request_id, datetime.now(UTC))
             (row,) = await queries.requests_by_ids(session, [request_id])
     except InvalidInput as exc:
@@ -120,6 +140,17 @@ def acting(info: Info, verb: Callable[..., Awaitable[Changed]], **arguments: str
         return await verb(session, request_id=request_id, viewer=info.context.viewer, now=now,
                           **arguments)
     return act
+
+
+def with_photos(info: Info, act: Action, photos: list[PreparedPhoto], stage: PhotoStage,
+                field: str) -> Action:
+    """`act`, then `photos` attached to the request at `stage`, in the same transaction."""
+    async def both(session: AsyncSession, request_id: int, now: datetime) -> Changed:
+        changed = await act(session, request_id, now)
+        await store_photos(info, session, request_id=request_id, stage=stage, photos=photos,
+                           now=now, field=field)
+        return changed
+    return both
 
 
 def assign(info: Info, member_id: str) -> Action:
@@ -178,11 +209,19 @@ class RequestMutation:
 
     @strawberry.mutation(permission_classes=AUTHENTICATED, description=(
         "The assignee completes the service, saying what was done (the ticket's third part, "
-        "up to 4,000 characters)."))
-    async def complete_service_request(self, info: Info, id: strawberry.ID,
-                                       resolution: str) -> RequestPayload:
-        return await change(info, id, acting(info, actions.complete_request,
-                                             resolution=resolution))
+        "up to 4,000 characters), with up to 3 photos of the service done (`photos`: files "
+        "of a multipart request, as submitServiceRequest's input.photos; errors name "
+        "photos[i])."))
+    async def complete_service_request(self, info: Info, id: strawberry.ID, resolution: str,
+                                       photos: list[Upload] | None = None) -> RequestPayload:
+        act = acting(info, actions.complete_request, resolution=resolution)
+        try:
+            prepared = await read_photos(photos, "photos")
+        except InvalidInput as exc:
+            return _failed(exc)
+        if prepared:
+            act = with_photos(info, act, prepared, PhotoStage.SERVICE, "photos")
+        return await change(info, id, act)
 
     @strawberry.mutation(permission_classes=AUTHENTICATED, description=(
         "An administrator, or a grid worker of the request's grid, cancels an open request, "

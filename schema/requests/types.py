@@ -11,8 +11,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
+from strawberry.file_uploads import Upload
 
 from domain.access import Viewer
+from domain.media.models import PhotoStage
 from domain.requests import models as request_models
 from domain.requests.models import RequestStatus
 from domain.requests.queries import can_see, is_overdue
@@ -21,11 +23,12 @@ from geo.crs import CoordSystem as Crs
 from schema.common.audit import reveal
 from schema.common.context import Info
 from schema.common.enums import CoordSystem, ServiceCategory
-from schema.common.geometry import geometry_out
+from schema.common.geometry import geometry_out, point_out
 from schema.common.ids import encode_id
 from schema.common.inputs import PointInput
 from schema.common.payloads import UserErrorType
 from schema.common.scalars import GeoJSON
+from schema.media.types import Photo, photos_of_request
 from schema.spatial.types import Building, BuildingGroup, Community, Grid, Member, Node, _one
 from schema.surveys.types import Survey
 
@@ -197,6 +200,15 @@ class ServiceRequest(Node):
         found = await info.context.loaders.survey_of_request.load(self.row.id or 0)
         return Survey.of(found[0]) if found else None
 
+    @strawberry.field(description="Its photos: the resident's of the problem (PROBLEM, sent "
+                      "with the submission), then the assignee's of the service done "
+                      "(SERVICE, sent at completion), each in the order sent; `stage` keeps "
+                      "one kind. Empty unless the caller may see the request.")
+    async def photos(self, info: Info, stage: PhotoStage | None = None) -> list[Photo]:
+        if not self.whole:
+            return []
+        return await photos_of_request(info, self.row.id or 0, stage)
+
     async def _link(self, loader: Any, key: int | None, wrap: Any) -> Any:
         """A linked object, for callers who may see the request."""
         return await _one(loader, key, wrap) if self.whole else None
@@ -281,10 +293,21 @@ class SubmitRequestInput:
     idempotency_key: str | None = strawberry.field(default=None, description="A retried "
                                                    "submission with the same key returns the "
                                                    "first request instead of a new one.")
+    photos: list[Upload] | None = strawberry.field(default=None, description=(
+        "Up to 3 photos of the problem, as files of a multipart request (the GraphQL "
+        "multipart request specification; the request must also carry the header "
+        "`GraphQL-Require-Preflight: 1`). JPEG, PNG, WebP or HEIC, at most 10 MB each; "
+        "they are checked by their content and kept re-encoded, without their metadata. "
+        "Errors name the photo: input.photos[1] NOT_AN_IMAGE, FILE_TOO_LARGE, "
+        "DECOMPRESSION_BOMB or NOT_A_FILE; input.photos TOO_MANY_FILES. A replayed "
+        "idempotencyKey ignores them (the earlier request keeps its own)."))
 
 
 @strawberry.type(description="The request after a mutation, or what was wrong with the input.")
 class RequestPayload:
+    #: Where the first submitted photo with GPS tags was taken, when no point was given.
+    photo_position: strawberry.Private[tuple[float, float] | None] = None
+
     request: ServiceRequest | None = strawberry.field(default=None, description=(
         "The request as it is now. After submitServiceRequest: the new request, whole; or, "
         "when `replayed`, the earlier one, whole only for a caller who may see it."))
@@ -299,6 +322,18 @@ class RequestPayload:
         "screens); for anyone else only their public part (see ServiceRequest): a "
         "resident's form should show possibleDuplicatesPublic. Empty for the other "
         "mutations.")
+
+    @strawberry.field(description=(
+        "After submitServiceRequest without a `point` (an address, or no place at all): "
+        "where the first of its photos that carries GPS tags was taken, as a Point in "
+        "`crs` — a suggestion to show the resident, never used on its own: to use it, "
+        "submit again with it as `input.point`. Offered with the errors too (say, neither "
+        "address nor point). Null otherwise. The stored photos keep no GPS."))
+    def photo_location(self, crs: CoordSystem = Crs.WGS84) -> GeoJSON | None:
+        if self.photo_position is None:
+            return None
+        return point_out(*self.photo_position, crs)
+
     possible_duplicates_public: list[PublicServiceRequest] = strawberry.field(
         default_factory=list, description="The same requests as possibleDuplicates, as "
         "anyone may see them: number, category, status, distance and time; for a resident's "

@@ -67,6 +67,9 @@ FLOATS = [0.0, -0.0, 1e308, -1e308, 5e-324, 2.0**53 + 1, 10**20, 181.0, -91.0]
 DATETIMES = ["2026-01-01T00:00:00", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00",
              "2026-02-30T00:00:00Z", "", "2026-01-01T00:00:00+24:00", "a\u0000b", "now",
              "2026-01-01T00:00:00.123456789Z"]
+#: What JSON variables can put where a file of a multipart request goes (an Upload).
+UPLOADS: list[Any] = ["", "x" * 100_000, 0, 1e308, True, {}, {"filename": "a.jpg"}, [[]],
+                      "data:image/jpeg;base64,/9j/4AAQ"]
 GEOJSON: list[Any] = [
     {}, [], "x", 1, None, {"type": "FeatureCollection"},
     {"type": "FeatureCollection", "features": "x"},
@@ -110,7 +113,7 @@ def _hostile_of(named: Any) -> list[Any]:
         return ["x", [], {"nope": 1}]
     by_scalar: dict[str, list[Any]] = {
         "String": TEXT, "ID": TEXT, "Int": INTS, "Float": FLOATS, "Boolean": ["true", 0],
-        "DateTime": DATETIMES, "GeoJSON": GEOJSON}
+        "DateTime": DATETIMES, "GeoJSON": GEOJSON, "Upload": UPLOADS}
     return by_scalar[named.name]
 
 
@@ -143,7 +146,8 @@ def plain(type_: GraphQLInputType, name: str = "") -> Any:
     assert isinstance(type_, GraphQLScalarType)
     return {"String": "船山路63号", "ID": encode_id("Grid", 1), "Int": 1, "Float": 1.0,
             "Boolean": True, "DateTime": "2026-01-01T00:00:00+08:00",
-            "GeoJSON": {"type": "FeatureCollection", "features": []}}[type_.name]
+            "GeoJSON": {"type": "FeatureCollection", "features": []}, "Upload": None,
+            }[type_.name]
 
 
 def cases(kind: str, name: str) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -241,6 +245,7 @@ SCALARS = {
     "DateTime": st.one_of(st.datetimes().map(lambda d: d.isoformat()),
                           st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
                           st.text(max_size=30)).map(nodes.String),
+    "Upload": st.one_of(st.text(max_size=20).map(nodes.String), st.just(nodes.Null)),
     "GeoJSON": st.one_of(_JSON, st.fixed_dictionaries({
         "type": st.just("FeatureCollection"),
         "features": st.lists(_FEATURE, max_size=3)})).map(_json_node),

@@ -1,0 +1,1 @@
+"""Photos on the GraphQL surface: the Photo type and reading uploaded files."""

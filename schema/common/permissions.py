@@ -268,6 +268,8 @@ RULES: dict[str, Rule] = {
     "OutboundMessage.body": rule("in outboundMessages (staff, within territories)"),
     "AuditEntry.detail": rule("in auditLog and node (staff, within territories)"),
     "Building.address": rule("a building's street address: the map, not a person"),
+    "Building.location": rule("a building's point: the map, not a person"),
+    "OutboundMessage.surveyToken": rule("in outboundMessages (staff, within territories)"),
     "Coverage.matchedAddress": rule("anyone: the address asked about"),
     "Session.accessToken": rule("the caller's own new session"),
     "Session.refreshToken": rule("the caller's own new session"),

@@ -438,3 +438,16 @@ async def test_a_member_of_another_community_is_no_target(fresh: dict[str, Any])
                                     viewer=fresh["callers"]["c2"])
     (error,) = result.errors
     assert error.extensions == {"code": "FORBIDDEN", "field": "memberId"}
+
+
+async def test_a_recipient_shown_is_a_phone_revealed(shared: dict[str, Any]) -> None:
+    await _read(shared, "c1", '{ outboundMessages(kind: "DISPATCH_NOTICE") { recipient } }')
+    actor = f"account:{shared['accounts']['c1']}"
+    async with shared["api"].sessions() as session:
+        entries = (await session.execute(text(
+            "SELECT subject_type, subject_id, detail FROM audit_entry WHERE actor = :actor "
+            "AND action = 'PHONE_REVEALED' AND detail->>'whose' = 'recipient'"),
+            {"actor": actor})).all()
+    assert entries and all((e.subject_type, e.subject_id) == ("Member", shared["ids"]["M1"])
+                           for e in entries)
+    assert entries[0].detail["path"] == "outboundMessages.0.recipient"

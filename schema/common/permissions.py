@@ -24,6 +24,7 @@ and fails when a field that answers a Node, a connection or personal data has no
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import Awaitable, Callable, Iterable
 from copy import copy
@@ -317,11 +318,11 @@ async def _visible(info: Info, value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, list):
-        kept = [await _node_visible(info, item) for item in value]
+        kept = await asyncio.gather(*(_node_visible(info, item) for item in value))
         return [item for item, keep in zip(value, kept, strict=True) if keep]
     edges = getattr(value, "edges", None)
-    if edges is not None:
-        kept = [await _node_visible(info, edge.node) for edge in edges]
+    if edges is not None:  # one batch for the page: the loads are gathered
+        kept = await asyncio.gather(*(_node_visible(info, edge.node) for edge in edges))
         value.edges = [edge for edge, keep in zip(edges, kept, strict=True) if keep]
         return value
     return value if await _node_visible(info, value) else None

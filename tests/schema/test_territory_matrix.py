@@ -451,3 +451,36 @@ async def test_a_recipient_shown_is_a_phone_revealed(shared: dict[str, Any]) -> 
     assert entries and all((e.subject_type, e.subject_id) == ("Member", shared["ids"]["M1"])
                            for e in entries)
     assert entries[0].detail["path"] == "outboundMessages.0.recipient"
+
+
+async def _statements(fresh: dict[str, Any], engine: AsyncEngine, caller: str) -> int:
+    from sqlalchemy import event
+    seen = [0]
+
+    def count(*args: Any) -> None:
+        seen[0] += 1
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        data = await fresh["api"].data(
+            "{ members(first: 500) { edges { node { phone group { code } grids { code } "
+            "building { code } } } } }", viewer=fresh["callers"][caller])
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+    assert data["members"]["edges"]
+    return seen[0]
+
+
+@pytest.mark.parametrize("caller", ["c1", "worker"])
+async def test_checks_cost_statements_per_level_not_per_row(fresh: dict[str, Any],
+                                                            engine: AsyncEngine,
+                                                            caller: str) -> None:
+    """Ten more members in C1 cost no more statements: the layer's checks are batched."""
+    before = await _statements(fresh, engine, caller)
+    async with transaction(fresh["api"].sessions) as session:
+        for n in range(10):
+            await session.execute(text(
+                "INSERT INTO member (name, phone, status, party_member, group_id) "
+                "VALUES (:name, :phone, 'ACTIVE', true, :group)"),
+                {"name": f"M{n + 10}", "phone": f"1380000{n + 10:04d}",
+                 "group": fresh["ids"]["L1"]})
+    assert await _statements(fresh, engine, caller) == before

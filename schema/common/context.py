@@ -83,6 +83,8 @@ class Context:
     media: MediaStore = field(default_factory=PostgresStore)
     #: Keys an object store wrote for a transaction not yet committed (schema.media.uploads).
     pending_media: list[str] = field(default_factory=list)
+    #: The permission layer's batched row checks of this operation (schema.common.permissions).
+    checks: dict[Any, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.loaders = build_loaders(self.sessions)

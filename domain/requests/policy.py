@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain import templates
+
 #: Time limits (规定时限) per service category, in hours (DUE_HOURS overrides some; README).
 DEFAULT_DUE_HOURS: dict[str, int] = {
     "EMERGENCY": 4,
@@ -20,8 +22,7 @@ DEFAULT_DUE_HOURS: dict[str, int] = {
     "CULTURE": 168,
 }
 
-CATEGORY_NAMES = {"MAINTENANCE": "维修维护", "ASSISTANCE": "爱心帮扶", "CONSULTATION": "信息咨询",
-                  "CULTURE": "文化娱乐", "EMERGENCY": "应急处理", "MEDIATION": "矛盾调处"}
+CATEGORY_NAMES = templates.CATEGORY_NAMES
 
 #: For each request, the ACTIVE members of its group who have the skill and have not declined
 #: it or let it time out, with what ranks them: open load, distance from their home building,
@@ -103,14 +104,14 @@ def due_at(category: str, submitted: datetime, due_hours: dict[str, int]) -> dat
 
 
 def dispatch_notice(number: str, category: str, address: str | None, minutes: int) -> str:
-    """What a member reads when a request is dispatched to them."""
-    where = f"，地点：{address}" if address else ""
-    return (f"【红色管家】您有一条新的{CATEGORY_NAMES[category]}服务单 {number}{where}。"
-            f"请在{minutes}分钟内接单或说明原因。")
+    """What a member reads when a request is dispatched to them (domain.templates)."""
+    return templates.render("DISPATCH_NOTICE", number=number,
+                            category=templates.category_name(category),
+                            where=f"，地点：{address}" if address else "", minutes=minutes)
 
 
 def escalation_notice(number: str, category: str, level: int, reason: str) -> str:
     """What grid workers (level 1) or community administrators (level 2) read."""
-    who = "网格" if level == 1 else "社区"
-    return (f"【红色管家】服务单 {number}（{CATEGORY_NAMES[category]}）已上报至{who}：{reason}。"
-            "请尽快处理。")
+    return templates.render("ESCALATION_NOTICE", number=number,
+                            category=templates.category_name(category),
+                            level=templates.LEVEL_NAMES[level], reason=reason)

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import templates
+from domain.workdays import Due, Limit, Unit, WorkCalendar, due
 
-#: Time limits (规定时限) per service category, in hours (DUE_HOURS overrides some; README).
+#: Time limits (规定时限) per service category (DUE_LIMITS overrides some, DUE_HOURS makes
+#: some round-the-clock hours; README): working days on China's calendar (domain.workdays),
+#: EMERGENCY round the clock.
+DEFAULT_DUE_LIMITS: dict[str, Limit] = {
+    "EMERGENCY": Limit(4, Unit.HOURS),
+    "ASSISTANCE": Limit(8, Unit.WORKING_HOURS),
+    "CONSULTATION": Limit(2, Unit.WORKING_DAYS),
+    "MEDIATION": Limit(3, Unit.WORKING_DAYS),
+    "MAINTENANCE": Limit(3, Unit.WORKING_DAYS),
+    "CULTURE": Limit(5, Unit.WORKING_DAYS),
+}
+
+#: The limits before working days, round the clock in hours (what DUE_HOURS entries mean).
 DEFAULT_DUE_HOURS: dict[str, int] = {
     "EMERGENCY": 4,
     "ASSISTANCE": 24,
@@ -98,9 +111,19 @@ def choose(order: Sequence[int], options: Iterable[Candidate],
     return picks
 
 
-def due_at(category: str, submitted: datetime, due_hours: dict[str, int]) -> datetime:
-    """The time limit (规定时限) of a category, from the settings' table of hours."""
-    return submitted + timedelta(hours=due_hours[category])
+def due_limits(limits: Mapping[str, Limit] | None = None,
+               hours: Mapping[str, int] | None = None) -> dict[str, Limit]:
+    """Each category's limit: the defaults, then `limits` (DUE_LIMITS), then `hours`
+    (DUE_HOURS: round the clock)."""
+    return {**DEFAULT_DUE_LIMITS, **(limits or {}),
+            **{c: Limit(h, Unit.HOURS) for c, h in (hours or {}).items()}}
+
+
+def due_at(category: str, submitted: datetime, limits: Mapping[str, Limit],
+           calendar: WorkCalendar | None = None) -> Due:
+    """The time limit (规定时限) of a request of `category` submitted at `submitted`, on
+    the community's working calendar."""
+    return due(limits[category], submitted, calendar or WorkCalendar())
 
 
 def dispatch_notice(number: str, category: str, address: str | None, minutes: int) -> str:

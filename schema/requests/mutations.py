@@ -18,6 +18,7 @@ from domain.requests import actions, queries
 from domain.requests.models import ServiceRequest as RequestRow
 from domain.requests.state import Changed
 from domain.requests.submit import NewRequest, Tuning, submit_request
+from domain.requests.tracking import tracking_key
 from schema.common.context import Info
 from schema.common.ids import decode_id
 from schema.common.payloads import UserErrorType
@@ -71,9 +72,11 @@ def _new_request(data: SubmitRequestInput) -> NewRequest:
 
 def _tuning(info: Info) -> Tuning:
     settings = info.context.settings
-    return Tuning(due_hours=dict(settings.due_hours),
+    return Tuning(due_hours=dict(settings.due_hours), limits=settings.due_limits,
                   nearest_metres=settings.nearest_building_metres,
-                  address_threshold=settings.address_match_threshold)
+                  address_threshold=settings.address_match_threshold,
+                  tracking_key=tracking_key(settings.secret_key),
+                  channel=settings.outbound_channel)
 
 
 async def submit(info: Info, data: SubmitRequestInput) -> RequestPayload:

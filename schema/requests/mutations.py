@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import InvalidInput
 from domain.infra.db import transaction
-from domain.requests import actions, queries
+from domain.requests import actions, queries, waiting
 from domain.requests.models import ServiceRequest as RequestRow
 from domain.requests.state import Changed
 from domain.requests.submit import NewRequest, Tuning, submit_request
@@ -24,6 +24,7 @@ from schema.common.ids import decode_id
 from schema.common.payloads import UserErrorType
 from schema.common.permissions import AUTHENTICATED
 from schema.common.rate_limits import SUBMISSION, RateLimited
+from schema.requests.tracking import TrackingMutation
 from schema.requests.types import (
     PublicServiceRequest,
     RequestPayload,
@@ -35,6 +36,10 @@ log = logging.getLogger("gridsteward.requests")
 
 #: A domain action on one request: (session, request id, now) -> what changed.
 Action = Callable[[AsyncSession, int, datetime], Awaitable[Changed]]
+
+
+def _channel(info: Info) -> str:
+    return info.context.settings.outbound_channel
 
 
 def _failed(exc: InvalidInput) -> RequestPayload:
@@ -67,7 +72,7 @@ def _new_request(data: SubmitRequestInput) -> NewRequest:
         category=data.category.value, description=data.description, address=data.address,
         point=data.point.to_wgs84("input.point") if data.point is not None else None,
         contact_name=data.contact_name, contact_phone=data.contact_phone,
-        idempotency_key=data.idempotency_key)
+        idempotency_key=data.idempotency_key, notify=data.notices)
 
 
 def _tuning(info: Info) -> Tuning:
@@ -97,6 +102,7 @@ async def submit(info: Info, data: SubmitRequestInput) -> RequestPayload:
               if row is not None]
     return RequestPayload(
         request=_wrap(info, rows[0], submitter=done.created), replayed=not done.created,
+        tracking_code=done.tracking_code,
         possible_duplicates=[_wrap(info, row) for row, _ in nearby],
         possible_duplicates_public=[PublicServiceRequest.of(row, m) for row, m in nearby])
 
@@ -138,8 +144,18 @@ def assign(info: Info, member_id: str) -> Action:
     return act
 
 
+def resume(info: Info) -> Action:
+    """resumeServiceRequest's action, with the settings' time limits."""
+    limits = info.context.settings.limits
+
+    async def act(session: AsyncSession, request_id: int, now: datetime) -> Changed:
+        return await waiting.resume_request(session, request_id=request_id,
+                                            viewer=info.context.viewer, now=now, limits=limits)
+    return act
+
+
 @strawberry.type
-class RequestMutation:
+class RequestMutation(TrackingMutation):
     @strawberry.mutation(extensions=[RateLimited(SUBMISSION, "input.contactPhone")],
                          description=(
         "A resident raises a need (群众点单), by address or by a point. It is located (building, "
@@ -164,7 +180,8 @@ class RequestMutation:
         "its grid may be taken by any grid worker of that grid: the first wins, the others "
         "get INVALID_TRANSITION."))
     async def accept_service_request(self, info: Info, id: strawberry.ID) -> RequestPayload:
-        return await change(info, id, acting(info, actions.accept_request))
+        return await change(info, id, acting(info, actions.accept_request,
+                                             channel=_channel(info)))
 
     @strawberry.mutation(permission_classes=AUTHENTICATED, description=(
         "The member a request is dispatched to declines it, saying why; it goes back to "
@@ -185,11 +202,30 @@ class RequestMutation:
     async def complete_service_request(self, info: Info, id: strawberry.ID,
                                        resolution: str) -> RequestPayload:
         return await change(info, id, acting(info, actions.complete_request,
-                                             resolution=resolution))
+                                             resolution=resolution, channel=_channel(info)))
 
     @strawberry.mutation(permission_classes=AUTHENTICATED, description=(
         "An administrator, or a grid worker of the request's grid, cancels an open request, "
         "saying why."))
     async def cancel_service_request(self, info: Info, id: strawberry.ID,
                                      reason: str) -> RequestPayload:
-        return await change(info, id, acting(info, actions.cancel_request, reason=reason))
+        return await change(info, id, acting(info, actions.cancel_request, reason=reason,
+                                             channel=_channel(info)))
+
+    @strawberry.mutation(permission_classes=AUTHENTICATED, description=(
+        "The assignee cannot go on without the resident: the request, ACCEPTED or "
+        "IN_PROGRESS, becomes WAITING_RESIDENT and its clock stops; the resident reads "
+        "`reason` in a text message and in the tracking view. INVALID_TRANSITION from any "
+        "other state."))
+    async def wait_for_resident(self, info: Info, id: strawberry.ID,
+                                reason: str) -> RequestPayload:
+        return await change(info, id, acting(info, waiting.wait_for_resident, reason=reason,
+                                             channel=_channel(info)))
+
+    @strawberry.mutation(permission_classes=AUTHENTICATED, description=(
+        "Staff start the clock of a request WAITING_RESIDENT again (the assignee, an "
+        "administrator, or a grid worker of its grid), e.g. after the resident answered on "
+        "the phone: it goes back to ACCEPTED or IN_PROGRESS, the time waited added to "
+        "dueAt."))
+    async def resume_service_request(self, info: Info, id: strawberry.ID) -> RequestPayload:
+        return await change(info, id, resume(info))

@@ -167,12 +167,14 @@ async def test_the_whole_lifecycle(world: World) -> None:
     assert node["timeline"][2]["member"] == {"name": "甲"}
     assert node["timeline"][-1]["note"] == "换了灯泡"
     assert {e["request"]["id"] for e in node["timeline"]} == {request["id"]}
-    assert [{k: m[k] for k in ("kind", "recipient", "requestId")}
-            for m in data["outboundMessages"]] == [{"kind": "DISPATCH_NOTICE",
-                                                    "recipient": "13800000001",
-                                                    "requestId": request["id"]}]
+    resident, steward = "13812345678", "13800000001"
+    assert [(m["kind"], m["recipient"], m["requestId"]) for m in data["outboundMessages"]] == [
+        ("REQUEST_RECEIVED", resident, request["id"]),
+        ("DISPATCH_NOTICE", steward, request["id"]),
+        ("REQUEST_ACCEPTED", resident, request["id"]),
+        ("REQUEST_COMPLETED", resident, request["id"])]
     after = await world.api.data("query ($a: String) { outboundMessages(after: $a) { id } }",
-                                 {"a": data["outboundMessages"][0]["id"]})
+                                 {"a": data["outboundMessages"][-1]["id"]})
     assert after["outboundMessages"] == []
 
 

@@ -35,7 +35,8 @@ SUBMIT = """mutation ($input: SubmitRequestInput!) { submitServiceRequest(input:
 TRACK = """query ($n: String!, $c: String!) { trackServiceRequest(number: $n, code: $c) {
   number status description assigneeRole surveyLink timeline { word } } }"""
 STATUS = """query ($id: ID!) { node(id: $id) { ... on ServiceRequest { status } } }"""
-ACT = "mutation ($id: ID!) {{ {name}(id: $id{extra}) {{ request {{ status }} errors {{ code }} }} }}"
+ACT = ("mutation ($id: ID!) {{ {name}(id: $id{extra}) {{ request {{ status }} "
+       "errors {{ code }} }} }}")
 SURVEY = """mutation ($t: String!) { submitSurveyResponse(token: $t, score: 5, resolved: true) {
   errors { code field } } }"""
 
@@ -139,7 +140,8 @@ async def test_submit_track_notices_complete_and_survey(system: tuple[str, Recei
     assert f"c={submitted['trackingCode']}&stop=1" in received["body"]
 
     view = _data(post(base, TRACK, {"n": number, "c": found.group(2)}))["trackServiceRequest"]
-    assert view["status"] in ("SUBMITTED", "DISPATCHED") and view["description"] == "三单元楼道灯不亮"
+    assert view["status"] in ("SUBMITTED", "DISPATCHED")
+    assert view["description"] == "三单元楼道灯不亮"
     wrong = _data(post(base, TRACK, {"n": number, "c": "A" * 32}))["trackServiceRequest"]
     assert wrong is None
 

@@ -67,6 +67,8 @@ FLOATS = [0.0, -0.0, 1e308, -1e308, 5e-324, 2.0**53 + 1, 10**20, 181.0, -91.0]
 DATETIMES = ["2026-01-01T00:00:00", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00",
              "2026-02-30T00:00:00Z", "", "2026-01-01T00:00:00+24:00", "a\u0000b", "now",
              "2026-01-01T00:00:00.123456789Z"]
+DATES = ["2026-02-30", "", "0001-01-01", "9999-12-31", "2026-1-1", "a\u0000b", "now", 20261212,
+         "2026-12-12T00:00:00"]
 GEOJSON: list[Any] = [
     {}, [], "x", 1, None, {"type": "FeatureCollection"},
     {"type": "FeatureCollection", "features": "x"},
@@ -110,7 +112,7 @@ def _hostile_of(named: Any) -> list[Any]:
         return ["x", [], {"nope": 1}]
     by_scalar: dict[str, list[Any]] = {
         "String": TEXT, "ID": TEXT, "Int": INTS, "Float": FLOATS, "Boolean": ["true", 0],
-        "DateTime": DATETIMES, "GeoJSON": GEOJSON}
+        "DateTime": DATETIMES, "Date": DATES, "GeoJSON": GEOJSON}
     return by_scalar[named.name]
 
 
@@ -143,6 +145,7 @@ def plain(type_: GraphQLInputType, name: str = "") -> Any:
     assert isinstance(type_, GraphQLScalarType)
     return {"String": "船山路63号", "ID": encode_id("Grid", 1), "Int": 1, "Float": 1.0,
             "Boolean": True, "DateTime": "2026-01-01T00:00:00+08:00",
+            "Date": "2026-12-12",
             "GeoJSON": {"type": "FeatureCollection", "features": []}}[type_.name]
 
 
@@ -238,6 +241,8 @@ _FEATURE = st.fixed_dictionaries({
                                        "coordinates": _JSON}),
     "properties": st.dictionaries(_NAMES, _JSON, max_size=6)})
 SCALARS = {
+    "Date": st.one_of(st.dates().map(lambda d: d.isoformat()),
+                      st.text(max_size=12)).map(nodes.String),
     "DateTime": st.one_of(st.datetimes().map(lambda d: d.isoformat()),
                           st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
                           st.text(max_size=30)).map(nodes.String),

@@ -41,27 +41,32 @@ async def community_calendar(session: AsyncSession, community_id: int | None) ->
     return WorkCalendar({r.day: bool(r.working) for r in rows})
 
 
-async def list_overrides(session: AsyncSession, community_id: int) -> list[Override]:
-    """A community's overrides, by day."""
+async def list_overrides(session: AsyncSession, viewer: Viewer,
+                         community_id: int) -> list[Override]:
+    """A community's overrides, by day, for staff who administer it (else FORBIDDEN)."""
+    await _within(session, viewer, community_id)
     rows = await session.execute(text("""
         SELECT community_id, day, working, note FROM calendar_override
         WHERE community_id = :c ORDER BY day"""), {"c": community_id})
     return [Override(int(r.community_id), r.day, bool(r.working), r.note) for r in rows]
 
 
+async def _within(session: AsyncSession, viewer: Viewer, community_id: int) -> None:
+    """The community exists and the caller administers it (domain.access.Viewer.administers:
+    city-wide staff, or staff whose territories hold it); else NOT_FOUND or FORBIDDEN."""
+    found = (await session.execute(text("SELECT id FROM community WHERE id = :id"),
+                                   {"id": community_id})).first()
+    if found is None:
+        raise InvalidInput.one("NOT_FOUND", "no community has this id", "communityId")
+    if not viewer.administers(community_id):
+        raise InvalidInput.one("FORBIDDEN", "the community is outside your territory",
+                               "communityId")
+
+
 async def _check(session: AsyncSession, viewer: Viewer, community_id: int, day: date) -> None:
     """Within the caller's territory, and a day the calendar knows (else FORBIDDEN,
     NOT_FOUND or OUT_OF_RANGE, naming the argument)."""
-    row = (await session.execute(text(
-        "SELECT id, subdistrict_id FROM community WHERE id = :id"), {"id": community_id})
-    ).first()
-    if row is None:
-        raise InvalidInput.one("NOT_FOUND", "no community has this id", "communityId")
-    scope = viewer.scope
-    if not (scope.city or community_id in scope.community_ids
-            or (row.subdistrict_id is not None and row.subdistrict_id in scope.subdistrict_ids)):
-        raise InvalidInput.one("FORBIDDEN", "the community is outside your territory",
-                               "communityId")
+    await _within(session, viewer, community_id)
     years = known_years()
     if day.year not in years:
         raise InvalidInput.one(

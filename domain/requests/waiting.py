@@ -40,6 +40,9 @@ def _text(value: str, field: str) -> str:
 
 
 def _actor(viewer: Viewer) -> str:
+    """As domain.requests.actions names the caller on the timeline."""
+    if viewer.account_id is not None:
+        return f"account:{viewer.account_id}"
     return "admin" if viewer.admin else f"member:{viewer.member_id}"
 
 
@@ -95,10 +98,10 @@ async def _resume(session: AsyncSession, row: Row[Any], *, now: datetime, actor:
 
 async def resume_request(session: AsyncSession, *, request_id: int, viewer: Viewer,
                          now: datetime, limits: Mapping[str, Limit]) -> Changed:
-    """Staff start the clock again: the assignee, an administrator, or a grid worker of the
-    request's grid (e.g. the resident answered on the phone)."""
+    """Staff start the clock again: the assignee, staff of the request's community, or a grid
+    worker of its grid (e.g. the resident answered on the phone)."""
     row = await _waiting(session, request_id, "id")
-    if not (viewer.admin or row.grid_id in viewer.grid_ids
+    if not (viewer.administers(row.community_id) or row.grid_id in viewer.grid_ids
             or (viewer.member_id is not None and viewer.member_id == row.assignee_id)):
         raise InvalidInput.one("FORBIDDEN", "only the assignee, administrators and the grid's "
                                "grid workers may resume a request", "id")

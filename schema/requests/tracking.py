@@ -18,9 +18,9 @@ from domain.infra.db import transaction
 from domain.requests import overrides, public_view, waiting
 from domain.requests.tracking import find_tracked
 from schema.common.context import Info
+from schema.common.errors import PublicError
 from schema.common.ids import decode_id
 from schema.common.payloads import UserErrorType
-from schema.common.permissions import STAFF
 from schema.common.rate_limits import TRACKING, RateLimited
 from schema.requests.tracking_types import (
     CalendarOverride,
@@ -73,13 +73,18 @@ class TrackingQuery:
                                     code: str) -> TrackedRequest | None:
         return await _by_code(info, number, code)
 
-    @strawberry.field(permission_classes=STAFF, description=(
-        "A community's exceptions to the national working calendar, by date."))
+    @strawberry.field(description=(
+        "A community's exceptions to the national working calendar, by date. Staff of the "
+        "community (FORBIDDEN outside their territories)."))
     async def calendar_overrides(self, info: Info,
                                  community_id: strawberry.ID) -> list[CalendarOverride]:
         community = decode_id(community_id, "Community", "communityId")
         async with info.context.sessions() as session:
-            rows = await overrides.list_overrides(session, community)
+            try:
+                rows = await overrides.list_overrides(session, info.context.viewer, community)
+            except InvalidInput as exc:
+                raise PublicError(exc.errors[0].message, code=exc.errors[0].code,
+                                  field=exc.errors[0].field) from None
         return [CalendarOverride.of(row) for row in rows]
 
 
@@ -130,7 +135,7 @@ class TrackingMutation:
                                            code: str) -> TrackingPayload:
         return await _change(info, number, code, _stop)
 
-    @strawberry.mutation(permission_classes=STAFF, description=(
+    @strawberry.mutation(description=(
         "An administrator makes a date a working day (`working: true`) or a day off in a "
         "community of their territory, e.g. a local festival; due times of requests "
         "submitted afterwards count with it. Audited. OUT_OF_RANGE on `date` for a year "
@@ -140,7 +145,7 @@ class TrackingMutation:
                                     note: str | None = None) -> CalendarOverridePayload:
         return await _override(info, community_id, date, working, note)
 
-    @strawberry.mutation(permission_classes=STAFF, description=(
+    @strawberry.mutation(description=(
         "Drops a community's override of a date: the national calendar applies again. "
         "Audited."))
     async def remove_calendar_override(self, info: Info, community_id: strawberry.ID,

@@ -322,10 +322,13 @@ async def test_an_override_outside_the_calendar_or_the_territory_is_refused(
     result = await world.api.data(OVERRIDE, {"c": community, "d": beyond, "w": False})
     errors = result["setCalendarOverride"]["errors"]
     assert [(e["code"], e["field"]) for e in errors] == [("OUT_OF_RANGE", "date")]
-    elsewhere = Viewer(account_id=1, territories=Territories(community_ids=frozenset({999})))
+    elsewhere = Viewer(account_id=1, territories=Territories(community_ids=frozenset({999})),
+                       communities=frozenset({999}))
     outside = await world.api.run(OVERRIDE, {"c": community, "d": "2026-12-12", "w": True},
                                   viewer=elsewhere)
-    assert outside.data["setCalendarOverride"]["errors"][0]["field"] == "communityId"
+    (refused,) = outside.errors  # the permission layer's target check (PERMISSIONS.md)
+    assert (refused.extensions["code"], refused.extensions["field"]) == (
+        "FORBIDDEN", "communityId")
     assert await scalar(world, "SELECT count(*) FROM calendar_override") == 0
     assert await scalar(world, "SELECT count(*) FROM audit_entry "
                         "WHERE action LIKE 'CALENDAR%'") == 0

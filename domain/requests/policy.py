@@ -51,7 +51,8 @@ cand AS (
 busy AS (
   SELECT c.id,
     (SELECT count(*) FROM service_request open WHERE open.assignee_id = c.id
-      AND open.status IN ('DISPATCHED', 'ACCEPTED', 'IN_PROGRESS')) AS open_load,
+      AND open.status IN ('DISPATCHED', 'ACCEPTED', 'IN_PROGRESS', 'WAITING_RESIDENT'))
+      AS open_load,
     (SELECT max(e.at) FROM request_event e WHERE e.member_id = c.id
       AND e.kind IN ('DISPATCHED', 'ASSIGNED')) AS last_handed
   FROM cand c)

@@ -359,3 +359,25 @@ async def test_the_overdue_sweep_uses_the_working_due_time(world: World) -> None
                            accept_timeout=timedelta(hours=1000))
     assert late.escalated == 1
     assert tracking_key("x") != tracking_key("y")
+
+
+async def test_overrides_are_listed_replaced_and_removed_with_their_audit(world: World) -> None:
+    community = encode_id("Community", await scalar(world, "SELECT id FROM community"))
+    for working in (False, True):  # the second replaces the first
+        result = await world.api.data(OVERRIDE, {"c": community, "d": "2026-12-12",
+                                                 "w": working, "note": "社区活动"})
+        assert result["setCalendarOverride"]["override"] == {
+            "date": "2026-12-12", "working": working, "note": "社区活动"}
+    listed = await world.api.data("query ($c: ID!) { calendarOverrides(communityId: $c) "
+                                  "{ date working } }", {"c": community})
+    assert listed["calendarOverrides"] == [{"date": "2026-12-12", "working": True}]
+    remove = """mutation ($c: ID!, $d: Date!) { removeCalendarOverride(communityId: $c, date: $d)
+      { removed errors { code } } }"""
+    first = await world.api.data(remove, {"c": community, "d": "2026-12-12"})
+    again = await world.api.data(remove, {"c": community, "d": "2026-12-12"})
+    assert (first["removeCalendarOverride"]["removed"],
+            again["removeCalendarOverride"]["removed"]) == (True, False)
+    actions = await scalar(world, "SELECT string_agg(action, ',' ORDER BY id) FROM audit_entry "
+                           "WHERE action LIKE 'CALENDAR%'")
+    assert actions == ("CALENDAR_OVERRIDE_SET,CALENDAR_OVERRIDE_SET,"
+                       "CALENDAR_OVERRIDE_REMOVED")

@@ -65,7 +65,7 @@ def link(base: str, number: str, code: str, *, stop: bool = False) -> str:
     """The resident's link to their request (TRACKING_LINK with the number and code), or
     to stop its notices; without a TRACKING_LINK, the number and code in words."""
     if not base:
-        return f"服务单号{number}，查询码{code}" + ("，回复TD退订" if stop else "")
+        return "凭服务单号和查询码在查询页面办理" if stop else f"服务单号{number}，查询码{code}"
     sep = "&" if "?" in base else "?"
     return f"{base}{sep}n={number}&c={code}" + ("&stop=1" if stop else "")
 

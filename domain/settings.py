@@ -26,10 +26,11 @@ from domain.media.s3_store import S3Location
 from domain.people.audit_log import DEFAULT_RETENTION_DAYS
 from domain.people.sessions import DEFAULT_REFRESH_TTL
 from domain.requests.dispatch import ACCEPT_TIMEOUT
-from domain.requests.policy import DEFAULT_DUE_HOURS
+from domain.requests.policy import DEFAULT_DUE_LIMITS, due_limits
 from domain.requests.sweep import STALE_AFTER
 from domain.spatial.coverage import ADDRESS_MATCH_THRESHOLD, NEAREST_BUILDING_METRES
 from domain.surveys.batch import DEFAULT_SURVEY_TIMES, SurveyTimes
+from domain.workdays import Limit
 
 #: Secrets that must never sign production tokens.
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "development"})
@@ -71,6 +72,7 @@ class Settings(BaseSettings):
     survey_batch_interval_seconds: float = Field(
         default=60.0, alias="SURVEY_BATCH_INTERVAL_SECONDS", gt=0)
     survey_link: str = Field(default="", alias="SURVEY_LINK")
+    tracking_link: str = Field(default="", alias="TRACKING_LINK")
     screen_raster_url: str = Field(default="", alias="SCREEN_RASTER_URL")
     screen_raster_attribution: str = Field(default="", alias="SCREEN_RASTER_ATTRIBUTION")
     screen_raster_crs: Literal["GCJ02", "WGS84"] = Field(default="GCJ02",
@@ -79,8 +81,8 @@ class Settings(BaseSettings):
         default=3600.0, alias="ASSESSMENT_INTERVAL_SECONDS", gt=0)
     accept_timeout_seconds: int = Field(default=_seconds(ACCEPT_TIMEOUT),
                                         alias="ACCEPT_TIMEOUT_SECONDS", gt=0)
-    due_hours: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_DUE_HOURS),
-                                      alias="DUE_HOURS")
+    due_limits: dict[str, Limit] = Field(default_factory=dict, alias="DUE_LIMITS")
+    due_hours: dict[str, int] = Field(default_factory=dict, alias="DUE_HOURS")
 
     nearest_building_metres: float = Field(default=NEAREST_BUILDING_METRES,
                                            alias="NEAREST_BUILDING_METRES", ge=0)
@@ -134,6 +136,10 @@ class Settings(BaseSettings):
                                               alias="RATE_LIMIT_SIGN_IN_PER_LOGIN")
     rate_limit_code_per_phone: str = Field(default=rl.DEFAULT_CODE_PER_PHONE,
                                            alias="RATE_LIMIT_CODE_PER_PHONE")
+    rate_limit_track_per_address: str = Field(default=rl.DEFAULT_TRACK_PER_ADDRESS,
+                                              alias="RATE_LIMIT_TRACK_PER_ADDRESS")
+    rate_limit_track_per_number: str = Field(default=rl.DEFAULT_TRACK_PER_NUMBER,
+                                             alias="RATE_LIMIT_TRACK_PER_NUMBER")
     #: Proxies whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated).
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list,
                                                             alias="TRUSTED_PROXIES")
@@ -149,7 +155,8 @@ class Settings(BaseSettings):
 
     @field_validator("rate_limit_submit_per_address", "rate_limit_submit_per_phone",
                      "rate_limit_sign_in_per_address", "rate_limit_sign_in_per_login",
-                     "rate_limit_code_per_phone")
+                     "rate_limit_code_per_phone", "rate_limit_track_per_address",
+                     "rate_limit_track_per_number")
     @classmethod
     def _rate(cls, value: str) -> str:
         """A rate such as 10/1m, 5/1h, 3/15m, or off."""
@@ -189,6 +196,17 @@ class Settings(BaseSettings):
                              "e.g. https://example.org/survey?token=")
         return value
 
+    @field_validator("tracking_link")
+    @classmethod
+    def _tracking_link(cls, value: str) -> str:
+        """The resident's page: `?n=<number>&c=<code>` is appended in their messages (and
+        `&stop=1` for the link that stops notices), so it must be a web address (or empty:
+        the messages then carry the number and code in words)."""
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("TRACKING_LINK must be an http(s) URL, e.g. "
+                             "https://example.org/track")
+        return value
+
     @field_validator("screen_raster_url")
     @classmethod
     def _tile_template(cls, value: str) -> str:
@@ -202,11 +220,30 @@ class Settings(BaseSettings):
     @field_validator("due_hours")
     @classmethod
     def _known_categories(cls, value: dict[str, int]) -> dict[str, int]:
-        """Overrides may name only known categories; unnamed ones keep their default."""
-        unknown = set(value) - set(DEFAULT_DUE_HOURS)
+        """Overrides may name only known categories; unnamed ones keep their limit."""
+        unknown = set(value) - set(DEFAULT_DUE_LIMITS)
         if unknown:
             raise ValueError(f"DUE_HOURS names unknown categories: {sorted(unknown)}")
-        return {**DEFAULT_DUE_HOURS, **value}
+        if any(hours <= 0 for hours in value.values()):
+            raise ValueError("DUE_HOURS must be positive numbers of hours")
+        return value
+
+    @field_validator("due_limits", mode="before")
+    @classmethod
+    def _limits(cls, value: object) -> object:
+        """DUE_LIMITS: {"MAINTENANCE": "3 working days", "ASSISTANCE": "8 working hours",
+        "EMERGENCY": "4 hours"}; unnamed categories keep their default."""
+        if not isinstance(value, dict):
+            return value
+        unknown = set(value) - set(DEFAULT_DUE_LIMITS)
+        if unknown:
+            raise ValueError(f"DUE_LIMITS names unknown categories: {sorted(unknown)}")
+        return {c: v if isinstance(v, Limit) else Limit.parse(str(v)) for c, v in value.items()}
+
+    @property
+    def limits(self) -> dict[str, Limit]:
+        """Every category's time limit: the defaults, DUE_LIMITS, then DUE_HOURS."""
+        return due_limits(self.due_limits, self.due_hours)
 
     @field_validator("media_s3_endpoint_url")
     @classmethod

@@ -32,6 +32,7 @@ TABLES = ("subdistrict, staff_account, account_territory, auth_session, refresh_
           "sign_in_code, community, grid, building_group, building, member, grid_worker, "
           "service_request, request_event, outbound_message, audit_entry, rate_limit_bucket, "
           "request_photo, media_blob, "
+          "calendar_override, "
           "dramatiq.queue")
 os.environ.setdefault("GRIDSTEWARD_ENV", "test")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-used-only-by-the-test-suite-0123456789")

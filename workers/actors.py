@@ -101,7 +101,8 @@ def declare_actors(broker: dramatiq.Broker, runtime: Runtime) -> Actors:
         on the row (attempts, next_attempt_at) and retried by the sweep with backoff, so it
         does not raise here."""
         outcomes = runtime.run(lambda s: jobs.deliver_job(
-            s, message_ids, send, DELIVERY_BUDGET_SECONDS, secret_key=settings.secret_key))
+            s, message_ids, send, DELIVERY_BUDGET_SECONDS, secret_key=settings.secret_key,
+            tracking_link=settings.tracking_link))
         for message_id, outcome in outcomes.items():
             level = logging.WARNING if outcome in _TROUBLE else logging.DEBUG
             log.log(level, "outbound message %s: %s", message_id, outcome)

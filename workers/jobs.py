@@ -14,6 +14,7 @@ from domain.people.codes import code_key, sign_in_payload
 from domain.requests.delivery import Delivery, Send, deliver_many
 from domain.requests.dispatch import BATCH, dispatch_batch
 from domain.requests.sweep import SweepResult, sweep
+from domain.requests.tracking import tracking_key, tracking_payload
 from domain.settings import Settings
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -49,11 +50,14 @@ async def _dispatch(sessions: Sessions, settings: Settings, request_id: int,
 
 
 async def deliver_job(sessions: Sessions, message_ids: list[int], send: Send,
-                      budget: float | None = None, *, secret_key: str = "") -> dict[int, Delivery]:
+                      budget: float | None = None, *, secret_key: str = "",
+                      tracking_link: str = "") -> dict[int, Delivery]:
     """Try to deliver outbound messages through `send`, for about `budget` seconds at most;
     the outcome of each. Sign-in codes are written into their messages with the key derived
-    from `secret_key` (SECRET_KEY, as the API that checks them has it)."""
-    render = sign_in_payload(code_key(secret_key))
+    from `secret_key` (SECRET_KEY, as the API that checks them has it), and so are the
+    links of residents' messages, on `tracking_link` (TRACKING_LINK) with their codes."""
+    render = tracking_payload(tracking_key(secret_key), tracking_link,
+                              sign_in_payload(code_key(secret_key)))
     async with transaction(sessions) as session:
         return await deliver_many(session, message_ids=message_ids, now=utcnow(), send=send,
                                   budget=budget, render=render)

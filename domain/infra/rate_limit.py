@@ -37,6 +37,11 @@ DEFAULT_SIGN_IN_PER_ADDRESS = "10/1m"
 DEFAULT_SIGN_IN_PER_LOGIN = "5/15m"
 #: requestSignInCode per phone: each one sends a text message.
 DEFAULT_CODE_PER_PHONE = "3/15m"
+#: The resident's tracking fields (trackServiceRequest, replies, stopping notices) per client
+#: address: a page that polls now and then passes, a guesser of codes does not.
+DEFAULT_TRACK_PER_ADDRESS = "30/1m"
+#: The same fields per request number, whatever the address (codes guessed for one request).
+DEFAULT_TRACK_PER_NUMBER = "20/15m"
 #: Seconds the limiter leaves an unreachable store alone (letting everything through).
 OUTAGE_PAUSE = 5.0
 

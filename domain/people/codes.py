@@ -18,12 +18,13 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from domain import templates
 from domain.requests.delivery import payload
 
 KIND = "SIGN_IN_CODE"
 DIGITS = 6
 PLACEHOLDER = "{code}"
-BODY = f"GridSteward 登录验证码 {PLACEHOLDER}，5 分钟内有效，请勿告诉他人。"
+BODY = templates.render(KIND, code=PLACEHOLDER)
 _DEDUPE_PREFIX = f"{KIND}:"
 
 

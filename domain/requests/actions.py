@@ -1,4 +1,5 @@
-"""What people do with a request: accept, decline, start, complete, cancel, assign by hand.
+"""What people do with a request: accept, decline, start, complete, cancel, assign by hand
+(waiting on the resident: domain.requests.waiting).
 
 Each checks who is asking (domain.access.Viewer), then goes through the state machine, so a
 wrong state or a wrong person is a UserError and nothing changes.
@@ -15,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.access import Viewer
 from domain.errors import InvalidInput
 from domain.people.audit import actor_of, record
-from domain.requests.outbox import Message, write_message
+from domain.requests.notices import ACCEPTED, CANCELLED, COMPLETED, notify_resident
+from domain.requests.outbox import DEFAULT_CHANNEL, Message, write_message
 from domain.requests.policy import dispatch_notice
 from domain.requests.state import Changed, transition
 
@@ -60,18 +62,22 @@ async def _request(session: AsyncSession, request_id: int) -> Row[Any]:
 
 
 async def accept_request(session: AsyncSession, *, request_id: int, viewer: Viewer,
-                         now: datetime) -> Changed:
+                         now: datetime, channel: str = DEFAULT_CHANNEL) -> Changed:
     """The assignee accepts; at grid level (1) any grid worker of the grid may take it:
-    the first to accept wins, the others get INVALID_TRANSITION."""
+    the first to accept wins, the others get INVALID_TRANSITION. The resident hears of it
+    (REQUEST_ACCEPTED, once)."""
     member_id = _member(viewer)
     row = await _request(session, request_id)
     if row.status == "SUBMITTED" and row.escalation_level >= 1 and row.grid_id in viewer.grid_ids:
-        return await transition(session, request_id=request_id, action="take", now=now,
-                                actor=_actor(viewer), member_id=member_id,
-                                changes={"assignee_id": member_id, "accept_deadline": None})
-    return await transition(session, request_id=request_id, action="accept", now=now,
-                            actor=_actor(viewer), member_id=member_id, assignee=member_id,
-                            changes={"accept_deadline": None})
+        changed = await transition(session, request_id=request_id, action="take", now=now,
+                                   actor=_actor(viewer), member_id=member_id,
+                                   changes={"assignee_id": member_id, "accept_deadline": None})
+    else:
+        changed = await transition(session, request_id=request_id, action="accept", now=now,
+                                   actor=_actor(viewer), member_id=member_id,
+                                   assignee=member_id, changes={"accept_deadline": None})
+    await notify_resident(session, request_id=request_id, kind=ACCEPTED, channel=channel)
+    return changed
 
 
 async def decline_request(session: AsyncSession, *, request_id: int, viewer: Viewer,
@@ -94,18 +100,23 @@ async def start_request(session: AsyncSession, *, request_id: int, viewer: Viewe
 
 
 async def complete_request(session: AsyncSession, *, request_id: int, viewer: Viewer,
-                           resolution: str, now: datetime) -> Changed:
-    """The assignee completes the service, saying what was done (the ticket's third part)."""
+                           resolution: str, now: datetime,
+                           channel: str = DEFAULT_CHANNEL) -> Changed:
+    """The assignee completes the service, saying what was done (the ticket's third part);
+    the resident hears of it (REQUEST_COMPLETED, once)."""
     member_id = _member(viewer)
     done = _text(resolution, "resolution")
-    return await transition(session, request_id=request_id, action="complete", now=now,
-                            actor=_actor(viewer), member_id=member_id, assignee=member_id,
-                            note=done, changes={"resolution": done, "completed_at": now})
+    changed = await transition(session, request_id=request_id, action="complete", now=now,
+                               actor=_actor(viewer), member_id=member_id, assignee=member_id,
+                               note=done, changes={"resolution": done, "completed_at": now})
+    await notify_resident(session, request_id=request_id, kind=COMPLETED, channel=channel)
+    return changed
 
 
 async def cancel_request(session: AsyncSession, *, request_id: int, viewer: Viewer,
-                         reason: str, now: datetime) -> Changed:
-    """An administrator, or a grid worker of the request's grid, cancels an open request."""
+                         reason: str, now: datetime, channel: str = DEFAULT_CHANNEL) -> Changed:
+    """An administrator, or a grid worker of the request's grid, cancels an open request;
+    the resident reads the reason (REQUEST_CANCELLED)."""
     note = _text(reason, "reason")
     row = await _request(session, request_id)
     if not _may_manage(viewer, row):
@@ -116,6 +127,8 @@ async def cancel_request(session: AsyncSession, *, request_id: int, viewer: View
                                changes={"accept_deadline": None})
     await _audit(session, viewer, "REQUEST_CANCELLED", row, changed,
                  {"reason": note, "assignee": row.assignee_id})
+    await notify_resident(session, request_id=request_id, kind=CANCELLED, channel=channel,
+                          reason=note)
     return changed
 
 

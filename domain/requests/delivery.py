@@ -57,10 +57,14 @@ class RetryPolicy:
         return min(self.first * 2 ** max(attempts - 1, 0), self.cap)
 
 
+#: The messages, locked, with their request's number and tracking nonce (for the links of a
+#: resident's messages: domain.requests.tracking).
 _CLAIM = text("""
-    SELECT id, channel, recipient, kind, body, request_id, member_id, survey_token,
-           dedupe_key, created_at, status, attempts, next_attempt_at
-    FROM outbound_message WHERE id = ANY(:ids) ORDER BY id FOR UPDATE SKIP LOCKED""")
+    SELECT m.id, m.channel, m.recipient, m.kind, m.body, m.request_id, m.member_id,
+           m.survey_token, m.dedupe_key, m.created_at, m.status, m.attempts, m.next_attempt_at,
+           r.number AS request_number, r.tracking_nonce
+    FROM outbound_message m LEFT JOIN service_request r ON r.id = m.request_id
+    WHERE m.id = ANY(:ids) ORDER BY m.id FOR UPDATE OF m SKIP LOCKED""")
 _SENT = text("""
     UPDATE outbound_message SET status = 'SENT', sent_at = :now, attempts = attempts + 1,
            last_error = NULL WHERE id = ANY(:ids)""")

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.requests.notices import ESCALATED, notify_resident
 from domain.requests.outbox import Message, write_message, write_messages
 from domain.requests.policy import (
     Candidate,
@@ -26,6 +27,7 @@ from domain.requests.policy import (
     escalation_notice,
 )
 from domain.requests.state import assign_many, record_event
+from domain.templates import LEVEL_NAMES
 
 DISPATCHER = "dispatcher"
 
@@ -131,10 +133,11 @@ _ESCALATE = text("""
 async def escalate(session: AsyncSession, *, request_id: int, now: datetime, to_level: int,
                    reason: str, accept_timeout: timedelta, channel: str = "log",
                    overdue: bool = False) -> Escalation:
-    """Raise a request to `to_level` (1 grid, 2 community), notify who serves there, and
-    return the level reached (a grid with no active grid worker goes straight to 2) with the
-    notices written. At level 1 the grid workers have `accept_timeout` to take it before it
-    rises to the community, where administrators assign it by hand."""
+    """Raise a request to `to_level` (1 grid, 2 community), notify who serves there (and the
+    resident, the first time: REQUEST_ESCALATED), and return the level reached (a grid with
+    no active grid worker goes straight to 2) with the notices written. At level 1 the grid
+    workers have `accept_timeout` to take it before it rises to the community, where
+    administrators assign it by hand."""
     if to_level == 1 and not await _grid_workers(session, request_id):
         to_level = 2
     row = (await session.execute(_ESCALATE, {
@@ -152,6 +155,10 @@ async def escalate(session: AsyncSession, *, request_id: int, now: datetime, to_
             dedupe_key=f"ESCALATION_NOTICE:{event_id}:{recipient}"))
         if message_id is not None:
             written.append(message_id)
+    resident = await notify_resident(session, request_id=request_id, kind=ESCALATED,
+                                     channel=channel,
+                                     level=LEVEL_NAMES[int(row.escalation_level)])
+    written += [] if resident is None else [resident]
     return Escalation(int(row.escalation_level), tuple(written))
 
 

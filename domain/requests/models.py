@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -12,12 +12,14 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlmodel import Field, SQLModel
@@ -26,7 +28,8 @@ from domain.spatial.models import ServiceCategory, _enum_values
 
 
 class RequestStatus(StrEnum):
-    """SUBMITTED → DISPATCHED → ACCEPTED → IN_PROGRESS → COMPLETED → CLOSED; CANCELLED."""
+    """SUBMITTED → DISPATCHED → ACCEPTED → IN_PROGRESS → COMPLETED → CLOSED; CANCELLED;
+    WAITING_RESIDENT (from ACCEPTED or IN_PROGRESS, back to where it was): the clock stops."""
 
     SUBMITTED = "SUBMITTED"
     DISPATCHED = "DISPATCHED"
@@ -35,10 +38,14 @@ class RequestStatus(StrEnum):
     COMPLETED = "COMPLETED"
     CLOSED = "CLOSED"
     CANCELLED = "CANCELLED"
+    WAITING_RESIDENT = "WAITING_RESIDENT"
 
 
-OPEN_STATUSES = (RequestStatus.SUBMITTED, RequestStatus.DISPATCHED, RequestStatus.ACCEPTED,
-                 RequestStatus.IN_PROGRESS)
+#: Open, and its time limit running (the sweep's overdue escalation looks at these).
+RUNNING_STATUSES = (RequestStatus.SUBMITTED, RequestStatus.DISPATCHED, RequestStatus.ACCEPTED,
+                    RequestStatus.IN_PROGRESS)
+#: Open: not done, not cancelled (a request waiting on the resident is open, its clock stopped).
+OPEN_STATUSES = (*RUNNING_STATUSES, RequestStatus.WAITING_RESIDENT)
 
 
 def _ts(*, nullable: bool = True, default_now: bool = False) -> Any:
@@ -57,6 +64,8 @@ class ServiceRequest(SQLModel, table=True):
                         name="request_category"),
         CheckConstraint("escalation_level BETWEEN 0 AND 2", name="request_escalation"),
         CheckConstraint("length(description) BETWEEN 1 AND 4000", name="request_description"),
+        CheckConstraint("waiting_from IS NULL OR waiting_from IN ('ACCEPTED', 'IN_PROGRESS')",
+                        name="request_waiting_from"),
         Index("request_open_idx", "status", "accept_deadline", postgresql_where=text(
             "status IN ('SUBMITTED','DISPATCHED','ACCEPTED','IN_PROGRESS')")),
         Index("request_completed_idx", "completed_at",
@@ -100,6 +109,17 @@ class ServiceRequest(SQLModel, table=True):
     contact_phone: str | None = Field(default=None, sa_column=Column(String(32)))
     idempotency_key: str | None = Field(default=None, sa_column=Column(String(200),
                                                                      unique=True))
+    # The resident's side (issue 13): the tracking code's nonce and hash
+    # (domain.requests.tracking), whether they want notices, and the stopped clock.
+    tracking_nonce: str | None = Field(default=None, sa_column=Column(String(64)))
+    tracking_hash: str | None = Field(default=None, sa_column=Column(String(64), unique=True))
+    notify: bool = Field(default=True, sa_column=Column(Boolean, nullable=False,
+                                                       server_default="true"))
+    waiting_since: datetime | None = Field(default=None, sa_column=_ts())
+    waiting_from: str | None = Field(default=None, sa_column=Column(String(16)))
+    #: True when `due_at` was counted in calendar days: the calendar did not know the year.
+    due_fallback: bool = Field(default=False, sa_column=Column(Boolean, nullable=False,
+                                                              server_default="false"))
 
 
 class RequestEvent(SQLModel, table=True):
@@ -160,3 +180,20 @@ class OutboundMessage(SQLModel, table=True):
     next_attempt_at: datetime = Field(sa_column=_ts(nullable=False, default_now=True))
     sent_at: datetime | None = Field(default=None, sa_column=_ts())
     last_error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class CalendarOverride(SQLModel, table=True):
+    """An administrator's exception to the national working calendar in one community: a day
+    off (a local festival) or a working day (domain.requests.overrides)."""
+
+    __tablename__ = "calendar_override"
+    __table_args__ = (UniqueConstraint("community_id", "day", name="calendar_override_day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(sa_column=Column(Integer, ForeignKey("community.id"),
+                                               nullable=False))
+    day: date = Field(sa_column=Column(Date, nullable=False))
+    working: bool = Field(sa_column=Column(Boolean, nullable=False))
+    note: str | None = Field(default=None, sa_column=Column(String(200)))
+    created_by: str | None = Field(default=None, sa_column=Column(String(100)))
+    created_at: datetime = Field(sa_column=_ts(nullable=False, default_now=True))

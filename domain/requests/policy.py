@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-#: Time limits (规定时限) per service category, in hours (DUE_HOURS overrides some; README).
+from domain import templates
+from domain.workdays import Due, Limit, Unit, WorkCalendar, due
+
+#: Time limits (规定时限) per service category (DUE_LIMITS overrides some, DUE_HOURS makes
+#: some round-the-clock hours; README): working days on China's calendar (domain.workdays),
+#: EMERGENCY round the clock.
+DEFAULT_DUE_LIMITS: dict[str, Limit] = {
+    "EMERGENCY": Limit(4, Unit.HOURS),
+    "ASSISTANCE": Limit(8, Unit.WORKING_HOURS),
+    "CONSULTATION": Limit(2, Unit.WORKING_DAYS),
+    "MEDIATION": Limit(3, Unit.WORKING_DAYS),
+    "MAINTENANCE": Limit(3, Unit.WORKING_DAYS),
+    "CULTURE": Limit(5, Unit.WORKING_DAYS),
+}
+
+#: The limits before working days, round the clock in hours (what DUE_HOURS entries mean).
 DEFAULT_DUE_HOURS: dict[str, int] = {
     "EMERGENCY": 4,
     "ASSISTANCE": 24,
@@ -20,8 +35,7 @@ DEFAULT_DUE_HOURS: dict[str, int] = {
     "CULTURE": 168,
 }
 
-CATEGORY_NAMES = {"MAINTENANCE": "维修维护", "ASSISTANCE": "爱心帮扶", "CONSULTATION": "信息咨询",
-                  "CULTURE": "文化娱乐", "EMERGENCY": "应急处理", "MEDIATION": "矛盾调处"}
+CATEGORY_NAMES = templates.CATEGORY_NAMES
 
 #: For each request, the ACTIVE members of its group who have the skill and have not declined
 #: it or let it time out, with what ranks them: open load, distance from their home building,
@@ -37,7 +51,8 @@ cand AS (
 busy AS (
   SELECT c.id,
     (SELECT count(*) FROM service_request open WHERE open.assignee_id = c.id
-      AND open.status IN ('DISPATCHED', 'ACCEPTED', 'IN_PROGRESS')) AS open_load,
+      AND open.status IN ('DISPATCHED', 'ACCEPTED', 'IN_PROGRESS', 'WAITING_RESIDENT'))
+      AS open_load,
     (SELECT max(e.at) FROM request_event e WHERE e.member_id = c.id
       AND e.kind IN ('DISPATCHED', 'ASSIGNED')) AS last_handed
   FROM cand c)
@@ -97,20 +112,30 @@ def choose(order: Sequence[int], options: Iterable[Candidate],
     return picks
 
 
-def due_at(category: str, submitted: datetime, due_hours: dict[str, int]) -> datetime:
-    """The time limit (规定时限) of a category, from the settings' table of hours."""
-    return submitted + timedelta(hours=due_hours[category])
+def due_limits(limits: Mapping[str, Limit] | None = None,
+               hours: Mapping[str, int] | None = None) -> dict[str, Limit]:
+    """Each category's limit: the defaults, then `limits` (DUE_LIMITS), then `hours`
+    (DUE_HOURS: round the clock)."""
+    return {**DEFAULT_DUE_LIMITS, **(limits or {}),
+            **{c: Limit(h, Unit.HOURS) for c, h in (hours or {}).items()}}
+
+
+def due_at(category: str, submitted: datetime, limits: Mapping[str, Limit],
+           calendar: WorkCalendar | None = None) -> Due:
+    """The time limit (规定时限) of a request of `category` submitted at `submitted`, on
+    the community's working calendar."""
+    return due(limits[category], submitted, calendar or WorkCalendar())
 
 
 def dispatch_notice(number: str, category: str, address: str | None, minutes: int) -> str:
-    """What a member reads when a request is dispatched to them."""
-    where = f"，地点：{address}" if address else ""
-    return (f"【红色管家】您有一条新的{CATEGORY_NAMES[category]}服务单 {number}{where}。"
-            f"请在{minutes}分钟内接单或说明原因。")
+    """What a member reads when a request is dispatched to them (domain.templates)."""
+    return templates.render("DISPATCH_NOTICE", number=number,
+                            category=templates.category_name(category),
+                            where=f"，地点：{address}" if address else "", minutes=minutes)
 
 
 def escalation_notice(number: str, category: str, level: int, reason: str) -> str:
     """What grid workers (level 1) or community administrators (level 2) read."""
-    who = "网格" if level == 1 else "社区"
-    return (f"【红色管家】服务单 {number}（{CATEGORY_NAMES[category]}）已上报至{who}：{reason}。"
-            "请尽快处理。")
+    return templates.render("ESCALATION_NOTICE", number=number,
+                            category=templates.category_name(category),
+                            level=templates.LEVEL_NAMES[level], reason=reason)

@@ -23,7 +23,12 @@ from domain import visibility
 from domain.access import Viewer
 from domain.infra.db import one_of
 from domain.infra.paging import Page, fetch_page
-from domain.requests.models import OPEN_STATUSES, OutboundMessage, RequestEvent
+from domain.requests.models import (
+    OPEN_STATUSES,
+    RUNNING_STATUSES,
+    OutboundMessage,
+    RequestEvent,
+)
 from domain.requests.models import ServiceRequest as Request
 from domain.requests.policy import CATEGORY_NAMES
 from domain.spatial import directory
@@ -32,6 +37,8 @@ from domain.spatial.models import ServiceCategory
 from domain.visibility import Kind, sees_request
 
 OPEN = tuple(s.value for s in OPEN_STATUSES)
+#: Open with the clock running (a request WAITING_RESIDENT is not overdue while it waits).
+RUNNING = tuple(s.value for s in RUNNING_STATUSES)
 DONE = ("COMPLETED", "CLOSED")
 
 
@@ -42,7 +49,7 @@ def is_overdue(row: Request, now: datetime) -> bool:
     completed after it. `overdue_clause` is the same rule in SQL."""
     if row.overdue:
         return True
-    if row.status in OPEN:
+    if row.status in RUNNING:
         return row.due_at < now
     return row.completed_at is not None and row.completed_at > row.due_at
 
@@ -50,7 +57,7 @@ def is_overdue(row: Request, now: datetime) -> bool:
 def overdue_clause(now: datetime) -> Any:
     """`is_overdue` as a SQL condition on service_request, never NULL (so NOT works)."""
     return or_(col(Request.overdue),
-               and_(col(Request.status).in_(OPEN), col(Request.due_at) < now),
+               and_(col(Request.status).in_(RUNNING), col(Request.due_at) < now),
                and_(col(Request.completed_at).is_not(None),
                     col(Request.completed_at) > col(Request.due_at)))
 
@@ -181,6 +188,9 @@ class Stats:
     completed: int
     overdue: int
     by_category: dict[str, int]
+    #: Submitted in the window with a due time counted in calendar days: the working
+    #: calendar did not know the year (domain.workdays).
+    calendar_fallback: int = 0
 
 
 #: A timeline event that hands its request to a member: dispatch, assignment by hand, and a
@@ -214,6 +224,7 @@ def _stats_statement(viewer: Viewer, scope: Scope, since: datetime | None,
         _dispatched(viewer, scope, since, until).label("dispatched"),
         func.count().filter(done).label("completed"),
         func.count().filter(and_(submitted, overdue_clause(now))).label("overdue"),
+        func.count().filter(and_(submitted, col(Request.due_fallback))).label("fallback"),
         *(func.count().filter(and_(submitted, col(Request.category) == c.value)).label(c.value)
           for c in ServiceCategory),
     ]
@@ -232,4 +243,5 @@ async def request_stats(session: AsyncSession, *, viewer: Viewer, scope: Scope,
     values = row._mapping
     return Stats(submitted=values["submitted"], dispatched=values["dispatched"],
                  completed=values["completed"], overdue=values["overdue"],
-                 by_category={c.value: values[c.value] for c in ServiceCategory})
+                 by_category={c.value: values[c.value] for c in ServiceCategory},
+                 calendar_fallback=values["fallback"])

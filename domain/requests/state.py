@@ -41,12 +41,16 @@ TRANSITIONS = {t.action: t for t in (
     Transition("complete", (S.IN_PROGRESS,), S.COMPLETED, "COMPLETED"),
     Transition("close", (S.COMPLETED,), S.CLOSED, "CLOSED"),
     Transition("reopen", (S.COMPLETED,), S.SUBMITTED, "REOPENED"),
-    Transition("cancel", (S.SUBMITTED, S.DISPATCHED, S.ACCEPTED, S.IN_PROGRESS), S.CANCELLED,
-               "CANCELLED"),
+    Transition("cancel", (S.SUBMITTED, S.DISPATCHED, S.ACCEPTED, S.IN_PROGRESS,
+                          S.WAITING_RESIDENT), S.CANCELLED, "CANCELLED"),
+    Transition("wait", (S.ACCEPTED, S.IN_PROGRESS), S.WAITING_RESIDENT, "WAITING_RESIDENT"),
+    Transition("resume_accepted", (S.WAITING_RESIDENT,), S.ACCEPTED, "RESUMED"),
+    Transition("resume_in_progress", (S.WAITING_RESIDENT,), S.IN_PROGRESS, "RESUMED"),
 )}
 
 _SETTABLE = frozenset({"assignee_id", "dispatched_at", "accept_deadline", "completed_at",
-                       "resolution", "escalation_level"})
+                       "resolution", "escalation_level", "waiting_since", "waiting_from",
+                       "due_at", "due_fallback"})
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,7 +11,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import InvalidInput, UserError
-from domain.requests.policy import due_at
+from domain.requests import notices
+from domain.requests.outbox import DEFAULT_CHANNEL
+from domain.requests.overrides import community_calendar
+from domain.requests.policy import due_at, due_limits
+from domain.requests.tracking import code_hash, derive_code, new_nonce
 from domain.spatial.coverage import (
     ADDRESS_MATCH_THRESHOLD,
     NEAREST_BUILDING_METRES,
@@ -21,6 +26,8 @@ from domain.spatial.coverage import (
 )
 from domain.spatial.models import ServiceCategory
 from domain.spatial.phone import normalize_phone
+from domain.templates import local_time
+from domain.workdays import Due, Limit
 from geo.sql import geography_distance_sql, within_metres_sql
 
 MAX_DESCRIPTION = 4000
@@ -39,6 +46,8 @@ class NewRequest:
     contact_name: str | None = None
     contact_phone: str | None = None
     idempotency_key: str | None = None
+    #: Whether the resident wants notices (accepted, completed, ...; domain.requests.notices).
+    notify: bool = True
 
 
 @dataclass(frozen=True)
@@ -52,11 +61,13 @@ class Nearby:
 @dataclass(frozen=True)
 class Submitted:
     """The stored request's id, whether it is new (False: an earlier submission with the same
-    idempotency key), and possible duplicates nearby, newest first."""
+    idempotency key), possible duplicates nearby, newest first, and the tracking code of a
+    new request (None for a replay: it was given to the first submission only)."""
 
     request_id: int
     created: bool
     duplicates: list[Nearby]
+    tracking_code: str | None = None
 
     @property
     def possible_duplicates(self) -> list[int]:
@@ -66,11 +77,16 @@ class Submitted:
 
 @dataclass(frozen=True)
 class Tuning:
-    """Settings submission needs."""
+    """Settings submission needs: the time limits (policy.due_limits: the defaults, then
+    `limits`, then `due_hours` round the clock), coverage thresholds, the key of tracking
+    codes (domain.requests.tracking) and the channel of the confirmation."""
 
     due_hours: dict[str, int]
     nearest_metres: float = NEAREST_BUILDING_METRES
     address_threshold: float = ADDRESS_MATCH_THRESHOLD
+    limits: Mapping[str, Limit] | None = None
+    tracking_key: bytes = b""
+    channel: str = DEFAULT_CHANNEL
 
 
 def _check(new: NewRequest, where: str) -> list[UserError]:
@@ -140,12 +156,19 @@ async def submit_request(session: AsyncSession, new: NewRequest, *, now: datetim
         if existing is not None:
             return Submitted(existing, False, await _duplicates(session, existing, now))
     found = await _locate(session, new, tuning, where)
-    request_id = await _insert(session, new, found, now, tuning)
+    calendar = await community_calendar(session, found.community_id)
+    due = due_at(new.category, now, due_limits(tuning.limits, tuning.due_hours), calendar)
+    nonce = new_nonce()
+    code = derive_code(tuning.tracking_key, nonce)
+    request_id = await _insert(session, new, found, now, due,
+                               {"nonce": nonce, "hash": code_hash(code), "notify": new.notify})
     if request_id is None:  # a concurrent retry with the same key won
         return Submitted(await _by_key(session, new.idempotency_key or "") or 0, False, [])
     await session.execute(_FIRST_EVENTS, {"id": request_id, "now": now,
                                            "note": _located_note(found)})
-    return Submitted(request_id, True, await _duplicates(session, request_id, now))
+    await notices.notify_resident(session, request_id=request_id, kind=notices.RECEIVED,
+                                  channel=tuning.channel, due=local_time(due.at))
+    return Submitted(request_id, True, await _duplicates(session, request_id, now), code)
 
 
 #: A new request's first two timeline events, SUBMITTED then LOCATED, in one round trip (what
@@ -164,13 +187,13 @@ async def _by_key(session: AsyncSession, key: str) -> int | None:
 
 
 async def _insert(session: AsyncSession, new: NewRequest, found: CoverageResult,
-                  now: datetime, tuning: Tuning) -> int | None:
+                  now: datetime, due: Due, tracking: dict[str, Any]) -> int | None:
     values: dict[str, Any] = {
         "category": new.category, "description": new.description.strip(),
         "address": found.matched_address or new.address, "lon": found.lon, "lat": found.lat,
         "building_id": found.building_id, "group_id": found.group_id,
         "grid_id": found.grid_id, "community_id": found.community_id, "now": now,
-        "due_at": due_at(new.category, now, tuning.due_hours),
+        "due_at": due.at, "fallback": due.fallback, **tracking,
         "contact_name": (new.contact_name or "").strip() or None,
         "contact_phone": normalize_phone(new.contact_phone) if new.contact_phone else None,
         "key": new.idempotency_key,
@@ -178,12 +201,14 @@ async def _insert(session: AsyncSession, new: NewRequest, found: CoverageResult,
     row = await session.execute(text("""
         INSERT INTO service_request (number, category, description, status, address, location,
             building_id, group_id, grid_id, community_id, submitted_at, updated_at, due_at,
-            contact_name, contact_phone, idempotency_key)
+            contact_name, contact_phone, idempotency_key, due_fallback, tracking_nonce,
+            tracking_hash, notify)
         VALUES ('GS' || to_char(CAST(:now AS timestamptz), 'YYMMDD') ||
                 lpad((nextval('service_request_number_seq') % 1000000)::text, 6, '0'),
                 :category, :description, 'SUBMITTED', :address,
                 ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :building_id, :group_id, :grid_id,
-                :community_id, :now, :now, :due_at, :contact_name, :contact_phone, :key)
+                :community_id, :now, :now, :due_at, :contact_name, :contact_phone, :key,
+                :fallback, :nonce, :hash, :notify)
         ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"""), values)
     value = row.scalar_one_or_none()
     return None if value is None else int(value)

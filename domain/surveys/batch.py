@@ -14,6 +14,7 @@ stored on the survey. The plaintext lives in the outbound message that carries i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,11 +24,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.calendar import ZONE_NAME
 from domain.infra.db import transaction
+from domain.templates import CATEGORY_NAMES, sql_format
 
 CHUNK = 20_000
-_CATEGORY = """CASE r.category WHEN 'MAINTENANCE' THEN '维修维护'
-  WHEN 'ASSISTANCE' THEN '爱心帮扶' WHEN 'CONSULTATION' THEN '信息咨询'
-  WHEN 'CULTURE' THEN '文化娱乐' WHEN 'EMERGENCY' THEN '应急处理' ELSE '矛盾调处' END"""
+#: A category's name (domain.templates), from the `categories` parameter (JSON).
+_CATEGORY = "(CAST(:categories AS jsonb) ->> r.category)"
+#: The texts' templates as format() strings (domain.templates), and the fields they take.
+_SURVEY_BODY = sql_format("SURVEY", ("number", "category", "completed", "link", "token"))
+_REMINDER_BODY = sql_format("SURVEY_REMINDER", ("number", "category", "link", "token"))
 
 
 @dataclass(frozen=True)
@@ -93,9 +97,9 @@ messages AS (
   INSERT INTO outbound_message (channel, recipient, kind, body, request_id, survey_token,
                                 dedupe_key, next_attempt_at)
   SELECT CAST(:channel AS text), t.phone, 'SURVEY',
-         format('【红色管家】您好！您的服务单%s（%s，%s办结）已完成，请为本次服务评分（1-5分）：%s%s',
-                r.number, {_CATEGORY}, to_char(r.completed_at AT TIME ZONE '{ZONE_NAME}',
-                'YYYY-MM-DD'), CAST(:link AS text), t.token),
+         format(CAST(:survey_body AS text), r.number, {_CATEGORY},
+                to_char(r.completed_at AT TIME ZONE '{ZONE_NAME}', 'YYYY-MM-DD'),
+                CAST(:link AS text), t.token),
          r.id, t.token, 'SURVEY:' || t.id, :now
   FROM tokens t JOIN service_request r ON r.id = t.request_id
   ON CONFLICT (dedupe_key) DO NOTHING RETURNING id)
@@ -114,8 +118,8 @@ messages AS (
   INSERT INTO outbound_message (channel, recipient, kind, body, request_id, survey_token,
                                 dedupe_key, next_attempt_at)
   SELECT CAST(:channel AS text), due.phone, 'SURVEY_REMINDER',
-         format('【红色管家】提醒：服务单%s（%s）的评价尚未填写，欢迎您评分：%s%s', r.number,
-                {_CATEGORY}, CAST(:link AS text), first.survey_token),
+         format(CAST(:reminder_body AS text), r.number, {_CATEGORY}, CAST(:link AS text),
+                first.survey_token),
          r.id, first.survey_token, 'SURVEY_REMINDER:' || due.id, :now
   FROM due JOIN service_request r ON r.id = due.request_id
   JOIN outbound_message first ON first.dedupe_key = 'SURVEY:' || due.id
@@ -158,7 +162,9 @@ async def run_survey_batch(sessions: async_sessionmaker[AsyncSession], *, now: d
                            chunk: int = CHUNK) -> BatchCounts:
     """Everything due at `now`: schedule surveys of completed requests, send due ones,
     expire old ones, remind once. Safe to run twice or at once."""
-    params = {"now": now, "chunk": chunk, "channel": channel, "link": link}
+    params = {"now": now, "chunk": chunk, "channel": channel, "link": link,
+              "categories": json.dumps(CATEGORY_NAMES, ensure_ascii=False),
+              "survey_body": _SURVEY_BODY, "reminder_body": _REMINDER_BODY}
 
     async def schedule(session: AsyncSession, after: int) -> tuple[int | None, ...]:
         row = await session.execute(_SCHEDULE, {**params, "after": after, "cutoff": now,

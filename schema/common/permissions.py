@@ -171,6 +171,10 @@ RULES: dict[str, Rule] = {
     "Query.assessments": rule(f"assessments of members {_IN}; grid workers their grids', "
                               "members their own", _SIGNED_IN),
     "Query.viewer": rule("the caller themself"),
+    "Query.trackServiceRequest": rule("anyone holding the request's tracking code "
+                                      "(rate-limited): no name or phone in the answer"),
+    "Query.calendarOverrides": rule(f"staff: a community {_IN} (domain: FORBIDDEN outside)",
+                                    _STAFF),
     "Query.staffAccounts": rule("staff: accounts whose every territory lies within theirs",
                                 _STAFF, checked=True),
     "Query.auditLog": rule(f"staff: entries of communities {_IN}", _STAFF, checked=True),
@@ -197,6 +201,18 @@ RULES: dict[str, Rule] = {
     "Mutation.cancelServiceRequest": rule("staff of the request's community, or a grid "
                                           "worker of its grid", _SIGNED_IN, targets=[_REQ]),
     "Mutation.submitSurveyResponse": rule("anyone holding the survey's token (rate-limited)"),
+    "Mutation.replyToServiceRequest": rule("anyone holding the request's tracking code "
+                                           "(rate-limited)"),
+    "Mutation.stopServiceRequestNotices": rule("anyone holding the request's tracking code "
+                                               "(rate-limited)"),
+    "Mutation.waitForResident": rule("its assignee", _SIGNED_IN, targets=[_REQ]),
+    "Mutation.resumeServiceRequest": rule("its assignee, staff of the request's community, "
+                                          "or a grid worker of its grid", _SIGNED_IN,
+                                          targets=[_REQ]),
+    "Mutation.setCalendarOverride": rule("staff of the community", _STAFF,
+                                         targets=[Target("communityId", Kind.COMMUNITY)]),
+    "Mutation.removeCalendarOverride": rule("staff of the community", _STAFF,
+                                            targets=[Target("communityId", Kind.COMMUNITY)]),
     "Mutation.signInWithPassword": rule("anyone (rate-limited)"),
     "Mutation.requestSignInCode": rule("anyone (rate-limited)"),
     "Mutation.signInWithCode": rule("anyone (rate-limited)"),
@@ -207,6 +223,13 @@ RULES: dict[str, Rule] = {
                                         "(domain: NOT_FOUND outside)", _STAFF),
     # -- payloads
     "RequestPayload.request": rule("the request, whole or its public part (ServiceRequest)"),
+    "TrackedRequest.photos": rule("the request's photos, to the holder of its tracking code"),
+    "TrackedRequest.description": rule("the resident's own words, to the holder of the "
+                                       "request's tracking code"),
+    "TrackedStep.note": rule("only the notes meant for the resident (domain.requests."
+                             "public_view.PUBLIC_NOTES), to the holder of the tracking code"),
+    "CalendarOverride.note": rule("staff of the community (calendarOverrides, "
+                                  "setCalendarOverride)"),
     "RequestPayload.possibleDuplicates": rule("whole or public part (ServiceRequest)"),
     "MemberPayload.member": rule("the member just created"),
     "StaffAccountPayload.account": rule("the account just created or changed"),

@@ -45,6 +45,12 @@ SUBMISSION = Rule("submit", "rate_limit_submit_per_address", "rate_limit_submit_
 SIGN_IN = Rule("sign-in", "rate_limit_sign_in_per_address", "rate_limit_sign_in_per_login")
 #: requestSignInCode: the sign-in buckets per address, its own per phone.
 SIGN_IN_CODE = Rule("sign-in", "rate_limit_sign_in_per_address", "rate_limit_code_per_phone")
+#: trackServiceRequest and the resident's changes by tracking code: per address, per number.
+TRACKING = Rule("track", "rate_limit_track_per_address", "rate_limit_track_per_number")
+
+
+#: How the refusal names a limited argument other than a phone or login.
+_WHAT = {"number": "request number"}
 
 
 class RateLimitedError(PublicError):
@@ -52,7 +58,8 @@ class RateLimitedError(PublicError):
     limited (None when the caller's address is)."""
 
     def __init__(self, retry_after: int, field: str | None) -> None:
-        what = "for this phone or login" if field else "from this address"
+        what = f"for this {_WHAT.get(field, 'phone or login')}" if field \
+            else "from this address"
         super().__init__(f"Too many attempts {what}; try again in {retry_after} s.",
                          code="RATE_LIMITED", field=field)
         assert self.extensions is not None
@@ -71,7 +78,7 @@ class RateLimits:
 
     @classmethod
     def of(cls, settings: Settings, limiter: Limiter) -> RateLimits:
-        fields = {f for rule in (SUBMISSION, SIGN_IN, SIGN_IN_CODE)
+        fields = {f for rule in (SUBMISSION, SIGN_IN, SIGN_IN_CODE, TRACKING)
                   for f in (rule.address, rule.value)}
         return cls(limiter=limiter, rates={f: settings.rate(f) for f in fields},
                    trusted=networks(settings.trusted_proxies),

@@ -17,15 +17,17 @@ from domain.errors import InvalidInput
 from domain.infra.db import transaction
 from domain.media.images import PreparedPhoto
 from domain.media.models import PhotoStage
-from domain.requests import actions, queries
+from domain.requests import actions, queries, waiting
 from domain.requests.models import ServiceRequest as RequestRow
 from domain.requests.state import Changed
 from domain.requests.submit import NewRequest, Tuning, submit_request
+from domain.requests.tracking import tracking_key
 from schema.common.context import Info
 from schema.common.ids import decode_id
 from schema.common.payloads import UserErrorType
 from schema.common.rate_limits import SUBMISSION, RateLimited
 from schema.media.uploads import first_position, read_photos, store_photos, undone_on_failure
+from schema.requests.tracking import TrackingMutation
 from schema.requests.types import (
     PublicServiceRequest,
     RequestPayload,
@@ -37,6 +39,10 @@ log = logging.getLogger("gridsteward.requests")
 
 #: A domain action on one request: (session, request id, now) -> what changed.
 Action = Callable[[AsyncSession, int, datetime], Awaitable[Changed]]
+
+
+def _channel(info: Info) -> str:
+    return info.context.settings.outbound_channel
 
 
 def _failed(exc: InvalidInput) -> RequestPayload:
@@ -69,14 +75,16 @@ def _new_request(data: SubmitRequestInput) -> NewRequest:
         category=data.category.value, description=data.description, address=data.address,
         point=data.point.to_wgs84("input.point") if data.point is not None else None,
         contact_name=data.contact_name, contact_phone=data.contact_phone,
-        idempotency_key=data.idempotency_key)
+        idempotency_key=data.idempotency_key, notify=data.notices)
 
 
 def _tuning(info: Info) -> Tuning:
     settings = info.context.settings
-    return Tuning(due_hours=dict(settings.due_hours),
+    return Tuning(due_hours=dict(settings.due_hours), limits=settings.due_limits,
                   nearest_metres=settings.nearest_building_metres,
-                  address_threshold=settings.address_match_threshold)
+                  address_threshold=settings.address_match_threshold,
+                  tracking_key=tracking_key(settings.secret_key),
+                  channel=settings.outbound_channel)
 
 
 async def submit(info: Info, data: SubmitRequestInput) -> RequestPayload:
@@ -107,6 +115,7 @@ async def submit(info: Info, data: SubmitRequestInput) -> RequestPayload:
     return RequestPayload(
         photo_position=_suggested(data, photos),
         request=_wrap(info, rows[0], submitter=done.created), replayed=not done.created,
+        tracking_code=done.tracking_code,
         possible_duplicates=[_wrap(info, row) for row, _ in nearby],
         possible_duplicates_public=[PublicServiceRequest.of(row, m) for row, m in nearby])
 
@@ -165,8 +174,18 @@ def assign(info: Info, member_id: str) -> Action:
     return act
 
 
+def resume(info: Info) -> Action:
+    """resumeServiceRequest's action, with the settings' time limits."""
+    limits = info.context.settings.limits
+
+    async def act(session: AsyncSession, request_id: int, now: datetime) -> Changed:
+        return await waiting.resume_request(session, request_id=request_id,
+                                            viewer=info.context.viewer, now=now, limits=limits)
+    return act
+
+
 @strawberry.type
-class RequestMutation:
+class RequestMutation(TrackingMutation):
     @strawberry.mutation(extensions=[RateLimited(SUBMISSION, "input.contactPhone")],
                          description=(
         "A resident raises a need (群众点单), by address or by a point. It is located (building, "
@@ -191,7 +210,8 @@ class RequestMutation:
         "its grid may be taken by any grid worker of that grid: the first wins, the others "
         "get INVALID_TRANSITION."))
     async def accept_service_request(self, info: Info, id: strawberry.ID) -> RequestPayload:
-        return await change(info, id, acting(info, actions.accept_request))
+        return await change(info, id, acting(info, actions.accept_request,
+                                             channel=_channel(info)))
 
     @strawberry.mutation(description=(
         "The member a request is dispatched to declines it, saying why; it goes back to "
@@ -212,7 +232,8 @@ class RequestMutation:
         "photos[i])."))
     async def complete_service_request(self, info: Info, id: strawberry.ID, resolution: str,
                                        photos: list[Upload] | None = None) -> RequestPayload:
-        act = acting(info, actions.complete_request, resolution=resolution)
+        act = acting(info, actions.complete_request, resolution=resolution,
+                     channel=_channel(info))
         try:
             prepared = await read_photos(photos, "photos")
         except InvalidInput as exc:
@@ -226,4 +247,23 @@ class RequestMutation:
         "saying why."))
     async def cancel_service_request(self, info: Info, id: strawberry.ID,
                                      reason: str) -> RequestPayload:
-        return await change(info, id, acting(info, actions.cancel_request, reason=reason))
+        return await change(info, id, acting(info, actions.cancel_request, reason=reason,
+                                             channel=_channel(info)))
+
+    @strawberry.mutation(description=(
+        "The assignee cannot go on without the resident: the request, ACCEPTED or "
+        "IN_PROGRESS, becomes WAITING_RESIDENT and its clock stops; the resident reads "
+        "`reason` in a text message and in the tracking view. INVALID_TRANSITION from any "
+        "other state."))
+    async def wait_for_resident(self, info: Info, id: strawberry.ID,
+                                reason: str) -> RequestPayload:
+        return await change(info, id, acting(info, waiting.wait_for_resident, reason=reason,
+                                             channel=_channel(info)))
+
+    @strawberry.mutation(description=(
+        "Staff start the clock of a request WAITING_RESIDENT again (the assignee, an "
+        "administrator, or a grid worker of its grid), e.g. after the resident answered on "
+        "the phone: it goes back to ACCEPTED or IN_PROGRESS, the time waited added to "
+        "dueAt."))
+    async def resume_service_request(self, info: Info, id: strawberry.ID) -> RequestPayload:
+        return await change(info, id, resume(info))

@@ -14,11 +14,13 @@ from domain.errors import InvalidInput
 from domain.requests import queries
 from domain.requests.models import RequestStatus
 from domain.spatial.directory import Scope
+from domain.workdays import known_years
 from schema.common.connections import Connection, page_size, to_connection
 from schema.common.context import Info
 from schema.common.enums import ServiceCategory
 from schema.common.ids import decode_cursor, decode_optional
 from schema.common.inputs import BBoxInput, ScopeInput
+from schema.requests.tracking import TrackingQuery
 from schema.requests.types import CategoryCount, OutboundMessage, RequestStats, ServiceRequest
 
 
@@ -38,7 +40,7 @@ def _window(since: datetime | None, until: datetime | None) -> None:
 
 
 @strawberry.type
-class RequestQuery:
+class RequestQuery(TrackingQuery):
     @strawberry.field(description=(
         "Service requests the caller may see (city-wide administrators: all; staff of "
         "subdistricts or communities: those of their communities; grid workers: their grids' "
@@ -77,7 +79,8 @@ class RequestQuery:
                 now=datetime.now(UTC))
         return RequestStats(
             submitted=stats.submitted, dispatched=stats.dispatched, completed=stats.completed,
-            overdue=stats.overdue,
+            overdue=stats.overdue, calendar_fallback=stats.calendar_fallback,
+            calendar_known_until=known_years().stop - 1,
             by_category=[CategoryCount(category=ServiceCategory(c), count=n)
                          for c, n in stats.by_category.items()])
 

@@ -34,7 +34,9 @@ from schema.surveys.types import Survey
 
 strawberry.enum(RequestStatus, description=(
     "Where a request is: SUBMITTED (waiting for someone to take it) → DISPATCHED (offered to "
-    "a member) → ACCEPTED → IN_PROGRESS → COMPLETED → CLOSED; or CANCELLED."))
+    "a member) → ACCEPTED → IN_PROGRESS → COMPLETED → CLOSED; or CANCELLED. "
+    "WAITING_RESIDENT: the assignee needs the resident (from ACCEPTED or IN_PROGRESS, back "
+    "there when the resident replies or staff resume it); its clock stands still."))
 
 
 
@@ -45,7 +47,8 @@ class RequestEvent:
     at: datetime = strawberry.field(description="When it happened.")
     kind: str = strawberry.field(description="SUBMITTED, LOCATED, DISPATCHED, ASSIGNED, "
                                  "DECLINED, ACCEPT_TIMEOUT, ACCEPTED, STARTED, ESCALATED, "
-                                 "COMPLETED, CANCELLED, ...")
+                                 "WAITING_RESIDENT, RESIDENT_REPLIED, RESUMED, COMPLETED, "
+                                 "CANCELLED, NOTICES_STOPPED, ...")
     actor: str | None = strawberry.field(description='Who did it: "resident", "coverage", '
                                          '"dispatcher", "admin" (the city-wide token), '
                                          '"account:<database id>" (a staff account) or '
@@ -102,7 +105,10 @@ class ServiceRequest(Node):
                                              "building group, 1 the grid, 2 the community.")
     submitted_at: datetime
     due_at: datetime = strawberry.field(description="The time limit (规定时限), from the "
-                                        "category's configured hours.")
+                                        "category's limit: round-the-clock hours, working "
+                                        "hours or working days on China's calendar with "
+                                        "the community's overrides; moved on by the time "
+                                        "the request waited on the resident.")
     dispatched_at: datetime | None = strawberry.field(description="When it was last offered "
                                                       "to a member. " + _PRIVATE)
     accept_deadline: datetime | None = strawberry.field(description="By when the member it "
@@ -245,6 +251,12 @@ class RequestStats:
                                     "overdue now.")
     by_category: list[CategoryCount] = strawberry.field(description="Submissions in the "
                                                         "window per category, all six.")
+    calendar_fallback: int = strawberry.field(default=0, description=(
+        "Requests submitted in the window whose due time was counted in calendar days: the "
+        "working calendar did not know the year yet (update the `holidays` package). 0 "
+        "when all is well."))
+    calendar_known_until: int = strawberry.field(default=0, description=(
+        "The last year the working calendar knows (holidays and make-up working days)."))
 
 
 @strawberry.type(description="A message to a person (SMS, WeChat, webhook...), kept in the "
@@ -256,7 +268,11 @@ class OutboundMessage:
     recipient: str
     kind: str = strawberry.field(description="DISPATCH_NOTICE, ESCALATION_NOTICE, SURVEY, "
                                  "SURVEY_REMINDER, SIGN_IN_CODE (whose body shows `{code}`: "
-                                 "the code is written in only on delivery), ...")
+                                 "the code is written in only on delivery), the resident's "
+                                 "REQUEST_RECEIVED, REQUEST_ACCEPTED, REQUEST_COMPLETED, "
+                                 "REQUEST_ESCALATED, REQUEST_CANCELLED, REQUEST_WAITING "
+                                 "(whose `{track}` and `{stop}` become links with the "
+                                 "tracking code on delivery), ...")
     body: str
     created_at: datetime
     survey_token: str | None
@@ -295,6 +311,10 @@ class SubmitRequestInput:
         "Errors name the photo: input.photos[1] NOT_AN_IMAGE, FILE_TOO_LARGE, "
         "DECOMPRESSION_BOMB or NOT_A_FILE; input.photos TOO_MANY_FILES. A replayed "
         "idempotencyKey ignores them (the earlier request keeps its own)."))
+    notices: bool = strawberry.field(default=True, description="Whether the resident wants "
+                                     "text messages when the request is accepted, completed, "
+                                     "escalated or cancelled (the confirmation is always "
+                                     "sent to a contact phone).")
 
 
 @strawberry.type(description="The request after a mutation, or what was wrong with the input.")
@@ -306,6 +326,10 @@ class RequestPayload:
         "The request as it is now. After submitServiceRequest: the new request, whole; or, "
         "when `replayed`, the earlier one, whole only for a caller who may see it."))
     errors: list[UserErrorType] = strawberry.field(default_factory=list)
+    tracking_code: str | None = strawberry.field(default=None, description=(
+        "After a new submitServiceRequest: the resident's tracking code (32 characters), for "
+        "trackServiceRequest with the number; shown once here, and in the links of the "
+        "resident's text messages. Null otherwise (a replay included)."))
     replayed: bool = strawberry.field(default=False, description=(
         "After submitServiceRequest: true when the idempotencyKey matched an earlier "
         "submission, which `request` is; nothing new was stored."))

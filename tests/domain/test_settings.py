@@ -10,10 +10,11 @@ import pytest
 from pydantic import ValidationError
 
 from domain.requests.dispatch import ACCEPT_TIMEOUT
-from domain.requests.policy import DEFAULT_DUE_HOURS
+from domain.requests.policy import DEFAULT_DUE_LIMITS
 from domain.requests.sweep import STALE_AFTER
 from domain.settings import Settings
 from domain.surveys.batch import DEFAULT_SURVEY_TIMES
+from domain.workdays import Limit, Unit
 
 SECRET_KEY = "k" * 40
 
@@ -25,7 +26,8 @@ def _settings(**env: str) -> Settings:
 
 def test_the_defaults_are_the_rules_own() -> None:
     settings = _settings()
-    assert settings.due_hours == DEFAULT_DUE_HOURS
+    assert (settings.due_hours, settings.due_limits) == ({}, {})
+    assert settings.limits == DEFAULT_DUE_LIMITS
     assert (settings.accept_timeout, settings.stale_after, settings.survey_times) == (
         ACCEPT_TIMEOUT, STALE_AFTER, DEFAULT_SURVEY_TIMES)
 
@@ -45,7 +47,16 @@ def test_the_survey_jobs_default_to_every_minute_and_every_hour() -> None:
 def test_due_hours_override_some_categories_and_keep_the_others(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DUE_HOURS", '{"EMERGENCY": 2}')
-    assert _settings().due_hours == {**DEFAULT_DUE_HOURS, "EMERGENCY": 2}
+    assert _settings().limits == {**DEFAULT_DUE_LIMITS, "EMERGENCY": Limit(2, Unit.HOURS)}
+    monkeypatch.setenv("DUE_HOURS", '{"MAINTENANCE": 6}')
+    monkeypatch.setenv("DUE_LIMITS", '{"MAINTENANCE": "1 working day",'
+                                     ' "CULTURE": "2 working days"}')
+    assert _settings().limits == {**DEFAULT_DUE_LIMITS, "MAINTENANCE": Limit(6, Unit.HOURS),
+                                  "CULTURE": Limit(2, Unit.WORKING_DAYS)}
+    monkeypatch.setenv("DUE_LIMITS", '{"CULTURE": "2 fortnights"}')
+    with pytest.raises(ValidationError, match="not a time limit"):
+        _settings()
+    monkeypatch.delenv("DUE_LIMITS")
     monkeypatch.setenv("DUE_HOURS", '{"PARKING": 2}')
     with pytest.raises(ValidationError, match="unknown categories"):
         _settings()

@@ -101,8 +101,9 @@ async def test_submit_dispatch_accept_start_complete(system: str, sessions: Any)
     assert kinds[0] == "SUBMITTED" and kinds[-3:] == ["ACCEPTED", "STARTED", "COMPLETED"]
     assert "DISPATCHED" in kinds
     notices = _data(post(system, NOTICES, {"id": request["id"]}, admin))["outboundMessages"]
-    assert [n["kind"] for n in notices] == ["DISPATCH_NOTICE"]
-    assert request["number"] in notices[0]["body"]
+    assert [n["kind"] for n in notices] == ["REQUEST_RECEIVED", "DISPATCH_NOTICE",
+                                            "REQUEST_ACCEPTED", "REQUEST_COMPLETED"]
+    assert request["number"] in notices[1]["body"]
 
 
 async def test_a_second_member_cannot_accept_what_was_dispatched_to_another(

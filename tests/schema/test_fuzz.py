@@ -70,6 +70,8 @@ DATETIMES = ["2026-01-01T00:00:00", "0001-01-01T00:00:00+14:00", "9999-12-31T23:
 #: What JSON variables can put where a file of a multipart request goes (an Upload).
 UPLOADS: list[Any] = ["", "x" * 100_000, 0, 1e308, True, {}, {"filename": "a.jpg"}, [[]],
                       "data:image/jpeg;base64,/9j/4AAQ"]
+DATES = ["2026-02-30", "", "0001-01-01", "9999-12-31", "2026-1-1", "a\u0000b", "now", 20261212,
+         "2026-12-12T00:00:00"]
 GEOJSON: list[Any] = [
     {}, [], "x", 1, None, {"type": "FeatureCollection"},
     {"type": "FeatureCollection", "features": "x"},
@@ -113,7 +115,7 @@ def _hostile_of(named: Any) -> list[Any]:
         return ["x", [], {"nope": 1}]
     by_scalar: dict[str, list[Any]] = {
         "String": TEXT, "ID": TEXT, "Int": INTS, "Float": FLOATS, "Boolean": ["true", 0],
-        "DateTime": DATETIMES, "GeoJSON": GEOJSON, "Upload": UPLOADS}
+        "DateTime": DATETIMES, "Date": DATES, "GeoJSON": GEOJSON, "Upload": UPLOADS}
     return by_scalar[named.name]
 
 
@@ -146,6 +148,7 @@ def plain(type_: GraphQLInputType, name: str = "") -> Any:
     assert isinstance(type_, GraphQLScalarType)
     return {"String": "船山路63号", "ID": encode_id("Grid", 1), "Int": 1, "Float": 1.0,
             "Boolean": True, "DateTime": "2026-01-01T00:00:00+08:00",
+            "Date": "2026-12-12",
             "GeoJSON": {"type": "FeatureCollection", "features": []}, "Upload": None,
             }[type_.name]
 
@@ -242,6 +245,8 @@ _FEATURE = st.fixed_dictionaries({
                                        "coordinates": _JSON}),
     "properties": st.dictionaries(_NAMES, _JSON, max_size=6)})
 SCALARS = {
+    "Date": st.one_of(st.dates().map(lambda d: d.isoformat()),
+                      st.text(max_size=12)).map(nodes.String),
     "DateTime": st.one_of(st.datetimes().map(lambda d: d.isoformat()),
                           st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
                           st.text(max_size=30)).map(nodes.String),

@@ -82,4 +82,6 @@ def test_mutations_that_change_rows_need_a_caller(gql_schema: Any) -> None:
     assert anonymous == {"Mutation.submitServiceRequest", "Mutation.submitSurveyResponse",
                          "Mutation.signInWithPassword", "Mutation.requestSignInCode",
                          "Mutation.signInWithCode", "Mutation.refreshSession",
-                         "Mutation.signOut"}
+                         "Mutation.signOut",
+                         # the resident, by their request's tracking code (issue 13)
+                         "Mutation.replyToServiceRequest", "Mutation.stopServiceRequestNotices"}

@@ -169,3 +169,29 @@ async def test_photos_of_a_page_of_requests_cost_one_statement(world: World,
         data = await world.api.data(query)
     assert [len(e["node"]["photos"]) for e in data["serviceRequests"]["edges"]] == [1, 1, 1]
     assert sum("request_photo" in s for s in statements) == 1
+
+
+TRACK_PHOTOS = """query ($n: String!, $c: String!) { trackServiceRequest(number: $n, code: $c) {
+  photos { stage position url thumbnailUrl } } }"""
+
+
+async def test_the_tracking_view_shows_the_photos_to_the_holder_of_the_code(world: World) -> None:
+    result = await world.api.run(
+        """mutation ($input: SubmitRequestInput!) { submitServiceRequest(input: $input) {
+          request { number } trackingCode errors { code } } }""",
+        {"input": {"category": "MAINTENANCE", "description": "路灯坏了", "point": IN_B1,
+                   "photos": [upload(photo("JPEG", (800, 600)))]}}, viewer=ANONYMOUS)
+    assert result.errors is None, result.errors
+    done = result.data["submitServiceRequest"]
+    tracked = await world.api.run(TRACK_PHOTOS, {"n": done["request"]["number"],
+                                                 "c": done["trackingCode"]}, viewer=ANONYMOUS)
+    assert tracked.errors is None, tracked.errors
+    photos = tracked.data["trackServiceRequest"]["photos"]
+    assert [(p["stage"], p["position"]) for p in photos] == [("PROBLEM", 0)]
+    url = urlsplit(photos[0]["url"])
+    query = {k: v[0] for k, v in parse_qs(url.query).items()}
+    assert valid_signature(link_key(world.api.settings.secret_key), int(url.path.split("/")[3]),
+                           "full", int(query["expires"]), query["signature"], datetime.now(UTC))
+    wrong = await world.api.run(TRACK_PHOTOS, {"n": done["request"]["number"],
+                                               "c": "A" * 32}, viewer=ANONYMOUS)
+    assert wrong.errors is None and wrong.data["trackServiceRequest"] is None

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from domain.access import ANONYMOUS, Viewer
 from domain.infra.db import transaction
 from domain.spatial.members import NewMember, create_member
+from domain.workdays import Limit, Unit, WorkCalendar, due
 from schema.common.context import Context
 from schema.common.ids import decode_id, encode_id
 from tests.factories import X0, Y0, load
@@ -132,7 +133,10 @@ async def test_the_whole_lifecycle(world: World) -> None:
             request["community"]) == ("SUBMITTED", {"code": "B1"}, {"code": "L1"},
                                       {"code": "G1"}, {"code": "C1"})
     assert request["contactPhone"] == "13812345678" and request["contactName"] == "王大妈"
-    assert _allowed(request) == timedelta(hours=72) and request["overdue"] is False
+    assert datetime.fromisoformat(request["dueAt"]) == due(  # MAINTENANCE: 3 working days
+        Limit(3, Unit.WORKING_DAYS), datetime.fromisoformat(request["submittedAt"]),
+        WorkCalendar()).at
+    assert request["overdue"] is False
     assert request["location"]["coordinates"] == pytest.approx([IN_B1["lon"], IN_B1["lat"]])
 
     outcome = await world.dispatch(request["id"])
@@ -163,12 +167,14 @@ async def test_the_whole_lifecycle(world: World) -> None:
     assert node["timeline"][2]["member"] == {"name": "甲"}
     assert node["timeline"][-1]["note"] == "换了灯泡"
     assert {e["request"]["id"] for e in node["timeline"]} == {request["id"]}
-    assert [{k: m[k] for k in ("kind", "recipient", "requestId")}
-            for m in data["outboundMessages"]] == [{"kind": "DISPATCH_NOTICE",
-                                                    "recipient": "13800000001",
-                                                    "requestId": request["id"]}]
+    resident, steward = "13812345678", "13800000001"
+    assert [(m["kind"], m["recipient"], m["requestId"]) for m in data["outboundMessages"]] == [
+        ("REQUEST_RECEIVED", resident, request["id"]),
+        ("DISPATCH_NOTICE", steward, request["id"]),
+        ("REQUEST_ACCEPTED", resident, request["id"]),
+        ("REQUEST_COMPLETED", resident, request["id"])]
     after = await world.api.data("query ($a: String) { outboundMessages(after: $a) { id } }",
-                                 {"a": data["outboundMessages"][0]["id"]})
+                                 {"a": data["outboundMessages"][-1]["id"]})
     assert after["outboundMessages"] == []
 
 

@@ -14,6 +14,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
+from domain.organisation.within import holds
 from domain.people.accounts import visible_account
 from domain.people.audit_log import entry_within
 from domain.requests.queries import can_see
@@ -27,6 +28,9 @@ from schema.common.limits import Documents, Limits, RequestLimits
 from schema.common.node import Node
 from schema.common.permissions import AUTHENTICATED
 from schema.common.scalars import SCALAR_OVERRIDES
+from schema.organisation.mutations import OrganisationMutation
+from schema.organisation.queries import OrganisationQuery
+from schema.organisation.types import Organisation
 from schema.people.mutations import PeopleMutation
 from schema.people.queries import PeopleQuery
 from schema.people.types import AuditEntry, StaffAccount
@@ -46,7 +50,7 @@ _NODES: dict[str, tuple[str, Any]] = {
     "Community": ("community", Community), "Grid": ("grid", Grid),
     "Building": ("building", Building), "BuildingGroup": ("group", BuildingGroup),
     "Member": ("member", Member), "ServiceRequest": ("request", ServiceRequest),
-    "AuditEntry": ("audit_entry", AuditEntry),
+    "AuditEntry": ("audit_entry", AuditEntry), "Organisation": ("organisation", Organisation),
 }
 
 
@@ -54,8 +58,9 @@ _NODES: dict[str, tuple[str, Any]] = {
 class NodeQuery:
     @strawberry.field(permission_classes=AUTHENTICATED,
                       description="Any object by its id (Subdistrict, Community, Grid, Building, "
-                      "BuildingGroup, Member, ServiceRequest, StaffAccount, AuditEntry); null "
-                      "when it does not exist or the caller may not see it.")
+                      "BuildingGroup, Member, ServiceRequest, StaffAccount, AuditEntry, "
+                      "Organisation); null when it does not exist or the caller may not see "
+                      "it.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         type_name, pk = decode_any(id, "id")
         if type_name not in _NODES:
@@ -72,7 +77,8 @@ class NodeQuery:
 async def _may_see(info: Info, type_name: str, row: Any) -> bool:
     """Service requests as `serviceRequests` shows them; staff accounts to staff whose
     territories hold them, as `staffAccounts` lists them; audit entries to staff, within
-    their territories, as `auditLog` lists them."""
+    their territories, as `auditLog` lists them; organisations to staff whose territories
+    hold their community."""
     viewer = info.context.viewer
     if type_name == "ServiceRequest":
         return can_see(viewer, row)
@@ -87,16 +93,23 @@ async def _may_see(info: Info, type_name: str, row: Any) -> bool:
             return False
         async with info.context.sessions() as session:
             return await entry_within(session, scope=viewer.scope, entry_id=row.id)
+    if type_name == "Organisation":
+        if not viewer.staff:
+            return False
+        async with info.context.sessions() as session:
+            return await holds(session, viewer.scope, row.community_id)
     return True
 
 
 @strawberry.type
-class Query(NodeQuery, SpatialQuery, RequestQuery, SurveyQuery, PeopleQuery):
+class Query(NodeQuery, SpatialQuery, RequestQuery, SurveyQuery, PeopleQuery,
+            OrganisationQuery):
     """Everything a client can read."""
 
 
 @strawberry.type
-class Mutation(SpatialMutation, RequestMutation, SurveyMutation, PeopleMutation):
+class Mutation(SpatialMutation, RequestMutation, SurveyMutation, PeopleMutation,
+               OrganisationMutation):
     """Everything a client can change."""
 
 
@@ -123,7 +136,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     return GridStewardSchema(
         query=Query, mutation=Mutation, subscription=Subscription,
         types=[Subdistrict, Community, Grid, Building, BuildingGroup, Member, ServiceRequest,
-               StaffAccount, AuditEntry],
+               StaffAccount, AuditEntry, Organisation],
         extensions=extensions, scalar_overrides=SCALAR_OVERRIDES,
     )
 

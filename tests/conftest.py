@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TABLES = ("subdistrict, staff_account, account_territory, auth_session, refresh_token, "
           "sign_in_code, community, grid, building_group, building, member, grid_worker, "
           "service_request, request_event, outbound_message, audit_entry, rate_limit_bucket, "
+          "organisation, member_status_change, candidate_notice, objection, "
+          "grid_boundary_version, "
           "dramatiq.queue")
 os.environ.setdefault("GRIDSTEWARD_ENV", "test")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-used-only-by-the-test-suite-0123456789")

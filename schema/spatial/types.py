@@ -28,6 +28,7 @@ from schema.common.loaders import Loaders
 from schema.common.node import Node
 from schema.common.payloads import UserErrorType
 from schema.common.scalars import GeoJSON
+from schema.organisation.member_fields import MemberOrganisationFields
 
 WGS84 = Crs.WGS84
 
@@ -202,7 +203,7 @@ def _shape_of(building: models.Building) -> Any:
 
 @strawberry.type(description="A person who serves: party member, red steward (红色管家), "
                  "volunteer or grid worker (网格员).")
-class Member(Node):
+class Member(MemberOrganisationFields, Node):
     row: strawberry.Private[models.Member]
     name: str
     party_member: bool
@@ -351,6 +352,10 @@ class MemberInput:
     building_id: strawberry.ID | None = None
     building_group_id: strawberry.ID | None = None
     grid_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+    organisation_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The partner organisation (共建单位) the member belongs to.")
+    publish_phone: bool = strawberry.field(
+        default=False, description="Agreed to show the phone whole on the notice board.")
 
 
 @strawberry.type(description="How many features of each layer were created or updated.")

@@ -1,4 +1,5 @@
-"""The schema keeps every name of the contract (contract/contract.graphql and people.graphql,
+"""The schema keeps every name of the contract (contract/contract.graphql, people.graphql and
+organisation.graphql,
 the project's copy of ../shared/contract), the copy equals its source wherever that folder is
 beside the repository, and schema.graphql at the repository root is the schema as exported
 now."""
@@ -35,6 +36,36 @@ PEOPLE = CONTRACT_DIR / "people.graphql"
 #: Names of people.graphql that a later step of issue 10 brings: expected missing until
 #: then. Whoever adds them removes them here (the test says so). None since the audit trail.
 PENDING_PEOPLE: set[str] = set()
+#: Part 3 (the admin console, issue 11); read after parts 1 and 2, whose types it extends.
+ORGANISATION = CONTRACT_DIR / "organisation.graphql"
+#: Names of organisation.graphql still to come in issue 11 (removed as they arrive).
+PENDING_ORGANISATION: set[str] = {
+    "Grid.boundaryVersions is missing",
+    "Mutation.admitMember is missing",
+    "Mutation.createBuildingGroup is missing",
+    "Mutation.exitMember is missing",
+    "Mutation.objectToCandidate is missing",
+    "Mutation.postCandidate is missing",
+    "Mutation.reinstateMember is missing",
+    "Mutation.setGridWorkers is missing",
+    "Mutation.suspendMember is missing",
+    "Mutation.updateBuildingGroup is missing",
+    "Mutation.updateGridBoundary is missing",
+    "Mutation.updateMember is missing",
+    "Query.coverageAt is missing",
+    "Query.groupSuggestions is missing",
+    "Query.noticeBoard is missing",
+    "type BoundaryVersion is missing or of another kind",
+    "type BuildingGroupInput is missing or of another kind",
+    "type BuildingGroupPayload is missing or of another kind",
+    "type BuildingGroupUpdateInput is missing or of another kind",
+    "type GridPayload is missing or of another kind",
+    "type GroupSuggestion is missing or of another kind",
+    "type MemberUpdateInput is missing or of another kind",
+    "type NoticeBoard is missing or of another kind",
+    "type NoticeBoardEntry is missing or of another kind",
+    "type ObjectionPayload is missing or of another kind",
+}
 #: Where the contract is kept by those who own it; absent in a clone that stands alone.
 SHARED_CONTRACT_DIR = ROOT.parent / "shared" / "contract"
 
@@ -142,6 +173,15 @@ def test_schema_keeps_every_people_contract_name(project_schema: GraphQLSchema) 
     assert missing - PENDING_PEOPLE == set()
     assert PENDING_PEOPLE - missing == set(), "these are in the schema now: drop them from " \
         "PENDING_PEOPLE"
+
+
+def test_schema_keeps_every_organisation_contract_name(project_schema: GraphQLSchema) -> None:
+    contract = build_schema("\n".join(path.read_text(encoding="utf-8")
+                                      for path in (CONTRACT, PEOPLE, ORGANISATION)))
+    missing = set(_missing(project_schema, contract))
+    assert missing - PENDING_ORGANISATION == set()
+    assert PENDING_ORGANISATION - missing == set(), "these are in the schema now: drop them " \
+        "from PENDING_ORGANISATION"
 
 
 def test_contract_check_notices_a_missing_field(project_schema: GraphQLSchema) -> None:

@@ -1,0 +1,28 @@
+"""Read-only root fields of the organisation area."""
+
+from __future__ import annotations
+
+import strawberry
+
+from domain.organisation.models import OrganisationKind
+from domain.organisation.organisations import list_organisations
+from schema.common.connections import Connection, page_size, to_connection
+from schema.common.context import Info
+from schema.common.ids import decode_cursor, decode_optional
+from schema.common.permissions import STAFF
+from schema.organisation.types import Organisation
+
+
+@strawberry.type
+class OrganisationQuery:
+    @strawberry.field(permission_classes=STAFF, description="Partner organisations (共建单位) "
+                      "within your territories, by id; optionally of one community or kind.")
+    async def organisations(self, info: Info, community_id: strawberry.ID | None = None,
+                            kind: OrganisationKind | None = None, first: int | None = 50,
+                            after: str | None = None) -> Connection[Organisation]:
+        async with info.context.sessions() as session:
+            page = await list_organisations(
+                session, scope=info.context.viewer.scope,
+                community_id=decode_optional(community_id, "Community", "communityId"),
+                kind=kind, first=page_size(first), after=decode_cursor(after))
+        return to_connection(page, Organisation.of)

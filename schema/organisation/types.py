@@ -1,0 +1,71 @@
+"""GraphQL types of the organisation area: partner organisations, building groups' and grids'
+inputs, boundary versions, group suggestions and the notice board, with their payloads
+(contract/organisation.graphql)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from domain.access import visible_phone
+from domain.organisation import models
+from domain.organisation.models import OrganisationKind
+from schema.common.audit import reveal
+from schema.common.context import Info
+from schema.common.ids import encode_id
+from schema.common.node import Node
+from schema.common.payloads import UserErrorType
+from schema.spatial.types import Community, Member
+
+strawberry.enum(OrganisationKind, description="What a partner organisation (共建单位) is: "
+                "物业公司, 业主委员会, 企业, 事业单位, 社会组织, 党支部, or other.")
+
+
+@strawberry.type(description="A partner organisation (共建单位): a property company, an owners' "
+                 "committee, an enterprise or institution that works with a community; its "
+                 "people can be members.")
+class Organisation(Node):
+    row: strawberry.Private[models.Organisation]
+    name: str
+    kind: OrganisationKind
+    contact_name: str | None
+
+    @classmethod
+    def of(cls, row: models.Organisation) -> Organisation:
+        return cls(id=strawberry.ID(encode_id("Organisation", row.id or 0)), row=row,
+                   name=row.name, kind=OrganisationKind(row.kind), contact_name=row.contact_name)
+
+    @strawberry.field(description="The community it works with.")
+    async def community(self, info: Info) -> Community:
+        row = await info.context.loaders.community.load(self.row.community_id)
+        assert row is not None  # a foreign key guarantees it
+        return Community.of(row)
+
+    @strawberry.field(description="The contact's phone, masked (138****5678) as member phones "
+                      "are, whole for administrators.")
+    def contact_phone(self, info: Info) -> str | None:
+        shown = visible_phone(info.context.viewer, self.row.contact_phone)
+        if shown and shown == self.row.contact_phone:
+            reveal(info, ("Organisation", self.row.id or 0), whose="contact",
+                   community_id=self.row.community_id)
+        return shown
+
+    @strawberry.field(description="The members who belong to it.")
+    async def members(self, info: Info) -> list[Member]:
+        rows = await info.context.loaders.members_of_organisation.load(self.row.id or 0)
+        return [Member.of(m) for m in rows]
+
+
+@strawberry.input(description="A new partner organisation of a community within your "
+                  "territories. Phone: a mainland mobile or a landline with area code.")
+class OrganisationInput:
+    name: str
+    kind: OrganisationKind
+    community_id: strawberry.ID
+    contact_name: str | None = None
+    contact_phone: str | None = None
+
+
+@strawberry.type
+class OrganisationPayload:
+    organisation: Organisation | None = None
+    errors: list[UserErrorType] = strawberry.field(default_factory=list)

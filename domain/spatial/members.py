@@ -74,7 +74,7 @@ async def create_member(session: AsyncSession, new: NewMember, *,
     await append_change(session, member_id=member.id or 0, from_status=None,
                         to_status=member.status, actor=actor, reason="created", now=now)
     await record(session, actor=actor, action="MEMBER_CREATED", subject=("Member", member.id or 0),
-                 detail={"after": _snapshot(member, new.grid_ids)})
+                 detail={"after": snapshot(member, new.grid_ids)})
     return member
 
 
@@ -125,7 +125,7 @@ async def _check_links(session: AsyncSession, new: NewMember, building: Building
     return errors
 
 
-def _snapshot(member: Member, grid_ids: list[int]) -> dict[str, object]:
+def snapshot(member: Member, grid_ids: list[int]) -> dict[str, object]:
     """What the audit trail keeps of a member: the phone masked, as for anyone."""
     return {"name": member.name, "phone": mask_phone(member.phone),
             "partyMember": member.party_member, "roles": list(member.roles),

@@ -11,6 +11,7 @@ from domain.organisation import models
 from domain.organisation.models import OrganisationKind
 from schema.common.audit import reveal
 from schema.common.context import Info
+from schema.common.enums import MemberRole, ServiceCategory
 from schema.common.ids import encode_id
 from schema.common.node import Node
 from schema.common.payloads import UserErrorType
@@ -69,3 +70,18 @@ class OrganisationInput:
 class OrganisationPayload:
     organisation: Organisation | None = None
     errors: list[UserErrorType] = strawberry.field(default_factory=list)
+
+
+@strawberry.input(description="Changes only the fields given. buildingId, buildingGroupId, "
+                  "organisationId and phone given as null are removed. phone: a mainland "
+                  "mobile number. A move to another community takes a caller holding both.")
+class MemberUpdateInput:
+    name: str | None = None
+    phone: str | None = strawberry.UNSET
+    party_member: bool | None = None
+    roles: list[MemberRole] | None = None
+    skills: list[ServiceCategory] | None = None
+    building_id: strawberry.ID | None = strawberry.UNSET
+    building_group_id: strawberry.ID | None = strawberry.UNSET
+    organisation_id: strawberry.ID | None = strawberry.UNSET
+    publish_phone: bool | None = None

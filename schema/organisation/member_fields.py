@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
-from domain.spatial.models import MemberStatus
 from schema.common.context import Info
+from schema.common.enums import MemberStatus
 from schema.organisation.member_types import CandidateNotice, MemberStatusChange
 
 if TYPE_CHECKING:

@@ -10,9 +10,9 @@ import strawberry
 
 from domain.organisation import models
 from domain.organisation.models import ObjectionStatus
-from domain.spatial.models import MemberStatus
 from schema.common.audit import reveal
 from schema.common.context import Info
+from schema.common.enums import MemberStatus
 from schema.common.ids import encode_id
 
 strawberry.enum(ObjectionStatus, description="OPEN until staff DISMISS or UPHOLD it.")

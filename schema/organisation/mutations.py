@@ -3,10 +3,13 @@ answered in the payload's `errors`, naming the field, and nothing changes)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import strawberry
 
 from domain.errors import InvalidInput
 from domain.infra.db import transaction
+from domain.organisation import admission
 from domain.organisation.member_update import KEEP, MemberChange, update_member
 from domain.organisation.organisations import NewOrganisation, create_organisation
 from domain.people.audit import actor_of
@@ -14,8 +17,12 @@ from schema.common.context import Info
 from schema.common.ids import decode_id
 from schema.common.payloads import UserErrorType
 from schema.common.permissions import STAFF
+from schema.common.rate_limits import SUBMISSION, RateLimited
+from schema.organisation.member_types import Objection
 from schema.organisation.types import (
     MemberUpdateInput,
+    ObjectionPayload,
+    ObjectionResolutionPayload,
     Organisation,
     OrganisationInput,
     OrganisationPayload,
@@ -28,6 +35,28 @@ def _link(value: str | None, type_name: str, field: str) -> object:
     if value is strawberry.UNSET:
         return KEEP
     return None if value is None else decode_id(value, type_name, field)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _dispatching(info: Info) -> admission.Dispatching:
+    settings = info.context.settings
+    return admission.Dispatching(accept_timeout=settings.accept_timeout,
+                                 channel=settings.outbound_channel)
+
+
+def _send(info: Info, changed: admission.Changed) -> MemberPayload:
+    """Hand the notices of re-dispatched requests to the sender (after commit)."""
+    background = info.context.background
+    for message_id in changed.message_ids if background is not None else ():
+        background.send(message_id)  # type: ignore[union-attr]
+    return MemberPayload(member=Member.of(changed.member))
+
+
+def _failed(exc: InvalidInput) -> MemberPayload:
+    return MemberPayload(errors=UserErrorType.list_of(exc.errors))
 
 
 def _kept(value: object) -> object:
@@ -83,3 +112,120 @@ class OrganisationMutation:
         except InvalidInput as exc:
             return MemberPayload(errors=UserErrorType.list_of(exc.errors))
         return MemberPayload(member=Member.of(row))
+
+    @strawberry.mutation(permission_classes=STAFF, description="Starts the public notice "
+                         "(公示) of a CANDIDATE within your territories: noticeDays 1 to 30 "
+                         "(INVALID_VALUE naming noticeDays). The candidate shows on the notice "
+                         "board with the day it ends. INVALID_STATUS for a member who is not a "
+                         "CANDIDATE; NOTICE_RUNNING while a notice runs.")
+    async def post_candidate(self, info: Info, id: strawberry.ID,
+                             notice_days: int = 7) -> MemberPayload:
+        viewer = info.context.viewer
+        try:
+            async with transaction(info.context.sessions) as session:
+                row = await admission.post_candidate(
+                    session, scope=viewer.scope, member_id=decode_id(id, "Member", "id"),
+                    notice_days=notice_days, now=_now(), actor=actor_of(viewer))
+        except InvalidInput as exc:
+            return _failed(exc)
+        return MemberPayload(member=Member.of(row))
+
+    @strawberry.mutation(extensions=[RateLimited(SUBMISSION, "contactPhone")], description=(
+        "An objection to a candidate on public notice, open to anyone (no sign-in): a reason "
+        "and, if you like, a phone to be called back on, which only staff see. NOT_ON_NOTICE "
+        "when no candidate of this id is on notice now. RATE_LIMITED per address and phone."))
+    async def object_to_candidate(self, info: Info, id: strawberry.ID, reason: str,
+                                  contact_phone: str | None = None) -> ObjectionPayload:
+        try:
+            async with transaction(info.context.sessions) as session:
+                await admission.object_to_candidate(
+                    session, member_id=decode_id(id, "Member", "id"), reason=reason,
+                    contact_phone=contact_phone, now=_now())
+        except InvalidInput as exc:
+            return ObjectionPayload(errors=UserErrorType.list_of(exc.errors))
+        return ObjectionPayload(received=True)
+
+    @strawberry.mutation(permission_classes=STAFF, description="Dismisses an OPEN objection "
+                         "with a reason: it no longer stands in the way of admitMember.")
+    async def dismiss_objection(self, info: Info, id: strawberry.ID,
+                                reason: str) -> ObjectionResolutionPayload:
+        return await _resolve(info, id, reason, uphold=False)
+
+    @strawberry.mutation(permission_classes=STAFF, description="Upholds an OPEN objection with "
+                         "a reason: the candidate cannot be admitted on this notice.")
+    async def uphold_objection(self, info: Info, id: strawberry.ID,
+                               reason: str) -> ObjectionResolutionPayload:
+        return await _resolve(info, id, reason, uphold=True)
+
+    @strawberry.mutation(permission_classes=STAFF, description="A CANDIDATE becomes ACTIVE "
+                         "(joinedAt now) once the notice has ended with no objection open and "
+                         "none upheld. Errors (field id): NOT_POSTED, NOTICE_RUNNING, "
+                         "OBJECTION_OPEN, OBJECTION_UPHELD, INVALID_STATUS, FORBIDDEN.")
+    async def admit_member(self, info: Info, id: strawberry.ID) -> MemberPayload:
+        viewer = info.context.viewer
+        try:
+            async with transaction(info.context.sessions) as session:
+                row = await admission.admit_member(
+                    session, scope=viewer.scope, member_id=decode_id(id, "Member", "id"),
+                    now=_now(), actor=actor_of(viewer))
+        except InvalidInput as exc:
+            return _failed(exc)
+        return MemberPayload(member=Member.of(row))
+
+    @strawberry.mutation(permission_classes=STAFF, description="ACTIVE → SUSPENDED, with a "
+                         "reason: every open request of the member goes back to dispatch at "
+                         "once (HANDED_BACK events; the next candidate is offered it).")
+    async def suspend_member(self, info: Info, id: strawberry.ID,
+                             reason: str) -> MemberPayload:
+        viewer = info.context.viewer
+        try:
+            async with transaction(info.context.sessions) as session:
+                changed = await admission.suspend_member(
+                    session, scope=viewer.scope, member_id=decode_id(id, "Member", "id"),
+                    reason=reason, now=_now(), actor=actor_of(viewer),
+                    dispatching=_dispatching(info))
+        except InvalidInput as exc:
+            return _failed(exc)
+        return _send(info, changed)
+
+    @strawberry.mutation(permission_classes=STAFF, description="SUSPENDED → ACTIVE, with a "
+                         "reason.")
+    async def reinstate_member(self, info: Info, id: strawberry.ID,
+                               reason: str) -> MemberPayload:
+        viewer = info.context.viewer
+        try:
+            async with transaction(info.context.sessions) as session:
+                row = await admission.reinstate_member(
+                    session, scope=viewer.scope, member_id=decode_id(id, "Member", "id"),
+                    reason=reason, now=_now(), actor=actor_of(viewer))
+        except InvalidInput as exc:
+            return _failed(exc)
+        return MemberPayload(member=Member.of(row))
+
+    @strawberry.mutation(permission_classes=STAFF, description="→ EXITED, with a reason: open "
+                         "requests go back to dispatch, the member's sessions end at once and "
+                         "they lead no group any more.")
+    async def exit_member(self, info: Info, id: strawberry.ID, reason: str) -> MemberPayload:
+        viewer = info.context.viewer
+        try:
+            async with transaction(info.context.sessions) as session:
+                changed = await admission.exit_member(
+                    session, scope=viewer.scope, member_id=decode_id(id, "Member", "id"),
+                    reason=reason, now=_now(), actor=actor_of(viewer),
+                    dispatching=_dispatching(info))
+        except InvalidInput as exc:
+            return _failed(exc)
+        return _send(info, changed)
+
+
+async def _resolve(info: Info, id: str, reason: str, *,
+                   uphold: bool) -> ObjectionResolutionPayload:
+    viewer = info.context.viewer
+    try:
+        async with transaction(info.context.sessions) as session:
+            row = await admission.resolve_objection(
+                session, scope=viewer.scope, objection_id=decode_id(id, "Objection", "id"),
+                uphold=uphold, reason=reason, now=_now(), actor=actor_of(viewer))
+    except InvalidInput as exc:
+        return ObjectionResolutionPayload(errors=UserErrorType.list_of(exc.errors))
+    return ObjectionResolutionPayload(objection=Objection.of(row))

@@ -6,11 +6,12 @@ import strawberry
 
 from domain.organisation.models import OrganisationKind
 from domain.organisation.organisations import list_organisations
+from domain.organisation.review import members_for_review
 from schema.common.connections import Connection, page_size, to_connection
 from schema.common.context import Info
 from schema.common.ids import decode_cursor, decode_optional
 from schema.common.permissions import STAFF
-from schema.organisation.types import Organisation
+from schema.organisation.types import Organisation, ReviewCase
 
 
 @strawberry.type
@@ -26,3 +27,15 @@ class OrganisationQuery:
                 community_id=decode_optional(community_id, "Community", "communityId"),
                 kind=kind, first=page_size(first), after=decode_cursor(after))
         return to_connection(page, Organisation.of)
+
+    @strawberry.field(permission_classes=STAFF, description="Members within your territories "
+                      "rated POOR in `period` (2026-11 or 2026-Q4) and in the period before, "
+                      "lowest score first: for review (优者上、庸者下、劣者汰). Reads the stored "
+                      "assessments of both periods. INVALID_PERIOD for a malformed period.")
+    async def members_for_review(self, info: Info, period: str,
+                                 community_id: strawberry.ID | None = None) -> list[ReviewCase]:
+        async with info.context.sessions() as session:
+            rows = await members_for_review(
+                session, scope=info.context.viewer.scope, period=period,
+                community_id=decode_optional(community_id, "Community", "communityId"))
+        return [ReviewCase.of(r) for r in rows]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import strawberry
 
 from domain.access import visible_phone
-from domain.organisation import models
+from domain.organisation import models, review
 from domain.organisation.models import OrganisationKind
 from schema.common.audit import reveal
 from schema.common.context import Info
@@ -15,6 +15,7 @@ from schema.common.enums import MemberRole, ServiceCategory
 from schema.common.ids import encode_id
 from schema.common.node import Node
 from schema.common.payloads import UserErrorType
+from schema.organisation.member_types import Objection
 from schema.spatial.types import Community, Member
 
 strawberry.enum(OrganisationKind, description="What a partner organisation (共建单位) is: "
@@ -85,3 +86,36 @@ class MemberUpdateInput:
     building_group_id: strawberry.ID | None = strawberry.UNSET
     organisation_id: strawberry.ID | None = strawberry.UNSET
     publish_phone: bool | None = None
+
+
+@strawberry.type(description="Whether an objection was received (nothing of it is shown back).")
+class ObjectionPayload:
+    received: bool = False
+    errors: list[UserErrorType] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ObjectionResolutionPayload:
+    objection: Objection | None = None
+    errors: list[UserErrorType] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="A member rated POOR two periods running, for review "
+                 "(优者上、庸者下、劣者汰).")
+class ReviewCase:
+    row: strawberry.Private[review.ReviewCase]
+    period: str
+    previous_period: str
+    score: float | None
+    previous_score: float | None
+
+    @classmethod
+    def of(cls, row: review.ReviewCase) -> ReviewCase:
+        return cls(row=row, period=row.period, previous_period=row.previous_period,
+                   score=row.score, previous_score=row.previous_score)
+
+    @strawberry.field(description="The member.")
+    async def member(self, info: Info) -> Member:
+        found = await info.context.loaders.member.load(self.row.member_id)
+        assert found is not None  # a foreign key guarantees it
+        return Member.of(found)

@@ -42,7 +42,8 @@ class RequestEvent:
     at: datetime = strawberry.field(description="When it happened.")
     kind: str = strawberry.field(description="SUBMITTED, LOCATED, DISPATCHED, ASSIGNED, "
                                  "DECLINED, ACCEPT_TIMEOUT, ACCEPTED, STARTED, ESCALATED, "
-                                 "COMPLETED, CANCELLED, ...")
+                                 "COMPLETED, CANCELLED, HANDED_BACK (the member was "
+                                 "suspended or exited), ...")
     actor: str | None = strawberry.field(description='Who did it: "resident", "coverage", '
                                          '"dispatcher", "admin" or "member:<database id>".')
     note: str | None = strawberry.field(description="A reason, a resolution or where the "

@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import strawberry
 
 from domain.organisation.models import OrganisationKind
+from domain.organisation.notice_board import notice_board
 from domain.organisation.organisations import list_organisations
 from domain.organisation.review import members_for_review
 from schema.common.connections import Connection, page_size, to_connection
 from schema.common.context import Info
-from schema.common.ids import decode_cursor, decode_optional
+from schema.common.ids import decode_cursor, decode_id, decode_optional
 from schema.common.permissions import STAFF
-from schema.organisation.types import Organisation, ReviewCase
+from schema.organisation.types import NoticeBoard, Organisation, ReviewCase
 
 
 @strawberry.type
 class OrganisationQuery:
+    @strawberry.field(description="The notice board (公示栏) of a building group, open to "
+                      "anonymous callers: its leader, its members with their roles and the "
+                      "services they offer, and the candidates on public notice with the day "
+                      "it ends; a phone whole only where the member agreed (publishPhone). "
+                      "Null when no group has this id.")
+    async def notice_board(self, info: Info, building_group_id: strawberry.ID
+                           ) -> NoticeBoard | None:
+        group_id = decode_id(building_group_id, "BuildingGroup", "buildingGroupId")
+        async with info.context.sessions() as session:
+            board = await notice_board(session, group_id=group_id, now=datetime.now(UTC))
+        return None if board is None else NoticeBoard.of(board)
+
     @strawberry.field(permission_classes=STAFF, description="Partner organisations (共建单位) "
                       "within your territories, by id; optionally of one community or kind.")
     async def organisations(self, info: Info, community_id: strawberry.ID | None = None,

@@ -4,10 +4,12 @@ inputs, boundary versions, group suggestions and the notice board, with their pa
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 
 from domain.access import visible_phone
-from domain.organisation import models, review
+from domain.organisation import models, notice_board, review
 from domain.organisation.models import OrganisationKind
 from schema.common.audit import reveal
 from schema.common.context import Info
@@ -16,7 +18,7 @@ from schema.common.ids import encode_id
 from schema.common.node import Node
 from schema.common.payloads import UserErrorType
 from schema.organisation.member_types import Objection
-from schema.spatial.types import Community, Member
+from schema.spatial.types import BuildingGroup, Community, Member
 
 strawberry.enum(OrganisationKind, description="What a partner organisation (共建单位) is: "
                 "物业公司, 业主委员会, 企业, 事业单位, 社会组织, 党支部, or other.")
@@ -119,3 +121,38 @@ class ReviewCase:
         found = await info.context.loaders.member.load(self.row.member_id)
         assert found is not None  # a foreign key guarantees it
         return Member.of(found)
+
+
+@strawberry.type(description="One person on a notice board, as the printed board shows them.")
+class NoticeBoardEntry:
+    name: str
+    roles: list[MemberRole]
+    services: list[ServiceCategory]
+    phone: str | None = strawberry.field(description="Whole only where the member agreed "
+                                         "(publishPhone), else masked (138****5678).")
+    notice_ends_at: datetime | None = strawberry.field(description="For a candidate on "
+                                                       "notice: the day it ends.")
+
+    @classmethod
+    def of(cls, row: notice_board.BoardEntry) -> NoticeBoardEntry:
+        return cls(name=row.name, roles=[MemberRole(r) for r in row.roles],
+                   services=[ServiceCategory(s) for s in row.services], phone=row.phone,
+                   notice_ends_at=row.notice_ends_at)
+
+
+@strawberry.type(description="公示栏: what the board by the stairwell shows, for residents.")
+class NoticeBoard:
+    building_group: BuildingGroup
+    leader: NoticeBoardEntry | None
+    entries: list[NoticeBoardEntry] = strawberry.field(description="The group's ACTIVE "
+                                                       "members.")
+    candidates: list[NoticeBoardEntry] = strawberry.field(description="CANDIDATEs being "
+                                                          "posted now, with the day their "
+                                                          "notice ends.")
+
+    @classmethod
+    def of(cls, board: notice_board.Board) -> NoticeBoard:
+        return cls(building_group=BuildingGroup.of(board.group),
+                   leader=None if board.leader is None else NoticeBoardEntry.of(board.leader),
+                   entries=[NoticeBoardEntry.of(e) for e in board.entries],
+                   candidates=[NoticeBoardEntry.of(c) for c in board.candidates])

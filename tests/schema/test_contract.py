@@ -47,15 +47,12 @@ PENDING_ORGANISATION: set[str] = {
     "Mutation.updateGridBoundary is missing",
     "Query.coverageAt is missing",
     "Query.groupSuggestions is missing",
-    "Query.noticeBoard is missing",
     "type BoundaryVersion is missing or of another kind",
     "type BuildingGroupInput is missing or of another kind",
     "type BuildingGroupPayload is missing or of another kind",
     "type BuildingGroupUpdateInput is missing or of another kind",
     "type GridPayload is missing or of another kind",
     "type GroupSuggestion is missing or of another kind",
-    "type NoticeBoard is missing or of another kind",
-    "type NoticeBoardEntry is missing or of another kind",
 }
 #: Where the contract is kept by those who own it; absent in a clone that stands alone.
 SHARED_CONTRACT_DIR = ROOT.parent / "shared" / "contract"

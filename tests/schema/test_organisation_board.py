@@ -19,9 +19,10 @@ BOARD = """query($g: ID!) { noticeBoard(buildingGroupId: $g) {
 POST = "mutation($id: ID!) { postCandidate(id: $id, noticeDays: 5) { errors { code } } }"
 
 
-async def board_group(sessions: Any, ids: dict[str, int]) -> int:
+async def board_group(sessions: Any, ids: dict[str, int]) -> tuple[int, int]:
     """Group L1 of buildings B1 and B2 (grid G1), with a leader, two members (one publishing
-    the phone), a suspended one, a candidate on notice and one not posted; its id."""
+    the phone), a suspended one, a candidate and one more not posted; (its id, the first
+    candidate's)."""
     async with sessions.begin() as session:
         group = (await session.execute(text(
             "INSERT INTO building_group (code, name, grid_id) VALUES ('L1', '船山路党小组', :g) "

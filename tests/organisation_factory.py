@@ -1,6 +1,6 @@
 """Test data for the organisation area: subdistrict S1 with community C1 (grids G1 west and
 G2 east) and community C2 (grid G3); buildings B1, B2, B3 side by side in G1, B4 in G2, B5 in
-G3; staff of C1, of C2 and of S1 as viewers; members made to measure."""
+G3, B6 far from B1-B3 in G1; staff of C1, of C2 and of S1 as viewers; members made to measure."""
 
 from __future__ import annotations
 
@@ -39,6 +39,8 @@ def organisation_places() -> dict[str, Any]:
                 address="学宫巷3号"),
         feature("building", box(X0 + 0.03, Y0 + 0.005, X0 + 0.0303, Y0 + 0.0053), code="B5",
                 address="东湖路1号"),
+        feature("building", box(X0 + 0.009, Y0 + 0.009, X0 + 0.0093, Y0 + 0.0093), code="B6",
+                address="船山路99号"),
     )
 
 

@@ -9,7 +9,8 @@ import strawberry
 
 from domain.errors import InvalidInput
 from domain.infra.db import transaction
-from domain.organisation import admission
+from domain.organisation import admission, grid_workers, groups
+from domain.organisation.groups import GroupChange, NewGroup
 from domain.organisation.member_update import KEEP, MemberChange, update_member
 from domain.organisation.organisations import NewOrganisation, create_organisation
 from domain.people.audit import actor_of
@@ -20,6 +21,10 @@ from schema.common.permissions import STAFF
 from schema.common.rate_limits import SUBMISSION, RateLimited
 from schema.organisation.member_types import Objection
 from schema.organisation.types import (
+    BuildingGroupInput,
+    BuildingGroupPayload,
+    BuildingGroupUpdateInput,
+    GridPayload,
     MemberUpdateInput,
     ObjectionPayload,
     ObjectionResolutionPayload,
@@ -27,7 +32,7 @@ from schema.organisation.types import (
     OrganisationInput,
     OrganisationPayload,
 )
-from schema.spatial.types import Member, MemberPayload
+from schema.spatial.types import BuildingGroup, Grid, Member, MemberPayload
 
 
 def _link(value: str | None, type_name: str, field: str) -> object:
@@ -73,6 +78,26 @@ def _member_change(data: MemberUpdateInput) -> MemberChange:
         building_id=_link(data.building_id, "Building", "input.buildingId"),
         group_id=_link(data.building_group_id, "BuildingGroup", "input.buildingGroupId"),
         organisation_id=_link(data.organisation_id, "Organisation", "input.organisationId"))
+
+
+def _ids(values: list[strawberry.ID], type_name: str, field: str) -> list[int]:
+    return [decode_id(v, type_name, f"{field}[{i}]") for i, v in enumerate(values)]
+
+
+def _new_group(data: BuildingGroupInput) -> NewGroup:
+    return NewGroup(code=data.code, name=data.name,
+                    grid_id=decode_id(data.grid_id, "Grid", "input.gridId"),
+                    building_ids=_ids(data.building_ids, "Building", "input.buildingIds"),
+                    leader_id=None if data.leader_id is None else decode_id(
+                        data.leader_id, "Member", "input.leaderId"))
+
+
+def _group_change(data: BuildingGroupUpdateInput) -> GroupChange:
+    return GroupChange(
+        name=_kept(data.name),
+        building_ids=KEEP if data.building_ids is None else _ids(
+            data.building_ids, "Building", "input.buildingIds"),
+        leader_id=_link(data.leader_id, "Member", "input.leaderId"))
 
 
 @strawberry.type
@@ -216,6 +241,59 @@ class OrganisationMutation:
         except InvalidInput as exc:
             return _failed(exc)
         return _send(info, changed)
+
+
+    @strawberry.mutation(permission_classes=STAFF, description="A building group of adjacent "
+                         "buildings of one grid within your territories. Errors name the "
+                         "field: CODE_TAKEN, INVALID_VALUE, NOT_FOUND, FORBIDDEN, OTHER_GRID, "
+                         "IN_ANOTHER_GROUP, NOT_ADJACENT, DUPLICATE, NOT_RESIDENT, "
+                         "INVALID_STATUS.")
+    async def create_building_group(self, info: Info,
+                                    input: BuildingGroupInput) -> BuildingGroupPayload:
+        viewer = info.context.viewer
+        try:
+            new = _new_group(input)
+            async with transaction(info.context.sessions) as session:
+                row = await groups.create_building_group(session, scope=viewer.scope, new=new,
+                                                         actor=actor_of(viewer))
+        except InvalidInput as exc:
+            return BuildingGroupPayload(errors=UserErrorType.list_of(exc.errors))
+        return BuildingGroupPayload(building_group=BuildingGroup.of(row))
+
+    @strawberry.mutation(permission_classes=STAFF, description="Changes a group's name, "
+                         "buildings (replaced; residents follow) or leader, with "
+                         "createBuildingGroup's checks. CONFLICT (field id) while another "
+                         "change to the group is under way: reload and try again.")
+    async def update_building_group(self, info: Info, id: strawberry.ID,
+                                    input: BuildingGroupUpdateInput) -> BuildingGroupPayload:
+        viewer = info.context.viewer
+        try:
+            change = _group_change(input)
+            async with transaction(info.context.sessions) as session:
+                row = await groups.update_building_group(
+                    session, scope=viewer.scope, group_id=decode_id(id, "BuildingGroup", "id"),
+                    change=change, actor=actor_of(viewer))
+        except InvalidInput as exc:
+            return BuildingGroupPayload(errors=UserErrorType.list_of(exc.errors))
+        return BuildingGroupPayload(building_group=BuildingGroup.of(row))
+
+    @strawberry.mutation(permission_classes=STAFF, description="The grid's workers (网格员) "
+                         "are exactly these members of its community (they gain the "
+                         "GRID_WORKER role). Errors: OTHER_COMMUNITY, NOT_FOUND, "
+                         "INVALID_STATUS naming memberIds[i]; FORBIDDEN naming gridId.")
+    async def set_grid_workers(self, info: Info, grid_id: strawberry.ID,
+                               member_ids: list[strawberry.ID]) -> GridPayload:
+        viewer = info.context.viewer
+        try:
+            grid = decode_id(grid_id, "Grid", "gridId")
+            members = _ids(member_ids, "Member", "memberIds")
+            async with transaction(info.context.sessions) as session:
+                row = await grid_workers.set_grid_workers(
+                    session, scope=viewer.scope, grid_id=grid, member_ids=members,
+                    actor=actor_of(viewer))
+        except InvalidInput as exc:
+            return GridPayload(errors=UserErrorType.list_of(exc.errors))
+        return GridPayload(grid=Grid.of(row))
 
 
 async def _resolve(info: Info, id: str, reason: str, *,

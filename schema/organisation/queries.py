@@ -10,11 +10,12 @@ from domain.organisation.models import OrganisationKind
 from domain.organisation.notice_board import notice_board
 from domain.organisation.organisations import list_organisations
 from domain.organisation.review import members_for_review
+from domain.organisation.suggestions import MIN_PARTY_MEMBERS, group_suggestions
 from schema.common.connections import Connection, page_size, to_connection
 from schema.common.context import Info
 from schema.common.ids import decode_cursor, decode_id, decode_optional
 from schema.common.permissions import STAFF
-from schema.organisation.types import NoticeBoard, Organisation, ReviewCase
+from schema.organisation.types import GroupSuggestion, NoticeBoard, Organisation, ReviewCase
 
 
 @strawberry.type
@@ -54,3 +55,18 @@ class OrganisationQuery:
                 session, scope=info.context.viewer.scope, period=period,
                 community_id=decode_optional(community_id, "Community", "communityId"))
         return [ReviewCase.of(r) for r in rows]
+
+    @strawberry.field(permission_classes=STAFF, description="Buildings within your "
+                      "territories with minPartyMembers (the documents' rule of five) or more "
+                      "ACTIVE party members living there and no group of their own (none, or "
+                      "one shared with other buildings), most party members first.")
+    async def group_suggestions(self, info: Info, community_id: strawberry.ID | None = None,
+                                min_party_members: int | None = MIN_PARTY_MEMBERS
+                                ) -> list[GroupSuggestion]:
+        async with info.context.sessions() as session:
+            rows = await group_suggestions(
+                session, scope=info.context.viewer.scope,
+                min_party_members=MIN_PARTY_MEMBERS if min_party_members is None
+                else min_party_members,
+                community_id=decode_optional(community_id, "Community", "communityId"))
+        return [GroupSuggestion.of(r) for r in rows]

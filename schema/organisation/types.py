@@ -9,7 +9,7 @@ from datetime import datetime
 import strawberry
 
 from domain.access import visible_phone
-from domain.organisation import models, notice_board, review
+from domain.organisation import models, notice_board, review, suggestions
 from domain.organisation.models import OrganisationKind
 from schema.common.audit import reveal
 from schema.common.context import Info
@@ -18,7 +18,7 @@ from schema.common.ids import encode_id
 from schema.common.node import Node
 from schema.common.payloads import UserErrorType
 from schema.organisation.member_types import Objection
-from schema.spatial.types import BuildingGroup, Community, Member
+from schema.spatial.types import Building, BuildingGroup, Community, Grid, Member
 
 strawberry.enum(OrganisationKind, description="What a partner organisation (共建单位) is: "
                 "物业公司, 业主委员会, 企业, 事业单位, 社会组织, 党支部, or other.")
@@ -156,3 +156,57 @@ class NoticeBoard:
                    leader=None if board.leader is None else NoticeBoardEntry.of(board.leader),
                    entries=[NoticeBoardEntry.of(e) for e in board.entries],
                    candidates=[NoticeBoardEntry.of(c) for c in board.candidates])
+
+
+@strawberry.input(description="A new building group: adjacent buildings of one grid, each in "
+                  "one group at most; a leader who is an ACTIVE member living in one of them.")
+class BuildingGroupInput:
+    code: str
+    name: str
+    grid_id: strawberry.ID
+    building_ids: list[strawberry.ID]
+    leader_id: strawberry.ID | None = None
+
+
+@strawberry.input(description="Changes only the fields given; buildingIds replaces them all; "
+                  "leaderId null: no leader.")
+class BuildingGroupUpdateInput:
+    name: str | None = None
+    building_ids: list[strawberry.ID] | None = None
+    leader_id: strawberry.ID | None = strawberry.UNSET
+
+
+@strawberry.type
+class BuildingGroupPayload:
+    building_group: BuildingGroup | None = None
+    errors: list[UserErrorType] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class GridPayload:
+    grid: Grid | None = None
+    errors: list[UserErrorType] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="A building with this many ACTIVE party members or more may form "
+                 "a group of its own (the documents' rule of five).")
+class GroupSuggestion:
+    row: strawberry.Private[suggestions.Suggestion]
+    party_members: int
+
+    @classmethod
+    def of(cls, row: suggestions.Suggestion) -> GroupSuggestion:
+        return cls(row=row, party_members=row.party_members)
+
+    @strawberry.field(description="The building.")
+    async def building(self, info: Info) -> Building:
+        found = await info.context.loaders.building.load(self.row.building_id)
+        assert found is not None  # found in the same query
+        return Building.of(found)
+
+    @strawberry.field(description="The group it shares with other buildings now, if any.")
+    async def current_group(self, info: Info) -> BuildingGroup | None:
+        if self.row.group_id is None:
+            return None
+        found = await info.context.loaders.group.load(self.row.group_id)
+        return None if found is None else BuildingGroup.of(found)

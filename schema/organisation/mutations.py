@@ -7,18 +7,25 @@ from datetime import UTC, datetime
 
 import strawberry
 
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, UserError
 from domain.infra.db import transaction
-from domain.organisation import admission, grid_workers, groups
+from domain.organisation import admission, boundaries, grid_workers, groups
 from domain.organisation.groups import GroupChange, NewGroup
 from domain.organisation.member_update import KEEP, MemberChange, update_member
 from domain.organisation.organisations import NewOrganisation, create_organisation
 from domain.people.audit import actor_of
+from domain.spatial.models import Building as BuildingRow
+from geo.crs import CoordSystem as Crs
+from geo.crs import transform_geojson
+from geo.errors import InvalidGeometry
+from geo.geojson import parse_geometry
 from schema.common.context import Info
+from schema.common.enums import CoordSystem
 from schema.common.ids import decode_id
 from schema.common.payloads import UserErrorType
 from schema.common.permissions import STAFF
 from schema.common.rate_limits import SUBMISSION, RateLimited
+from schema.common.scalars import GeoJSON
 from schema.organisation.member_types import Objection
 from schema.organisation.types import (
     BuildingGroupInput,
@@ -32,7 +39,7 @@ from schema.organisation.types import (
     OrganisationInput,
     OrganisationPayload,
 )
-from schema.spatial.types import BuildingGroup, Grid, Member, MemberPayload
+from schema.spatial.types import Building, BuildingGroup, Grid, Member, MemberPayload
 
 
 def _link(value: str | None, type_name: str, field: str) -> object:
@@ -98,6 +105,18 @@ def _group_change(data: BuildingGroupUpdateInput) -> GroupChange:
         building_ids=KEEP if data.building_ids is None else _ids(
             data.building_ids, "Building", "input.buildingIds"),
         leader_id=_link(data.leader_id, "Member", "input.leaderId"))
+
+
+def _boundary_in(boundary: GeoJSON, crs: CoordSystem) -> bytes:
+    """A caller's grid boundary, checked (a valid Polygon or MultiPolygon) and converted to
+    WGS-84, as WKB; INVALID_GEOMETRY naming the place in `boundary` otherwise."""
+    allowed = ("Polygon", "MultiPolygon")
+    try:
+        parse_geometry(boundary, allowed=allowed, where="boundary")
+        wgs84 = transform_geojson(dict(boundary), crs, Crs.WGS84)
+        return bytes(parse_geometry(wgs84, allowed=allowed, where="boundary").wkb)
+    except InvalidGeometry as exc:
+        raise InvalidInput([UserError(p.code, p.reason, p.where) for p in exc.problems]) from None
 
 
 @strawberry.type
@@ -294,6 +313,27 @@ class OrganisationMutation:
         except InvalidInput as exc:
             return GridPayload(errors=UserErrorType.list_of(exc.errors))
         return GridPayload(grid=Grid.of(row))
+
+    @strawberry.mutation(permission_classes=STAFF, description="A new boundary for a grid "
+                         "within your territories, in force from now (the old one becomes a "
+                         "past version). Buildings are re-assigned spatially (movedBuildings); "
+                         "requests keep their grid. Errors naming boundary: INVALID_GEOMETRY "
+                         "(e.g. self-intersecting), OVERLAPPING_GRIDS, OUTSIDE_GRIDS.")
+    async def update_grid_boundary(self, info: Info, grid_id: strawberry.ID, boundary: GeoJSON,
+                                   crs: CoordSystem = Crs.WGS84) -> GridPayload:
+        viewer = info.context.viewer
+        try:
+            grid = decode_id(grid_id, "Grid", "gridId")
+            wkb = _boundary_in(boundary, crs)
+            async with transaction(info.context.sessions) as session:
+                changed = await boundaries.update_grid_boundary(
+                    session, scope=viewer.scope, grid_id=grid, wkb=wkb, now=_now(),
+                    actor=actor_of(viewer))
+                moved = [await session.get(BuildingRow, m.building_id) for m in changed.moved]
+        except InvalidInput as exc:
+            return GridPayload(errors=UserErrorType.list_of(exc.errors))
+        return GridPayload(grid=Grid.of(changed.grid),
+                           moved_buildings=[Building.of(b) for b in moved if b is not None])
 
 
 async def _resolve(info: Info, id: str, reason: str, *,

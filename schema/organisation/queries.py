@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import strawberry
 
+from domain.organisation.boundaries import cover_point_at
 from domain.organisation.models import OrganisationKind
 from domain.organisation.notice_board import notice_board
 from domain.organisation.organisations import list_organisations
@@ -14,8 +15,10 @@ from domain.organisation.suggestions import MIN_PARTY_MEMBERS, group_suggestions
 from schema.common.connections import Connection, page_size, to_connection
 from schema.common.context import Info
 from schema.common.ids import decode_cursor, decode_id, decode_optional
+from schema.common.inputs import PointInput
 from schema.common.permissions import STAFF
 from schema.organisation.types import GroupSuggestion, NoticeBoard, Organisation, ReviewCase
+from schema.spatial.types import Coverage
 
 
 @strawberry.type
@@ -70,3 +73,14 @@ class OrganisationQuery:
                 else min_party_members,
                 community_id=decode_optional(community_id, "Community", "communityId"))
         return [GroupSuggestion.of(r) for r in rows]
+
+    @strawberry.field(permission_classes=STAFF, description="Who covered a point at a moment: "
+                      "the grid (and community) from the boundary versions in force then; the "
+                      "building and its group as they are now. Null when nothing covered it.")
+    async def coverage_at(self, info: Info, point: PointInput, at: datetime) -> Coverage | None:
+        lon, lat = point.to_wgs84("point")
+        async with info.context.sessions() as session:
+            found = await cover_point_at(
+                session, lon=lon, lat=lat, at=at,
+                nearest_metres=info.context.settings.nearest_building_metres)
+        return None if found is None else Coverage.of(found, info.context.loaders)

@@ -186,6 +186,9 @@ class BuildingGroupPayload:
 class GridPayload:
     grid: Grid | None = None
     errors: list[UserErrorType] = strawberry.field(default_factory=list)
+    moved_buildings: list[Building] = strawberry.field(
+        default_factory=list, description="updateGridBoundary: the buildings that moved to "
+        "another grid with the new boundary.")
 
 
 @strawberry.type(description="A building with this many ACTIVE party members or more may form "

@@ -28,6 +28,7 @@ from schema.common.loaders import Loaders
 from schema.common.node import Node
 from schema.common.payloads import UserErrorType
 from schema.common.scalars import GeoJSON
+from schema.organisation.grid_fields import GridOrganisationFields
 from schema.organisation.member_fields import MemberOrganisationFields
 
 WGS84 = Crs.WGS84
@@ -85,7 +86,7 @@ class Community(Node):
 
 
 @strawberry.type(description="A grid (网格): a slice of a community served by grid workers.")
-class Grid(Node):
+class Grid(GridOrganisationFields, Node):
     row: strawberry.Private[models.Grid]
     code: str
     name: str

@@ -38,13 +38,6 @@ PEOPLE = CONTRACT_DIR / "people.graphql"
 PENDING_PEOPLE: set[str] = set()
 #: Part 3 (the admin console, issue 11); read after parts 1 and 2, whose types it extends.
 ORGANISATION = CONTRACT_DIR / "organisation.graphql"
-#: Names of organisation.graphql still to come in issue 11 (removed as they arrive).
-PENDING_ORGANISATION: set[str] = {
-    "Grid.boundaryVersions is missing",
-    "Mutation.updateGridBoundary is missing",
-    "Query.coverageAt is missing",
-    "type BoundaryVersion is missing or of another kind",
-}
 #: Where the contract is kept by those who own it; absent in a clone that stands alone.
 SHARED_CONTRACT_DIR = ROOT.parent / "shared" / "contract"
 
@@ -157,10 +150,7 @@ def test_schema_keeps_every_people_contract_name(project_schema: GraphQLSchema) 
 def test_schema_keeps_every_organisation_contract_name(project_schema: GraphQLSchema) -> None:
     contract = build_schema("\n".join(path.read_text(encoding="utf-8")
                                       for path in (CONTRACT, PEOPLE, ORGANISATION)))
-    missing = set(_missing(project_schema, contract))
-    assert missing - PENDING_ORGANISATION == set()
-    assert PENDING_ORGANISATION - missing == set(), "these are in the schema now: drop them " \
-        "from PENDING_ORGANISATION"
+    assert _missing(project_schema, contract) == []
 
 
 def test_contract_check_notices_a_missing_field(project_schema: GraphQLSchema) -> None:

@@ -4,8 +4,10 @@ Phone numbers are personal data: administrators see them all; a grid worker sees
 people in the grids they serve; a member sees their own; everyone else sees 138****5678.
 
 `admin` means city-wide staff (a CITY account, or the `gridsteward token --admin` token of
-scripts and tests): today's administrator rights. A staff account of some subdistricts or
-communities carries them in `territories`, for the rules that will be applied within them.
+scripts and tests). A staff account of some subdistricts or communities carries them in
+`territories`, and in `communities` every community within them (a subdistrict's resolved
+when the caller is loaded), so that each check is "community in `communities`, or city-wide":
+`administers`. Which rows each caller sees: domain.visibility, the one table of those rules.
 """
 
 from __future__ import annotations
@@ -23,12 +25,15 @@ LEFT JOIN member m ON m.id = s.member_id
 WHERE s.id = :id AND s.revoked_at IS NULL
   AND (a.active OR (m.id IS NOT NULL AND m.status <> 'EXITED'))""")
 _TERRITORIES = text("""
-SELECT bool_or(level = 'CITY') AS city,
-       COALESCE(array_agg(subdistrict_id) FILTER (WHERE subdistrict_id IS NOT NULL), '{}')
+SELECT bool_or(t.level = 'CITY') AS city,
+       COALESCE(array_agg(t.subdistrict_id) FILTER (WHERE t.subdistrict_id IS NOT NULL), '{}')
          AS subdistricts,
-       COALESCE(array_agg(community_id) FILTER (WHERE community_id IS NOT NULL), '{}')
-         AS communities
-FROM account_territory WHERE account_id = :id""")
+       COALESCE(array_agg(t.community_id) FILTER (WHERE t.community_id IS NOT NULL), '{}')
+         AS communities,
+       ARRAY(SELECT c.id FROM community c
+             WHERE c.id = ANY(array_agg(t.community_id))
+                OR c.subdistrict_id = ANY(array_agg(t.subdistrict_id))) AS within
+FROM account_territory t WHERE t.account_id = :id""")
 _MEMBER_GRIDS = text("""
 SELECT m.status, COALESCE(array_agg(gw.grid_id) FILTER (WHERE gw.grid_id IS NOT NULL), '{}')
 FROM member m LEFT JOIN grid_worker gw ON gw.member_id = m.id
@@ -64,6 +69,8 @@ class Viewer:
     account_id: int | None = None
     session_id: int | None = None
     territories: Territories = NOWHERE
+    #: Every community within `territories` (those of its subdistricts included).
+    communities: frozenset[int] = field(default_factory=frozenset)
 
     @property
     def authenticated(self) -> bool:
@@ -78,6 +85,16 @@ class Viewer:
     def scope(self) -> Territories:
         """Where the caller administers: CITY for `admin`, nowhere for a member."""
         return CITY if self.admin else self.territories
+
+    @property
+    def territorial(self) -> bool:
+        """Staff whose rights end at their territories (not city-wide)."""
+        return self.staff and not self.admin
+
+    def administers(self, community_id: int | None) -> bool:
+        """Whether the caller administers this community: city-wide staff every one (and
+        what lies in none), staff of territories those within them, others none."""
+        return self.admin or (community_id is not None and community_id in self.communities)
 
 
 ANONYMOUS = Viewer()
@@ -114,7 +131,7 @@ async def _account_viewer(session: AsyncSession, account_id: int, session_id: in
     territories = Territories(city=bool(row.city), subdistrict_ids=frozenset(row.subdistricts),
                               community_ids=frozenset(row.communities))
     return Viewer(admin=territories.city, account_id=account_id, session_id=session_id,
-                  territories=territories)
+                  territories=territories, communities=frozenset(row.within))
 
 
 def mask_phone(phone: str | None) -> str | None:
@@ -127,18 +144,25 @@ def mask_phone(phone: str | None) -> str | None:
 
 
 def can_see_phone(viewer: Viewer, *, owner_member_id: int | None,
-                  grid_ids: Iterable[int | None]) -> bool:
-    """Whether `viewer` may read a phone belonging to someone in `grid_ids`."""
+                  grid_ids: Iterable[int | None] = (),
+                  community_ids: Iterable[int | None] = ()) -> bool:
+    """Whether `viewer` may read a phone belonging to someone in `grid_ids` (the grids of
+    their group, home and service) and `community_ids` (those grids' communities): its
+    owner, the grid workers of those grids, staff administering one of those communities."""
     if viewer.admin:
         return True
     if owner_member_id is not None and owner_member_id == viewer.member_id:
+        return True
+    if any(viewer.administers(c) for c in community_ids if c is not None):
         return True
     return any(grid_id in viewer.grid_ids for grid_id in grid_ids if grid_id is not None)
 
 
 def visible_phone(viewer: Viewer, phone: str | None, *, owner_member_id: int | None = None,
-                  grid_ids: Iterable[int | None] = ()) -> str | None:
+                  grid_ids: Iterable[int | None] = (),
+                  community_ids: Iterable[int | None] = ()) -> str | None:
     """The phone as `viewer` may see it: whole, or masked."""
-    if can_see_phone(viewer, owner_member_id=owner_member_id, grid_ids=grid_ids):
+    if can_see_phone(viewer, owner_member_id=owner_member_id, grid_ids=grid_ids,
+                     community_ids=community_ids):
         return phone
     return mask_phone(phone)

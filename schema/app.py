@@ -13,11 +13,8 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
+from strawberry.types.base import StrawberryObjectDefinition
 
-from domain.organisation.within import holds
-from domain.people.accounts import visible_account
-from domain.people.audit_log import entry_within
-from domain.requests.queries import can_see
 from schema.common.audit import PhoneReveals
 from schema.common.context import Info
 from schema.common.decoding import InputDecoding
@@ -26,7 +23,7 @@ from schema.common.ids import decode_any
 from schema.common.introspection import AnonymousIntrospection
 from schema.common.limits import Documents, Limits, RequestLimits
 from schema.common.node import Node
-from schema.common.permissions import AUTHENTICATED
+from schema.common.permissions import install_rules
 from schema.common.scalars import SCALAR_OVERRIDES
 from schema.organisation.mutations import OrganisationMutation
 from schema.organisation.queries import OrganisationQuery
@@ -56,8 +53,7 @@ _NODES: dict[str, tuple[str, Any]] = {
 
 @strawberry.type
 class NodeQuery:
-    @strawberry.field(permission_classes=AUTHENTICATED,
-                      description="Any object by its id (Subdistrict, Community, Grid, Building, "
+    @strawberry.field(description="Any object by its id (Subdistrict, Community, Grid, Building, "
                       "BuildingGroup, Member, ServiceRequest, StaffAccount, AuditEntry, "
                       "Organisation); null when it does not exist or the caller may not see "
                       "it.")
@@ -67,38 +63,11 @@ class NodeQuery:
             return None
         loader_name, wrapper = _NODES[type_name]
         row = await getattr(info.context.loaders, loader_name).load(pk)
-        if row is None or not await _may_see(info, type_name, row):
+        if row is None:
             return None
         if type_name == "ServiceRequest":
             return ServiceRequest.of(row, info.context.viewer)
-        return wrapper.of(row)
-
-
-async def _may_see(info: Info, type_name: str, row: Any) -> bool:
-    """Service requests as `serviceRequests` shows them; staff accounts to staff whose
-    territories hold them, as `staffAccounts` lists them; audit entries to staff, within
-    their territories, as `auditLog` lists them; organisations to staff whose territories
-    hold their community."""
-    viewer = info.context.viewer
-    if type_name == "ServiceRequest":
-        return can_see(viewer, row)
-    if type_name == "StaffAccount":
-        if not viewer.staff:
-            return False
-        async with info.context.sessions() as session:
-            return await visible_account(session, scope=viewer.scope,
-                                         account_id=row.id) is not None
-    if type_name == "AuditEntry":
-        if not viewer.staff:
-            return False
-        async with info.context.sessions() as session:
-            return await entry_within(session, scope=viewer.scope, entry_id=row.id)
-    if type_name == "Organisation":
-        if not viewer.staff:
-            return False
-        async with info.context.sessions() as session:
-            return await holds(session, viewer.scope, row.community_id)
-    return True
+        return wrapper.of(row)  # the permission layer nulls it outside the caller's reach
 
 
 @strawberry.type
@@ -127,16 +96,30 @@ class GridStewardSchema(strawberry.Schema):
         return None
 
 
+#: Every type of the schema beyond those the root types reach by their fields.
+_TYPES = [Subdistrict, Community, Grid, Building, BuildingGroup, Member, ServiceRequest,
+          StaffAccount, AuditEntry, Organisation]
+
+
+def _with_rules() -> None:
+    """Put the permission layer's rules on their fields (schema.common.permissions.RULES):
+    a first schema, built without them, names every type and field."""
+    bare = strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription,
+                             types=_TYPES, scalar_overrides=SCALAR_OVERRIDES)
+    install_rules(t.definition for t in bare.schema_converter.type_map.values()
+                  if isinstance(t.definition, StrawberryObjectDefinition))
+
+
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:
-    """The GridSteward schema with its protective extensions."""
+    """The GridSteward schema with its protective extensions and its permission layer."""
+    _with_rules()
     documents = Documents(limits or Limits())  # shared by requests; extensions are per request
     extensions: list[Any] = [lambda: RequestLimits(documents), InputDecoding,
                              lambda: AnonymousIntrospection(documents.introspects),
                              PublicErrors, PhoneReveals]
     return GridStewardSchema(
         query=Query, mutation=Mutation, subscription=Subscription,
-        types=[Subdistrict, Community, Grid, Building, BuildingGroup, Member, ServiceRequest,
-               StaffAccount, AuditEntry, Organisation],
+        types=_TYPES,
         extensions=extensions, scalar_overrides=SCALAR_OVERRIDES,
     )
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, column, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -23,7 +23,8 @@ from domain.people.audit import CLI, record
 from domain.people.models import AccountTerritory, StaffAccount, TerritoryLevel
 from domain.people.passwords import check_password, hash_password
 from domain.people.sessions import end_account_sessions
-from domain.people.territories import Territory, all_within, check_territories
+from domain.people.territories import Territory, check_territories
+from domain.visibility import Kind, staff_of, visible_clause, visible_ids
 
 _LOGIN = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
 
@@ -165,26 +166,15 @@ async def territories_of(session: AsyncSession,
 async def visible_account(session: AsyncSession, *, scope: Territories,
                           account_id: int) -> StaffAccount | None:
     """The account, when it lies within `scope`."""
-    account = await session.get(StaffAccount, account_id)
-    if account is None:
+    if not await visible_ids(session, staff_of(scope), Kind.STAFF_ACCOUNT, [account_id]):
         return None
-    (territories,) = await territories_of(session, [account_id])
-    return account if await all_within(session, territories, scope) else None
+    return await session.get(StaffAccount, account_id)
 
-
-_OUTSIDE = text("""
-    SELECT t.account_id FROM account_territory t LEFT JOIN community c ON c.id = t.community_id
-    WHERE NOT :city AND (t.level = 'CITY'
-        OR (t.level = 'SUBDISTRICT' AND NOT t.subdistrict_id = ANY(:subs))
-        OR (t.level = 'COMMUNITY' AND NOT t.community_id = ANY(:comms)
-            AND (c.subdistrict_id IS NULL OR NOT c.subdistrict_id = ANY(:subs))))""")
 
 
 async def accounts_page(session: AsyncSession, *, scope: Territories, first: int,
                         after: int | None) -> Page[StaffAccount]:
     """The accounts within `scope` (every territory of theirs within it), by id."""
-    outside = _OUTSIDE.bindparams(
-        city=scope.city, subs=sorted(scope.subdistrict_ids),
-        comms=sorted(scope.community_ids)).columns(column("account_id", Integer)).subquery()
-    stmt = select(StaffAccount).where(col(StaffAccount.id).not_in(select(outside.c.account_id)))
+    stmt = select(StaffAccount).where(
+        visible_clause(staff_of(scope), Kind.STAFF_ACCOUNT, StaffAccount))
     return await fetch_page(session, stmt, col(StaffAccount.id), first=first, after=after)

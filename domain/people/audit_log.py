@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, false, or_, select, text, true
+from sqlalchemy import and_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from domain.access import Territories
 from domain.infra.paging import Page, fetch_page
 from domain.people.models import AuditEntry
-from domain.spatial.models import Community
+from domain.visibility import Kind, staff_of, visible_clause
 
 #: Three years, as the issue asks (AUDIT_RETENTION_DAYS).
 DEFAULT_RETENTION_DAYS = 3 * 365
@@ -42,15 +42,9 @@ class AuditFilter:
 
 
 def within_clause(scope: Territories) -> Any:
-    """Entries whose community lies within `scope`, as a SQL condition."""
-    if scope.city:
-        return true()
-    if scope.empty:
-        return false()
-    in_subdistricts = select(col(Community.id)).where(
-        col(Community.subdistrict_id).in_(sorted(scope.subdistrict_ids)))
-    return or_(col(AuditEntry.community_id).in_(sorted(scope.community_ids)),
-               col(AuditEntry.community_id).in_(in_subdistricts))
+    """Entries whose community lies within `scope`, as a SQL condition (domain.visibility's
+    AUDIT_ENTRY rule)."""
+    return visible_clause(staff_of(scope), Kind.AUDIT_ENTRY, AuditEntry)
 
 
 def _filters(given: AuditFilter) -> list[Any]:

@@ -23,7 +23,15 @@ MAX_TEXT = 4000
 
 
 def _actor(viewer: Viewer) -> str:
+    if viewer.account_id is not None:
+        return f"account:{viewer.account_id}"
     return "admin" if viewer.admin else f"member:{viewer.member_id}"
+
+
+def _may_manage(viewer: Viewer, row: Row[Any]) -> bool:
+    """Assign or cancel: staff administering the request's community, or a grid worker of
+    its grid (domain.access.Viewer.administers; the rows themselves: domain.visibility)."""
+    return viewer.administers(row.community_id) or row.grid_id in viewer.grid_ids
 
 
 def _member(viewer: Viewer) -> int:
@@ -100,9 +108,9 @@ async def cancel_request(session: AsyncSession, *, request_id: int, viewer: View
     """An administrator, or a grid worker of the request's grid, cancels an open request."""
     note = _text(reason, "reason")
     row = await _request(session, request_id)
-    if not (viewer.admin or row.grid_id in viewer.grid_ids):
-        raise InvalidInput.one("FORBIDDEN", "only administrators and the grid's grid workers "
-                               "may cancel a request", "id")
+    if not _may_manage(viewer, row):
+        raise InvalidInput.one("FORBIDDEN", "only administrators of its community and the "
+                               "grid's grid workers may cancel a request", "id")
     changed = await transition(session, request_id=request_id, action="cancel", now=now,
                                actor=_actor(viewer), note=note,
                                changes={"accept_deadline": None})
@@ -127,9 +135,9 @@ async def assign_request(session: AsyncSession, *, request_id: int, member_id: i
     """An administrator or a grid worker of the grid hands the request to a member of its
     group or grid, who must be ACTIVE; they get a DISPATCH_NOTICE."""
     row = await _request(session, request_id)
-    if not (viewer.admin or row.grid_id in viewer.grid_ids):
-        raise InvalidInput.one("FORBIDDEN", "only administrators and the grid's grid workers "
-                               "may assign a request", "id")
+    if not _may_manage(viewer, row):
+        raise InvalidInput.one("FORBIDDEN", "only administrators of its community and the "
+                               "grid's grid workers may assign a request", "id")
     phone = await _assignable(session, request_id, member_id)
     changed = await transition(
         session, request_id=request_id, action="assign", now=now, actor=_actor(viewer),

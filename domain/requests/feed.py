@@ -1,7 +1,8 @@
 """The live event feed's rules: load one timeline entry with its request, and decide who may
 receive it and whether it falls in a screen's scope.
 
-Who receives an event: administrators every one; a grid worker those of requests in the grids
+Who receives an event: city-wide staff every one; staff of territories those of requests of
+their communities; a grid worker those of requests in the grids
 they serve; a member those of requests assigned to them now, and those that name them (the
 DISPATCHED that offered them a request, the DECLINED or ACCEPT_TIMEOUT that took it back), so
 that a member's screen learns that a request is no longer theirs. Nobody else receives any.
@@ -18,6 +19,7 @@ from sqlmodel import col
 from domain.access import Viewer
 from domain.requests.models import RequestEvent, ServiceRequest
 from domain.spatial.directory import Scope
+from domain.visibility import sees_request
 
 
 class FeedLost(Exception):
@@ -45,14 +47,14 @@ async def load_event(session: AsyncSession, *, event_id: int) -> FeedRow | None:
 
 
 def visible_to(viewer: Viewer, row: FeedRow) -> bool:
-    """Whether `viewer` may receive the event in `row` (see the module's docstring)."""
-    if viewer.admin:
-        return True
+    """Whether `viewer` may receive the event in `row` (see the module's docstring): the
+    request's SERVICE_REQUEST rule (domain.visibility), or an event naming the member."""
     request = row.request
-    if request.grid_id is not None and request.grid_id in viewer.grid_ids:
+    if sees_request(viewer, community_id=request.community_id,
+                    assignee_id=request.assignee_id, grid_id=request.grid_id):
         return True
     member = viewer.member_id
-    return member is not None and member in (request.assignee_id, row.event.member_id)
+    return member is not None and member == row.event.member_id
 
 
 def in_scope(scope: Scope, row: FeedRow) -> bool:

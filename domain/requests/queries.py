@@ -1,8 +1,9 @@
 """Reading service requests: who may see which, filtered lists paged in SQL, the figures a
 community committee looks at, timelines and the outbox.
 
-Visibility: administrators see every request; a member sees the requests assigned to them and,
-as a grid worker, every request of the grids they serve; nobody else sees any.
+Visibility is domain.visibility's SERVICE_REQUEST rule: city-wide staff see every request,
+staff of territories those of their communities, a member those assigned to them and, as a
+grid worker, every request of the grids they serve; nobody else sees any.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from geoalchemy2.functions import ST_Intersects
-from sqlalchemy import and_, false, func, or_, select, text, true
+from sqlalchemy import and_, func, or_, select, text, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 from sqlmodel import col
 
+from domain import visibility
 from domain.access import Viewer
 from domain.infra.db import one_of
 from domain.infra.paging import Page, fetch_page
@@ -27,6 +29,7 @@ from domain.requests.policy import CATEGORY_NAMES
 from domain.spatial import directory
 from domain.spatial.directory import BBox, Scope
 from domain.spatial.models import ServiceCategory
+from domain.visibility import Kind, sees_request
 
 OPEN = tuple(s.value for s in OPEN_STATUSES)
 DONE = ("COMPLETED", "CLOSED")
@@ -53,42 +56,27 @@ def overdue_clause(now: datetime) -> Any:
 
 
 def can_see(viewer: Viewer, row: Request) -> bool:
-    """Whether `viewer` may read `row` in lists (and its contact in full)."""
-    if viewer.admin:
-        return True
-    if viewer.member_id is not None and row.assignee_id == viewer.member_id:
-        return True
-    return row.grid_id is not None and row.grid_id in viewer.grid_ids
+    """Whether `viewer` may read `row` in lists (and its contact in full): the
+    SERVICE_REQUEST rule of domain.visibility."""
+    return sees_request(viewer, community_id=row.community_id, assignee_id=row.assignee_id,
+                        grid_id=row.grid_id)
 
 
 def visible_clause(viewer: Viewer) -> Any:
-    """`can_see` as a SQL condition on service_request."""
-    if viewer.admin:
-        return true()
-    clauses = []
-    if viewer.member_id is not None:
-        clauses.append(col(Request.assignee_id) == viewer.member_id)
-    if viewer.grid_ids:
-        clauses.append(col(Request.grid_id).in_(sorted(viewer.grid_ids)))
-    return or_(false(), *clauses)
+    """`can_see` as a SQL condition on service_request (domain.visibility's rule)."""
+    return visibility.visible_clause(viewer, Kind.SERVICE_REQUEST, Request)
 
 
 #: `can_see` as raw SQL on `service_request r`, for the map layers and vector tiles; its
-#: parameters come from `visible_params`.
-VISIBLE_SQL = ("(:see_all OR r.assignee_id = :viewer_member "
-               "OR r.grid_id = ANY(CAST(:viewer_grids AS integer[])))")
+#: parameters come from `visible_params` (both domain.visibility's).
+VISIBLE_SQL = visibility.visible_sql(Kind.SERVICE_REQUEST, "r")
 #: Open statuses as a SQL list, and the category's Chinese name, on `service_request r`.
 OPEN_SQL = ", ".join(f"'{s}'" for s in OPEN)
 CATEGORY_NAME_SQL = "CASE r.category {} END".format(
     " ".join(f"WHEN '{code}' THEN '{name}'" for code, name in CATEGORY_NAMES.items()))
 
 
-def visible_params(viewer: Viewer | None) -> dict[str, Any]:
-    """The parameters of VISIBLE_SQL: nothing visible without a viewer."""
-    if viewer is None:
-        return {"see_all": False, "viewer_member": None, "viewer_grids": []}
-    return {"see_all": viewer.admin, "viewer_member": viewer.member_id,
-            "viewer_grids": sorted(viewer.grid_ids)}
+visible_params = visibility.visible_params
 
 
 def scope_clause(scope: Scope) -> Any:
@@ -164,9 +152,14 @@ async def events_of(session: AsyncSession,
 
 
 async def list_messages(session: AsyncSession, *, request_id: int | None, kind: str | None,
-                        first: int, after: int | None) -> list[OutboundMessage]:
-    """Outbound messages, oldest first, optionally of one request or kind, after an id."""
+                        first: int, after: int | None,
+                        viewer: Viewer | None = None) -> list[OutboundMessage]:
+    """Outbound messages `viewer` may see (OUTBOUND_MESSAGE; every one without a viewer:
+    the command line), oldest first, optionally of one request or kind, after an id."""
     stmt = select(OutboundMessage)
+    if viewer is not None:
+        stmt = stmt.where(visibility.visible_clause(viewer, Kind.OUTBOUND_MESSAGE,
+                                                    OutboundMessage))
     if request_id is not None:
         stmt = stmt.where(col(OutboundMessage.request_id) == request_id)
     if kind:

@@ -18,9 +18,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
+from domain.access import Viewer
 from domain.infra.db import one_of
 from domain.infra.paging import Page, fetch_page
 from domain.spatial.models import Building, BuildingGroup, Grid, GridWorker, Member, Subdistrict
+from domain.visibility import Kind, visible_clause
 from geo.address import address_key
 
 M = TypeVar("M", bound=SQLModel)
@@ -91,17 +93,22 @@ async def grid_ids_of_members(session: AsyncSession,
     return [grouped.get(i, []) for i in member_ids]
 
 
-async def list_subdistricts(session: AsyncSession, *, first: int,
-                            after: int | None) -> Page[Subdistrict]:
-    """Subdistricts (街道), by id."""
-    return await fetch_page(session, select(Subdistrict), Subdistrict.id, first=first,
-                            after=after)
+async def list_subdistricts(session: AsyncSession, *, first: int, after: int | None,
+                            viewer: Viewer | None = None) -> Page[Subdistrict]:
+    """Subdistricts (街道) `viewer` may see (every one without a viewer), by id."""
+    stmt = select(Subdistrict)
+    if viewer is not None:
+        stmt = stmt.where(visible_clause(viewer, Kind.SUBDISTRICT, Subdistrict))
+    return await fetch_page(session, stmt, Subdistrict.id, first=first, after=after)
 
 
 async def list_grids(session: AsyncSession, *, bbox: BBox | None, community_id: int | None,
-                     first: int, after: int | None) -> Page[Grid]:
-    """Grids, optionally inside a box or a community."""
+                     first: int, after: int | None, viewer: Viewer | None = None) -> Page[Grid]:
+    """Grids `viewer` may see (every one without a viewer), optionally inside a box or a
+    community."""
     stmt = select(Grid)
+    if viewer is not None:
+        stmt = stmt.where(visible_clause(viewer, Kind.GRID, Grid))
     if bbox is not None:
         stmt = stmt.where(ST_Intersects(Grid.boundary, bbox.envelope()))
     if community_id is not None:
@@ -110,10 +117,14 @@ async def list_grids(session: AsyncSession, *, bbox: BBox | None, community_id: 
 
 
 async def list_buildings(session: AsyncSession, *, bbox: BBox | None, grid_id: int | None,
-                         search: str | None, first: int, after: int | None) -> Page[Building]:
-    """Buildings, optionally in a box or grid, or whose address, name or code contains
-    `search` (compared on the normalised address too, so 六十三号 finds 63号)."""
+                         search: str | None, first: int, after: int | None,
+                         viewer: Viewer | None = None) -> Page[Building]:
+    """Buildings `viewer` may see (every one without a viewer), optionally in a box or grid,
+    or whose address, name or code contains `search` (compared on the normalised address
+    too, so 六十三号 finds 63号)."""
     stmt = select(Building)
+    if viewer is not None:
+        stmt = stmt.where(visible_clause(viewer, Kind.BUILDING, Building))
     if bbox is not None:
         stmt = stmt.where(ST_Intersects(Building.location, bbox.envelope()))
     if grid_id is not None:
@@ -134,9 +145,12 @@ def _search_clause(search: str) -> Any:
 
 async def list_members(session: AsyncSession, *, scope: Scope, role: str | None,
                        skill: str | None, status: str | None, first: int,
-                       after: int | None) -> Page[Member]:
-    """Members, narrowed by scope, role, skill and status."""
+                       after: int | None, viewer: Viewer | None = None) -> Page[Member]:
+    """Members `viewer` may see (every one without a viewer), narrowed by scope, role, skill
+    and status."""
     stmt = select(Member)
+    if viewer is not None:
+        stmt = stmt.where(visible_clause(viewer, Kind.MEMBER, Member))
     if role:
         stmt = stmt.where(col(Member.roles).contains([role]))
     if skill:

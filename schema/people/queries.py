@@ -14,7 +14,6 @@ from domain.people.territories import Territory as TerritoryRow
 from schema.common.connections import Connection, page_size, to_connection
 from schema.common.context import Info
 from schema.common.ids import decode_any, decode_cursor
-from schema.common.permissions import STAFF
 from schema.people.types import AuditEntry, StaffAccount, Territory, Viewer
 from schema.spatial.types import Member
 
@@ -45,7 +44,7 @@ class PeopleQuery:
                       member=None if member is None else Member.of(member),
                       territories=[Territory.of(t) for t in _scope_territories(viewer)])
 
-    @strawberry.field(permission_classes=STAFF, description="The staff accounts within the "
+    @strawberry.field(description="The staff accounts within the "
                       "caller's territories (every territory of theirs within the caller's).")
     async def staff_accounts(self, info: Info, first: int | None = 50,
                              after: str | None = None) -> Connection[StaffAccount]:
@@ -55,7 +54,7 @@ class PeopleQuery:
                                                 after=decode_cursor(after))
         return to_connection(page, StaffAccount.of)
 
-    @strawberry.field(permission_classes=STAFF, description="The audit trail within the "
+    @strawberry.field(description="The audit trail within the "
                       "caller's territories, newest first: city-wide callers see every entry, "
                       "others those of communities within their territories. Staff only "
                       "(FORBIDDEN otherwise). Filters: the Node concerned, the actor "

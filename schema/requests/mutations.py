@@ -21,7 +21,6 @@ from domain.requests.submit import NewRequest, Tuning, submit_request
 from schema.common.context import Info
 from schema.common.ids import decode_id
 from schema.common.payloads import UserErrorType
-from schema.common.permissions import AUTHENTICATED
 from schema.common.rate_limits import SUBMISSION, RateLimited
 from schema.requests.types import (
     PublicServiceRequest,
@@ -148,7 +147,7 @@ class RequestMutation:
                                      input: SubmitRequestInput) -> RequestPayload:
         return await submit(info, input)
 
-    @strawberry.mutation(permission_classes=AUTHENTICATED, description=(
+    @strawberry.mutation(description=(
         "An administrator, or a grid worker of the request's grid, hands a SUBMITTED or "
         "DISPATCHED request to an ACTIVE member of its building group or grid, who gets a "
         "dispatch notice."))
@@ -156,14 +155,14 @@ class RequestMutation:
                                      member_id: strawberry.ID) -> RequestPayload:
         return await change(info, id, assign(info, member_id))
 
-    @strawberry.mutation(permission_classes=AUTHENTICATED, description=(
+    @strawberry.mutation(description=(
         "The member a request is dispatched to accepts it (党员接单). A request escalated to "
         "its grid may be taken by any grid worker of that grid: the first wins, the others "
         "get INVALID_TRANSITION."))
     async def accept_service_request(self, info: Info, id: strawberry.ID) -> RequestPayload:
         return await change(info, id, acting(info, actions.accept_request))
 
-    @strawberry.mutation(permission_classes=AUTHENTICATED, description=(
+    @strawberry.mutation(description=(
         "The member a request is dispatched to declines it, saying why; it goes back to "
         "dispatching and is never offered to them again."))
     async def decline_service_request(self, info: Info, id: strawberry.ID,
@@ -171,12 +170,11 @@ class RequestMutation:
         return await change(info, id, acting(info, actions.decline_request, reason=reason),
                             redispatch=True)
 
-    @strawberry.mutation(permission_classes=AUTHENTICATED,
-                         description="The assignee starts the service (ACCEPTED → IN_PROGRESS).")
+    @strawberry.mutation(description="The assignee starts the service (ACCEPTED → IN_PROGRESS).")
     async def start_service_request(self, info: Info, id: strawberry.ID) -> RequestPayload:
         return await change(info, id, acting(info, actions.start_request))
 
-    @strawberry.mutation(permission_classes=AUTHENTICATED, description=(
+    @strawberry.mutation(description=(
         "The assignee completes the service, saying what was done (the ticket's third part, "
         "up to 4,000 characters)."))
     async def complete_service_request(self, info: Info, id: strawberry.ID,
@@ -184,7 +182,7 @@ class RequestMutation:
         return await change(info, id, acting(info, actions.complete_request,
                                              resolution=resolution))
 
-    @strawberry.mutation(permission_classes=AUTHENTICATED, description=(
+    @strawberry.mutation(description=(
         "An administrator, or a grid worker of the request's grid, cancels an open request, "
         "saying why."))
     async def cancel_service_request(self, info: Info, id: strawberry.ID,

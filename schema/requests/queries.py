@@ -19,7 +19,6 @@ from schema.common.context import Info
 from schema.common.enums import ServiceCategory
 from schema.common.ids import decode_cursor, decode_optional
 from schema.common.inputs import BBoxInput, ScopeInput
-from schema.common.permissions import ADMIN, AUTHENTICATED
 from schema.requests.types import CategoryCount, OutboundMessage, RequestStats, ServiceRequest
 
 
@@ -40,7 +39,7 @@ def _window(since: datetime | None, until: datetime | None) -> None:
 
 @strawberry.type
 class RequestQuery:
-    @strawberry.field(permission_classes=AUTHENTICATED, description=(
+    @strawberry.field(description=(
         "Service requests the caller may see (administrators: all; grid workers: their grids' "
         "and their own; members: those assigned to them), narrowed by scope (memberId: "
         "assigned to that member), statuses (none or empty: all), category, a box and "
@@ -62,7 +61,7 @@ class RequestQuery:
         viewer = info.context.viewer
         return to_connection(page, lambda row: ServiceRequest.of(row, viewer))
 
-    @strawberry.field(permission_classes=AUTHENTICATED, description=(
+    @strawberry.field(description=(
         "Figures over the requests the caller may see in `scope`, for the window "
         "since <= t < until (either end open): submitted, dispatched (handed to a member), "
         "completed, overdue, and submissions per category."))
@@ -81,10 +80,11 @@ class RequestQuery:
             by_category=[CategoryCount(category=ServiceCategory(c), count=n)
                          for c, n in stats.by_category.items()])
 
-    @strawberry.field(permission_classes=ADMIN, description=(
+    @strawberry.field(description=(
         "The outbox, oldest first: messages written for people (dispatch and escalation "
         "notices, surveys), optionally of one request or kind. For the next page pass the "
-        "last message's id as `after`. Administrators only."))
+        "last message's id as `after`. Staff only, within their territories (the messages "
+        "of their communities' requests and members)."))
     async def outbound_messages(self, info: Info, request_id: strawberry.ID | None = None,
                                 kind: str | None = None, first: int | None = 50,
                                 after: str | None = None) -> list[OutboundMessage]:
@@ -92,5 +92,6 @@ class RequestQuery:
             rows = await queries.list_messages(
                 session, request_id=decode_optional(request_id, "ServiceRequest", "requestId"),
                 kind=kind, first=page_size(first),
-                after=decode_optional(after, "OutboundMessage", "after"))
+                after=decode_optional(after, "OutboundMessage", "after"),
+                viewer=info.context.viewer)
         return [OutboundMessage.of(row) for row in rows]

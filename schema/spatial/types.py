@@ -14,12 +14,10 @@ from geoalchemy2.shape import to_shape
 from shapely import union_all
 from shapely.geometry import mapping
 
-from domain.access import visible_phone
 from domain.spatial import models
 from domain.spatial.coverage import CoverageResult
 from geo.crs import CoordSystem as Crs
 from geo.crs import transform_geojson
-from schema.common.audit import reveal
 from schema.common.context import Info
 from schema.common.enums import CoordSystem, MemberRole, MemberStatus, ServiceCategory
 from schema.common.geometry import geometry_out, point_out
@@ -214,26 +212,11 @@ class Member(MemberOrganisationFields, Node):
         return cls(id=strawberry.ID(encode_id("Member", row.id or 0)), row=row, name=row.name,
                    party_member=row.party_member)
 
-    @strawberry.field(description="Phone number, masked (138****5678) except for "
-                      "administrators, the grid workers of the member's grid and the member.")
+    @strawberry.field(description="Phone number, masked (138****5678) except for the "
+                      "member, the grid workers of the member's grids (of their group, home "
+                      "or service) and staff administering those grids' communities.")
     async def phone(self, info: Info) -> str | None:
-        viewer = info.context.viewer
-        if viewer.admin or viewer.member_id == self.row.id or not viewer.grid_ids:
-            shown = visible_phone(viewer, self.row.phone, owner_member_id=self.row.id)
-        else:
-            shown = visible_phone(viewer, self.row.phone, grid_ids=await self._grid_ids(info))
-        if shown and shown == self.row.phone and viewer.member_id != self.row.id:
-            reveal(info, ("Member", self.row.id or 0), whose="member")
-        return shown
-
-    async def _grid_ids(self, info: Info) -> list[int | None]:
-        loaders = info.context.loaders
-        group = await loaders.group.load(self.row.group_id) if self.row.group_id else None
-        building = (await loaders.building.load(self.row.building_id)
-                    if self.row.building_id else None)
-        served = await loaders.grids_of_worker.load(self.row.id or 0)
-        return [group.grid_id if group else None, building.grid_id if building else None,
-                *served]
+        return self.row.phone  # shown or masked by the permission layer (Member.phone)
 
     @strawberry.field(description="What the member does.")
     def roles(self) -> list[MemberRole]:

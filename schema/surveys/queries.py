@@ -15,7 +15,6 @@ from schema.common.connections import page_size
 from schema.common.context import Info
 from schema.common.ids import decode_optional
 from schema.common.inputs import ScopeInput
-from schema.common.permissions import AUTHENTICATED
 from schema.surveys.types import MemberAssessment, SatisfactionSummary
 
 
@@ -25,7 +24,7 @@ def _scope(scope: ScopeInput | None) -> Scope:
 
 @strawberry.type
 class SurveyQuery:
-    @strawberry.field(permission_classes=AUTHENTICATED, description=(
+    @strawberry.field(description=(
         "Satisfaction (群众满意度) of surveys sent in [since, until) for the requests the "
         "caller may see (administrators all, grid workers their grids, members their own "
         "services), narrowed by `scope`. Computed in SQL."))
@@ -37,7 +36,7 @@ class SurveyQuery:
                                          scope=_scope(scope), since=since, until=until)
         return SatisfactionSummary.of(summary)
 
-    @strawberry.field(permission_classes=AUTHENTICATED, description=(
+    @strawberry.field(description=(
         'Member assessments for a period: a month ("2026-11") or a quarter ("2026-Q4") in '
         "China Standard Time (Beijing, UTC+8), ranked within each community, in the order "
         "community, rank (the unranked last), member. Administrators see everyone, grid "

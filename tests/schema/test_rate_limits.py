@@ -15,6 +15,7 @@ from uuid import uuid4
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
+from strawberry.permission import PermissionExtension
 
 from domain.access import ANONYMOUS
 from domain.infra.db import make_async_engine
@@ -181,7 +182,7 @@ UNLIMITED = {"sign_out"}
 def test_every_anonymous_mutation_is_rate_limited(gql_schema: Any) -> None:
     mutation = gql_schema.get_type_by_name("Mutation")
     anonymous = {field.python_name: field for field in mutation.fields
-                 if not field.permission_classes}
+                 if not any(isinstance(e, PermissionExtension) for e in field.extensions)}
     limited = {name for name, field in anonymous.items()
                if any(isinstance(e, RateLimited) for e in field.extensions)}
     assert set(anonymous) - limited == UNLIMITED

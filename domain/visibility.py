@@ -1,0 +1,195 @@
+"""The one table of who may see which rows: every list, node look-up, map layer, tile,
+figure, subscription event and mutation target filters through it.
+
+Each `Kind` of row has ONE SQL condition (`visible_sql(kind, alias)`), on the row's table
+under `alias`, whose parameters come from `visible_params(viewer)`. The same text serves the
+raw-SQL readers (map layers, tiles, satisfaction, assessments) and, through
+`visible_clause`, the SQLAlchemy ones (paged lists, figures); `visible_ids` checks rows
+already loaded (node look-ups, nested links, mutation targets) with it in one statement.
+
+The rules, by caller:
+- city-wide staff (a CITY account, the `gridsteward token --admin` token): every row;
+- staff of subdistricts or communities: the rows of the communities within their
+  territories (a subdistrict stands for its communities, resolved when the caller is loaded:
+  `Viewer.communities`); a row without a community (a building outside every grid, a
+  request OUT_OF_AREA, a member with no place) is for city-wide staff only;
+- members and grid workers keep their rights: the places and members of the whole map
+  (phones masked: `domain.access`), the requests assigned to them or in the grids they serve;
+- anonymous callers: nothing (the anonymous fields read no kind).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import text, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.access import Territories, Viewer
+
+
+class Kind(enum.Enum):
+    """What a row is, for the rule that filters it."""
+
+    SUBDISTRICT = "subdistrict"
+    COMMUNITY = "community"
+    GRID = "grid"
+    BUILDING = "building"
+    BUILDING_GROUP = "building_group"
+    MEMBER = "member"
+    #: A member whose phone a caller may read whole: its owner, the grid workers of the
+    #: grids of its group, home or service, staff of those grids' communities.
+    MEMBER_PHONE = "member_phone"
+    SERVICE_REQUEST = "service_request"
+    #: A request whose figures a caller may count (satisfaction): as SERVICE_REQUEST, but a
+    #: member counts every request they ever served (a timeline event names them).
+    SERVED_REQUEST = "served_request"
+    STAFF_ACCOUNT = "staff_account"
+    AUDIT_ENTRY = "audit_entry"
+    OUTBOUND_MESSAGE = "outbound_message"
+    ASSESSMENT = "member_assessment"
+
+
+#: The table each kind is stored in (what `visible_ids` reads).
+TABLES: dict[Kind, str] = {kind: kind.value for kind in Kind}
+TABLES[Kind.SERVED_REQUEST] = "service_request"
+TABLES[Kind.MEMBER_PHONE] = "member"
+
+_ALL = "CAST(:v_all AS boolean)"
+_MAP = "NOT CAST(:v_staff AS boolean)"  # members and grid workers see the whole map
+_SUBDISTRICTS = "CAST(:v_subdistricts AS integer[])"
+#: The communities within the territories: those named, and those of the subdistricts named
+#: (so the rule holds for a scope whose subdistricts were not resolved into communities).
+_COMMUNITIES = (f"ARRAY(SELECT c.id FROM community c WHERE c.id = ANY(CAST(:v_communities "
+                f"AS integer[])) OR c.subdistrict_id = ANY({_SUBDISTRICTS}))")
+_GRIDS = "CAST(:v_grids AS integer[])"
+_GRID_IN = f"SELECT g.id FROM grid g WHERE g.community_id = ANY({_COMMUNITIES})"
+
+#: Within territories, per kind, on `{a}` (the alias): what staff of some communities see.
+_WITHIN: dict[Kind, str] = {
+    Kind.SUBDISTRICT: f"({{a}}.id = ANY({_SUBDISTRICTS}) OR {{a}}.id IN (SELECT c.subdistrict_id "
+                      f"FROM community c WHERE c.id = ANY({_COMMUNITIES})))",
+    Kind.COMMUNITY: f"{{a}}.id = ANY({_COMMUNITIES})",
+    Kind.GRID: f"{{a}}.community_id = ANY({_COMMUNITIES})",
+    Kind.BUILDING: f"{{a}}.grid_id IN ({_GRID_IN})",
+    Kind.BUILDING_GROUP: f"{{a}}.grid_id IN ({_GRID_IN})",
+    Kind.MEMBER: (f"({{a}}.group_id IN (SELECT bg.id FROM building_group bg WHERE bg.grid_id IN "
+                  f"({_GRID_IN})) OR {{a}}.building_id IN (SELECT b.id FROM building b WHERE "
+                  f"b.grid_id IN ({_GRID_IN})) OR {{a}}.id IN (SELECT gw.member_id FROM "
+                  f"grid_worker gw WHERE gw.grid_id IN ({_GRID_IN})))"),
+    Kind.SERVICE_REQUEST: f"{{a}}.community_id = ANY({_COMMUNITIES})",
+    Kind.SERVED_REQUEST: f"{{a}}.community_id = ANY({_COMMUNITIES})",
+    Kind.STAFF_ACCOUNT: (f"CAST(:v_staff AS boolean) AND NOT EXISTS (SELECT 1 FROM "
+                         f"account_territory t WHERE t.account_id = {{a}}.id AND (t.level = "
+                         f"'CITY' OR (t.level = 'SUBDISTRICT' AND NOT "
+                         f"t.subdistrict_id = ANY({_SUBDISTRICTS})) OR (t.level = 'COMMUNITY' "
+                         f"AND NOT t.community_id = ANY({_COMMUNITIES}))))"),
+    Kind.AUDIT_ENTRY: f"{{a}}.community_id = ANY({_COMMUNITIES})",
+    Kind.OUTBOUND_MESSAGE: (f"({{a}}.request_id IN (SELECT r.id FROM service_request r WHERE "
+                            f"r.community_id = ANY({_COMMUNITIES})) OR {{a}}.member_id IN "
+                            f"(SELECT m.id FROM member m WHERE {{member}}))"),
+    Kind.ASSESSMENT: f"{{a}}.community_id = ANY({_COMMUNITIES})",
+}
+
+#: What members and grid workers see besides, per kind ("today's rights").
+_OWN: dict[Kind, str] = {
+    kind: _MAP for kind in (Kind.SUBDISTRICT, Kind.COMMUNITY, Kind.GRID, Kind.BUILDING,
+                            Kind.BUILDING_GROUP, Kind.MEMBER)}
+_WITHIN[Kind.MEMBER_PHONE] = _WITHIN[Kind.MEMBER]
+_OWN |= {
+    Kind.MEMBER_PHONE: (f"{{a}}.id = :v_member OR {{a}}.group_id IN (SELECT bg.id FROM "
+                        f"building_group bg WHERE bg.grid_id = ANY({_GRIDS})) OR {{a}}.building_id "
+                        f"IN (SELECT b.id FROM building b WHERE b.grid_id = ANY({_GRIDS})) OR "
+                        f"{{a}}.id IN (SELECT gw.member_id FROM grid_worker gw WHERE gw.grid_id = "
+                        f"ANY({_GRIDS}))"),
+    Kind.SERVICE_REQUEST: f"{{a}}.assignee_id = :v_member OR {{a}}.grid_id = ANY({_GRIDS})",
+    Kind.SERVED_REQUEST: (f"{{a}}.grid_id = ANY({_GRIDS}) OR EXISTS (SELECT 1 FROM request_event "
+                          "v WHERE v.request_id = {a}.id AND v.member_id = :v_member)"),
+    Kind.ASSESSMENT: (f"{{a}}.member_id = :v_member OR {{a}}.member_id IN (SELECT m.id FROM "
+                      f"member m LEFT JOIN building_group bg ON bg.id = m.group_id WHERE "
+                      f"bg.grid_id = ANY({_GRIDS}) OR m.id IN (SELECT gw.member_id FROM "
+                      f"grid_worker gw WHERE gw.grid_id = ANY({_GRIDS})))"),
+}
+
+#: Kinds every member and grid worker sees whole (the map, its places and people).
+MAP_KINDS = frozenset(kind for kind, rule in _OWN.items() if rule == _MAP)
+
+
+def visible_sql(kind: Kind, alias: str) -> str:
+    """The rule of `kind` as a SQL condition on its table under `alias`; bind
+    `visible_params(viewer)`. Never NULL (so NOT works)."""
+    within = _WITHIN[kind].format(a=alias, member=_WITHIN[Kind.MEMBER].format(a="m"))
+    parts = [_ALL, f"COALESCE({within}, false)"]
+    if kind in _OWN:
+        parts.append(f"COALESCE({_OWN[kind].format(a=alias)}, false)")
+    return "(" + " OR ".join(parts) + ")"
+
+
+def visible_params(viewer: Viewer | None) -> dict[str, Any]:
+    """The parameters of every `visible_sql`: nothing visible without a viewer."""
+    if viewer is None:
+        return {"v_all": False, "v_staff": False, "v_member": None, "v_grids": [],
+                "v_communities": [], "v_subdistricts": []}
+    scope = viewer.scope
+    return {"v_all": scope.city, "v_staff": viewer.staff, "v_member": viewer.member_id,
+            "v_grids": sorted(viewer.grid_ids),
+            "v_communities": sorted(scope.community_ids | viewer.communities),
+            "v_subdistricts": sorted(scope.subdistrict_ids)}
+
+
+def staff_of(scope: Territories) -> Viewer:
+    """A staff caller administering `scope` (for domain functions given territories only:
+    the command line is CITY)."""
+    return Viewer(admin=scope.city, territories=scope, account_id=0 if not scope.city else None)
+
+
+def sees_all(viewer: Viewer | None, kind: Kind) -> bool:
+    """Whether `viewer` sees every row of `kind` (no filter, no check needed): city-wide
+    staff; anyone but staff of territories for the map's kinds (the fields open to
+    anonymous callers, such as coverage, show places only)."""
+    if viewer is None:
+        return kind in MAP_KINDS
+    return viewer.admin or (kind in MAP_KINDS and not viewer.staff)
+
+
+def condition(viewer: Viewer | None, kind: Kind, alias: str) -> str:
+    """`visible_sql`, or TRUE when the viewer sees every row (a plan without the OR)."""
+    return "TRUE" if sees_all(viewer, kind) else visible_sql(kind, alias)
+
+
+def visible_clause(viewer: Viewer | None, kind: Kind, table: Any) -> Any:
+    """The rule as a SQLAlchemy condition on `table` (a model, or its name), for
+    `select(...).where(...)`; `true()` when the viewer sees every row. Its parameters are
+    named `v_*`: a statement may use it more than once, for the same viewer."""
+    if sees_all(viewer, kind):
+        return true()
+    name = table if isinstance(table, str) else table.__tablename__
+    sql = visible_sql(kind, name)
+    return text(sql).bindparams(**{key: value for key, value in visible_params(viewer).items()
+                                   if f":{key}" in sql})
+
+
+async def visible_ids(session: AsyncSession, viewer: Viewer | None, kind: Kind,
+                      ids: Iterable[int]) -> set[int]:
+    """Which of `ids` (rows of `kind`) `viewer` may see: one statement (none when the viewer
+    sees every row)."""
+    wanted = sorted(set(ids))
+    if not wanted or sees_all(viewer, kind):
+        return set(wanted)
+    rows = await session.execute(text(
+        f"SELECT a.id FROM {TABLES[kind]} a WHERE a.id = ANY(CAST(:ids AS bigint[])) "
+        f"AND {visible_sql(kind, 'a')}"), {"ids": wanted, **visible_params(viewer)})
+    return {int(pk) for pk in rows.scalars()}
+
+
+def sees_request(viewer: Viewer, *, community_id: int | None, assignee_id: int | None,
+                 grid_id: int | None) -> bool:
+    """The SERVICE_REQUEST rule for a row already loaded (the same rule as its SQL): city-wide
+    staff, staff administering its community, its assignee, the grid workers of its grid."""
+    if viewer.administers(community_id):
+        return True
+    if viewer.member_id is not None and assignee_id == viewer.member_id:
+        return True
+    return grid_id is not None and grid_id in viewer.grid_ids

@@ -56,10 +56,15 @@ async def load_organisation_places(sessions: async_sessionmaker[AsyncSession]) -
 
 def staff(ids: dict[str, int], *codes: str, account_id: int = 900) -> Viewer:
     """A staff account's caller administering the communities (C...) or subdistricts (S...)
-    named (no account row is needed by the organisation area)."""
+    named, as `load_viewer` would make it (S1 holds C1 and C2; no account row is needed by
+    the organisation area)."""
+    communities = {ids[c] for c in codes if c.startswith("C")}
+    if "S1" in codes:
+        communities |= {ids["C1"], ids["C2"]}
     return Viewer(account_id=account_id, session_id=account_id, territories=Territories(
         subdistrict_ids=frozenset(ids[c] for c in codes if c.startswith("S")),
-        community_ids=frozenset(ids[c] for c in codes if c.startswith("C"))))
+        community_ids=frozenset(ids[c] for c in codes if c.startswith("C"))),
+        communities=frozenset(communities))
 
 
 async def member(sessions: async_sessionmaker[AsyncSession], ids: dict[str, int],
@@ -74,3 +79,12 @@ async def member(sessions: async_sessionmaker[AsyncSession], ids: dict[str, int]
 def gid(type_name: str, pk: int) -> str:
     """The public id of a row."""
     return encode_id(type_name, pk)
+
+
+async def refused(api: Any, query: str, variables: dict[str, Any], viewer: Viewer) -> Any:
+    """The (code, field) of the top-level error the permission layer answers (FORBIDDEN for
+    a row outside the caller's territories), with no data."""
+    result = await api.run(query, variables, viewer=viewer)
+    assert result.errors, result.data
+    assert result.data is None or all(v is None for v in result.data.values())
+    return result.errors[0].extensions["code"], result.errors[0].extensions.get("field")

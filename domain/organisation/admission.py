@@ -19,7 +19,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from domain.access import Territories, mask_phone
+from domain.access import Viewer, mask_phone
 from domain.errors import InvalidInput
 from domain.organisation import within
 from domain.organisation.handback import hand_back_requests
@@ -65,12 +65,12 @@ def check_reason(reason: str | None, field_name: str = "reason") -> str:
     return value
 
 
-async def _member(session: AsyncSession, scope: Territories, member_id: int) -> Member:
-    """The member, locked, within `scope` (NOT_FOUND / FORBIDDEN naming `id`)."""
+async def _member(session: AsyncSession, viewer: Viewer, member_id: int) -> Member:
+    """The member, locked, within the caller's territories (NOT_FOUND / FORBIDDEN naming `id`)."""
     member = await session.get(Member, member_id, with_for_update=True)
     if member is None:
         raise InvalidInput.one("NOT_FOUND", "no member has this id", "id")
-    await within.require(session, scope, await within.community_of(
+    within.require(viewer, await within.community_of(
         session, within.MEMBER_COMMUNITY, member_id), "id")
     return member
 
@@ -104,14 +104,14 @@ async def _step(session: AsyncSession, member: Member, *, to: S, actor: str,
                          **(extra or {})})
 
 
-async def post_candidate(session: AsyncSession, *, scope: Territories, member_id: int,
+async def post_candidate(session: AsyncSession, *, viewer: Viewer, member_id: int,
                          notice_days: int, now: datetime, actor: str) -> Member:
     """Start the public notice of a CANDIDATE: `notice_days` (1 to 30) from now."""
     low, high = NOTICE_DAYS
     if not low <= notice_days <= high:
         raise InvalidInput.one("INVALID_VALUE", f"a notice lasts {low} to {high} days",
                                "noticeDays")
-    member = await _member(session, scope, member_id)
+    member = await _member(session, viewer, member_id)
     _require_status(member, S.CANDIDATE, doing="posting a notice")
     running = await _latest_notice(session, member_id)
     if running is not None and running.ends_at > now:
@@ -157,16 +157,16 @@ async def object_to_candidate(session: AsyncSession, *, member_id: int, reason: 
     return objection
 
 
-async def resolve_objection(session: AsyncSession, *, scope: Territories, objection_id: int,
+async def resolve_objection(session: AsyncSession, *, viewer: Viewer, objection_id: int,
                             uphold: bool, reason: str, now: datetime, actor: str) -> Objection:
-    """Dismiss or uphold an OPEN objection with a reason, within `scope`."""
+    """Dismiss or uphold an OPEN objection with a reason, within the caller's territories."""
     why = check_reason(reason)
     objection = await session.get(Objection, objection_id, with_for_update=True)
     notice = None if objection is None else await session.get(CandidateNotice,
                                                               objection.notice_id)
     if objection is None or notice is None:
         raise InvalidInput.one("NOT_FOUND", "no objection has this id", "id")
-    await _member(session, scope, notice.member_id)
+    await _member(session, viewer, notice.member_id)
     if objection.status != ObjectionStatus.OPEN.value:
         raise InvalidInput.one("INVALID_STATUS", f"the objection is {objection.status} already",
                                "id")
@@ -188,11 +188,11 @@ _OBJECTIONS = text("""
     FROM objection WHERE notice_id = :notice""")
 
 
-async def admit_member(session: AsyncSession, *, scope: Territories, member_id: int,
+async def admit_member(session: AsyncSession, *, viewer: Viewer, member_id: int,
                        now: datetime, actor: str) -> Member:
     """ACTIVE, with `joined_at`, once the notice has ended with no objection open and none
     upheld."""
-    member = await _member(session, scope, member_id)
+    member = await _member(session, viewer, member_id)
     _require_status(member, S.CANDIDATE, doing="admitting")
     notice = await _latest_notice(session, member_id)
     if notice is None:
@@ -213,22 +213,22 @@ async def admit_member(session: AsyncSession, *, scope: Territories, member_id: 
     return member
 
 
-async def suspend_member(session: AsyncSession, *, scope: Territories, member_id: int,
+async def suspend_member(session: AsyncSession, *, viewer: Viewer, member_id: int,
                          reason: str, now: datetime, actor: str,
                          dispatching: Dispatching) -> Changed:
     """ACTIVE → SUSPENDED; their open requests go back to dispatch."""
     why = check_reason(reason)
-    member = await _member(session, scope, member_id)
+    member = await _member(session, viewer, member_id)
     _require_status(member, S.ACTIVE, doing="suspending")
     return await _leave(session, member, to=S.SUSPENDED, why=why, now=now, actor=actor,
                         dispatching=dispatching, action="MEMBER_SUSPENDED")
 
 
-async def reinstate_member(session: AsyncSession, *, scope: Territories, member_id: int,
+async def reinstate_member(session: AsyncSession, *, viewer: Viewer, member_id: int,
                            reason: str, now: datetime, actor: str) -> Member:
     """SUSPENDED → ACTIVE."""
     why = check_reason(reason)
-    member = await _member(session, scope, member_id)
+    member = await _member(session, viewer, member_id)
     _require_status(member, S.SUSPENDED, doing="reinstating")
     await _step(session, member, to=S.ACTIVE, actor=actor, reason=why, now=now,
                 action="MEMBER_REINSTATED")
@@ -238,13 +238,13 @@ async def reinstate_member(session: AsyncSession, *, scope: Territories, member_
 _UNLEAD = text("UPDATE building_group SET leader_id = NULL WHERE leader_id = :id")
 
 
-async def exit_member(session: AsyncSession, *, scope: Territories, member_id: int,
+async def exit_member(session: AsyncSession, *, viewer: Viewer, member_id: int,
                       reason: str, now: datetime, actor: str,
                       dispatching: Dispatching) -> Changed:
     """Any status but EXITED → EXITED: their open requests go back to dispatch, their
     sessions end, they lead no group any more."""
     why = check_reason(reason)
-    member = await _member(session, scope, member_id)
+    member = await _member(session, viewer, member_id)
     _require_status(member, S.CANDIDATE, S.ACTIVE, S.SUSPENDED, doing="exiting")
     ended = await end_member_sessions(session, member_id=member_id, now=now,
                                       reason="MEMBER_EXITED")

@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.access import Territories
+from domain.access import Viewer
 from domain.errors import InvalidInput
 from domain.organisation import within
 from domain.people.audit import record
@@ -104,17 +104,18 @@ _SET_BOUNDARY = text("""
 _BOUNDARY = text("SELECT code, ST_AsGeoJSON(boundary, 7) AS geojson FROM grid WHERE id = :id")
 
 
-async def update_grid_boundary(session: AsyncSession, *, scope: Territories, grid_id: int,
+async def update_grid_boundary(session: AsyncSession, *, viewer: Viewer, grid_id: int,
                                wkb: bytes, now: datetime, actor: str,
                                field: str = "boundary") -> BoundaryChange:
     """A new boundary (a valid WGS-84 polygon or multipolygon, checked by the caller) from
-    `now` for a grid within `scope`; OVERLAPPING_GRIDS or OUTSIDE_GRIDS naming `field` when
-    it would overlap another grid of its community or leave a building outside every grid.
+    `now` for a grid within the caller's territories; OVERLAPPING_GRIDS or OUTSIDE_GRIDS
+    naming `field` when it would overlap another grid of its community or leave a building
+    outside every grid.
     Recorded as GRID_BOUNDARY_UPDATED, before and after, with the buildings that moved."""
     grid = await session.get(Grid, grid_id, with_for_update=True)
     if grid is None:
         raise InvalidInput.one("NOT_FOUND", "no grid has this id", "gridId")
-    await within.require(session, scope, grid.community_id, "gridId")
+    within.require(viewer, grid.community_id, "gridId")
     before = (await session.execute(_BOUNDARY, {"id": grid_id})).one()
     after = (await session.execute(_SET_BOUNDARY, {"wkb": wkb, "id": grid_id})).scalar_one()
     try:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.access import Territories
+from domain.access import Viewer
 from domain.errors import InvalidInput, UserError
 from domain.organisation import within
 from domain.people.audit import record
@@ -26,13 +26,13 @@ _MEMBERS = text("""
 _CURRENT = text("SELECT member_id FROM grid_worker WHERE grid_id = :grid ORDER BY member_id")
 
 
-async def set_grid_workers(session: AsyncSession, *, scope: Territories, grid_id: int,
+async def set_grid_workers(session: AsyncSession, *, viewer: Viewer, grid_id: int,
                            member_ids: Sequence[int], actor: str) -> Grid:
     """The grid's workers are exactly `member_ids`; InvalidInput naming `memberIds[i]`."""
     grid = await session.get(Grid, grid_id, with_for_update=True)
     if grid is None:
         raise InvalidInput.one("NOT_FOUND", "no grid has this id", "gridId")
-    await within.require(session, scope, grid.community_id, "gridId")
+    within.require(viewer, grid.community_id, "gridId")
     rows = {r.id: r for r in await session.execute(_MEMBERS, {"ids": list(member_ids)})}
     errors = []
     for i, pk in enumerate(member_ids):

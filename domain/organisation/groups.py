@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.access import Territories
+from domain.access import Viewer
 from domain.errors import InvalidInput, UserError
 from domain.organisation import within
 from domain.organisation.member_update import KEEP
@@ -125,9 +125,10 @@ async def _check_leader(session: AsyncSession, leader_id: int | None,
     return []
 
 
-async def create_building_group(session: AsyncSession, *, scope: Territories, new: NewGroup,
+async def create_building_group(session: AsyncSession, *, viewer: Viewer, new: NewGroup,
                                 actor: str, where: str = "input") -> BuildingGroup:
-    """A new group of buildings within `scope`; InvalidInput naming every wrong field."""
+    """A new group of buildings within the caller's territories; InvalidInput naming every
+    wrong field."""
     errors = _check_text(new.code, 64, f"{where}.code") + _check_text(new.name, 200,
                                                                       f"{where}.name")
     if not errors and (await session.execute(text(
@@ -138,7 +139,7 @@ async def create_building_group(session: AsyncSession, *, scope: Territories, ne
     if grid is None:
         raise InvalidInput([*errors, UserError("NOT_FOUND", "no grid has this id",
                                                f"{where}.gridId")])
-    await within.require(session, scope, grid.community_id, f"{where}.gridId")
+    within.require(viewer, grid.community_id, f"{where}.gridId")
     errors += await _check_buildings(session, new.building_ids, new.grid_id, None,
                                      f"{where}.buildingIds")
     errors += await _check_leader(session, new.leader_id, new.building_ids, f"{where}.leaderId")
@@ -155,7 +156,7 @@ async def create_building_group(session: AsyncSession, *, scope: Territories, ne
     return group
 
 
-async def update_building_group(session: AsyncSession, *, scope: Territories, group_id: int,
+async def update_building_group(session: AsyncSession, *, viewer: Viewer, group_id: int,
                                 change: GroupChange, actor: str,
                                 where: str = "input") -> BuildingGroup:
     """Change a group's name, buildings (replaced) or leader; CONFLICT naming `id` while
@@ -165,7 +166,7 @@ async def update_building_group(session: AsyncSession, *, scope: Territories, gr
     if group is None:
         raise InvalidInput.one("NOT_FOUND", "no building group has this id", "id")
     community = await within.community_of(session, within.GROUP_COMMUNITY, group_id)
-    await within.require(session, scope, community, "id")
+    within.require(viewer, community, "id")
     before = await _snapshot(session, group)
     errors = [] if change.name is KEEP else _check_text(change.name, 200, f"{where}.name")
     buildings = before["buildings"] if change.building_ids is KEEP else change.building_ids

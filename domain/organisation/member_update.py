@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.access import Territories
+from domain.access import Viewer
 from domain.errors import InvalidInput, UserError
 from domain.organisation import within
 from domain.organisation.models import Organisation
@@ -94,27 +94,27 @@ async def _links(session: AsyncSession, member: Member, change: MemberChange,
     return building, group, errors
 
 
-async def _check_territories(session: AsyncSession, scope: Territories, member: Member,
+async def _check_territories(session: AsyncSession, viewer: Viewer, member: Member,
                              building: Building | None, group: BuildingGroup | None,
                              change: MemberChange, where: str) -> None:
-    await within.require(session, scope, await within.community_of(
+    within.require(viewer, await within.community_of(
         session, within.MEMBER_COMMUNITY, member.id or 0), "id")
     if change.is_given("building_id") and building is not None:
-        await within.require(session, scope, await within.community_of(
+        within.require(viewer, await within.community_of(
             session, within.BUILDING_COMMUNITY, building.id or 0), f"{where}.buildingId")
     if change.is_given("group_id") and group is not None:
-        await within.require(session, scope, await within.community_of(
+        within.require(viewer, await within.community_of(
             session, within.GROUP_COMMUNITY, group.id or 0), f"{where}.buildingGroupId")
     if change.is_given("organisation_id") and change.organisation_id is not None:
         organisation = await session.get(Organisation, change.organisation_id)
-        await within.require(session, scope, organisation.community_id if organisation
+        within.require(viewer, organisation.community_id if organisation
                              else None, f"{where}.organisationId")
 
 
-async def update_member(session: AsyncSession, *, scope: Territories, member_id: int,
+async def update_member(session: AsyncSession, *, viewer: Viewer, member_id: int,
                         change: MemberChange, actor: str, where: str = "input") -> Member:
-    """Apply `change` to a member within `scope`; InvalidInput naming every wrong field
-    (nothing changed). The row is locked for the change."""
+    """Apply `change` to a member within the caller's territories; InvalidInput naming every
+    wrong field (nothing changed). The row is locked for the change."""
     member = await session.get(Member, member_id, with_for_update=True)
     if member is None:
         raise InvalidInput.one("NOT_FOUND", "no member has this id", "id")
@@ -122,7 +122,7 @@ async def update_member(session: AsyncSession, *, scope: Territories, member_id:
     building, group, link_errors = await _links(session, member, change, where)
     if errors + link_errors:
         raise InvalidInput(errors + link_errors)
-    await _check_territories(session, scope, member, building, group, change, where)
+    await _check_territories(session, viewer, member, building, group, change, where)
     before = snapshot(member, [])
     _apply(member, change, building)
     if _drops_grid_work(change):

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from domain.access import Territories, mask_phone
+from domain.access import Viewer, mask_phone
 from domain.errors import InvalidInput, UserError
 from domain.infra.paging import Page, fetch_page
 from domain.organisation import within
@@ -17,6 +17,7 @@ from domain.organisation.models import Organisation, OrganisationKind
 from domain.people.audit import record
 from domain.spatial.models import Community
 from domain.spatial.phone import normalize_phone
+from domain.visibility import Kind, visible_clause
 
 
 @dataclass(frozen=True)
@@ -50,18 +51,18 @@ def _check(new: NewOrganisation, where: str) -> list[UserError]:
     return errors
 
 
-async def create_organisation(session: AsyncSession, *, scope: Territories,
+async def create_organisation(session: AsyncSession, *, viewer: Viewer,
                               new: NewOrganisation, actor: str,
                               where: str = "input") -> Organisation:
-    """Store a partner organisation of a community within `scope`; InvalidInput naming the
-    field otherwise (NOT_FOUND, FORBIDDEN, REQUIRED, TOO_LONG, INVALID_PHONE). Recorded as
-    ORGANISATION_CREATED (the contact phone masked)."""
+    """Store a partner organisation of a community the caller administers; InvalidInput
+    naming the field otherwise (NOT_FOUND, FORBIDDEN, REQUIRED, TOO_LONG, INVALID_PHONE).
+    Recorded as ORGANISATION_CREATED (the contact phone masked)."""
     errors = _check(new, where)
     if await session.get(Community, new.community_id) is None:
         errors.append(UserError("NOT_FOUND", "no community has this id", f"{where}.communityId"))
     if errors:
         raise InvalidInput(errors)
-    await within.require(session, scope, new.community_id, f"{where}.communityId")
+    within.require(viewer, new.community_id, f"{where}.communityId")
     row = Organisation(name=new.name.strip(), kind=new.kind.value,
                        community_id=new.community_id,
                        contact_name=(new.contact_name or "").strip() or None,
@@ -81,15 +82,12 @@ def snapshot(row: Organisation) -> dict[str, object]:
             "contactName": row.contact_name, "contactPhone": mask_phone(row.contact_phone)}
 
 
-async def list_organisations(session: AsyncSession, *, scope: Territories,
+async def list_organisations(session: AsyncSession, *, viewer: Viewer,
                              community_id: int | None, kind: OrganisationKind | None,
                              first: int, after: int | None) -> Page[Organisation]:
-    """One page of the organisations within `scope`, by id; optionally of one community or
-    kind."""
-    stmt = select(Organisation)
-    held = within.communities_held(scope)
-    if held is not None:
-        stmt = stmt.where(col(Organisation.community_id).in_(held))
+    """One page of the organisations the caller may see (domain.visibility), by id;
+    optionally of one community or kind."""
+    stmt = select(Organisation).where(visible_clause(viewer, Kind.ORGANISATION, Organisation))
     if community_id is not None:
         stmt = stmt.where(col(Organisation.community_id) == community_id)
     if kind is not None:

@@ -13,20 +13,20 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.access import Territories
+from domain.access import Viewer
 from domain.surveys.assessment import period_bounds
+from domain.visibility import Kind, condition, visible_params
 
-_REVIEW = text("""
+_REVIEW = """
     SELECT m.id AS member_id, a.score AS score, p.score AS previous_score
     FROM member_assessment a
     JOIN member_assessment p ON p.member_id = a.member_id AND p.period = :previous
     JOIN member m ON m.id = a.member_id
-    LEFT JOIN community c ON c.id = a.community_id
     WHERE a.period = :period AND a.tier = 'POOR' AND p.tier = 'POOR'
       AND m.status IN ('ACTIVE', 'SUSPENDED')
       AND (CAST(:community AS integer) IS NULL OR a.community_id = :community)
-      AND (:city OR a.community_id = ANY(:communities) OR c.subdistrict_id = ANY(:subdistricts))
-    ORDER BY a.score NULLS FIRST, m.id""")
+      AND {visible}
+    ORDER BY a.score NULLS FIRST, m.id"""
 
 
 @dataclass(frozen=True)
@@ -51,13 +51,13 @@ def previous_period(period: str, field: str = "period") -> str:
     return f"{int(year) - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
 
 
-async def members_for_review(session: AsyncSession, *, scope: Territories, period: str,
+async def members_for_review(session: AsyncSession, *, viewer: Viewer, period: str,
                              community_id: int | None = None) -> list[ReviewCase]:
     """Members rated POOR in `period` and the one before, lowest score first."""
     before = previous_period(period)
-    rows = await session.execute(_REVIEW, {
+    sql = text(_REVIEW.format(visible=condition(viewer, Kind.ASSESSMENT, "a")))
+    rows = await session.execute(sql, {
         "period": period.strip(), "previous": before, "community": community_id,
-        "city": scope.city, "communities": sorted(scope.community_ids),
-        "subdistricts": sorted(scope.subdistrict_ids)})
+        **visible_params(viewer)})
     return [ReviewCase(int(r.member_id), period.strip(), before, r.score, r.previous_score)
             for r in rows]

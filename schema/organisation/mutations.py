@@ -23,7 +23,6 @@ from schema.common.context import Info
 from schema.common.enums import CoordSystem
 from schema.common.ids import decode_id
 from schema.common.payloads import UserErrorType
-from schema.common.permissions import STAFF
 from schema.common.rate_limits import SUBMISSION, RateLimited
 from schema.common.scalars import GeoJSON
 from schema.organisation.member_types import Objection
@@ -121,7 +120,7 @@ def _boundary_in(boundary: GeoJSON, crs: CoordSystem) -> bytes:
 
 @strawberry.type
 class OrganisationMutation:
-    @strawberry.mutation(permission_classes=STAFF, description="A partner organisation "
+    @strawberry.mutation(description="A partner organisation "
                          "(共建单位) of a community within your territories. Errors name the "
                          "field: REQUIRED, TOO_LONG, INVALID_PHONE, NOT_FOUND, FORBIDDEN.")
     async def create_organisation(self, info: Info,
@@ -133,13 +132,13 @@ class OrganisationMutation:
                 contact_phone=input.contact_phone,
                 community_id=decode_id(input.community_id, "Community", "input.communityId"))
             async with transaction(info.context.sessions) as session:
-                row = await create_organisation(session, scope=viewer.scope, new=new,
+                row = await create_organisation(session, viewer=viewer, new=new,
                                                 actor=actor_of(viewer))
         except InvalidInput as exc:
             return OrganisationPayload(errors=UserErrorType.list_of(exc.errors))
         return OrganisationPayload(organisation=Organisation.of(row))
 
-    @strawberry.mutation(permission_classes=STAFF, description="Changes only the fields given "
+    @strawberry.mutation(description="Changes only the fields given "
                          "of a member within your territories, with createMember's checks. "
                          "Errors name the field: INVALID_VALUE, INVALID_PHONE, NOT_FOUND, "
                          "FORBIDDEN (outside your territories; a move to another community "
@@ -150,14 +149,14 @@ class OrganisationMutation:
         try:
             change = _member_change(input)
             async with transaction(info.context.sessions) as session:
-                row = await update_member(session, scope=viewer.scope,
+                row = await update_member(session, viewer=viewer,
                                           member_id=decode_id(id, "Member", "id"),
                                           change=change, actor=actor_of(viewer))
         except InvalidInput as exc:
             return MemberPayload(errors=UserErrorType.list_of(exc.errors))
         return MemberPayload(member=Member.of(row))
 
-    @strawberry.mutation(permission_classes=STAFF, description="Starts the public notice "
+    @strawberry.mutation(description="Starts the public notice "
                          "(公示) of a CANDIDATE within your territories: noticeDays 1 to 30 "
                          "(INVALID_VALUE naming noticeDays). The candidate shows on the notice "
                          "board with the day it ends. INVALID_STATUS for a member who is not a "
@@ -168,7 +167,7 @@ class OrganisationMutation:
         try:
             async with transaction(info.context.sessions) as session:
                 row = await admission.post_candidate(
-                    session, scope=viewer.scope, member_id=decode_id(id, "Member", "id"),
+                    session, viewer=viewer, member_id=decode_id(id, "Member", "id"),
                     notice_days=notice_days, now=_now(), actor=actor_of(viewer))
         except InvalidInput as exc:
             return _failed(exc)
@@ -189,19 +188,19 @@ class OrganisationMutation:
             return ObjectionPayload(errors=UserErrorType.list_of(exc.errors))
         return ObjectionPayload(received=True)
 
-    @strawberry.mutation(permission_classes=STAFF, description="Dismisses an OPEN objection "
+    @strawberry.mutation(description="Dismisses an OPEN objection "
                          "with a reason: it no longer stands in the way of admitMember.")
     async def dismiss_objection(self, info: Info, id: strawberry.ID,
                                 reason: str) -> ObjectionResolutionPayload:
         return await _resolve(info, id, reason, uphold=False)
 
-    @strawberry.mutation(permission_classes=STAFF, description="Upholds an OPEN objection with "
+    @strawberry.mutation(description="Upholds an OPEN objection with "
                          "a reason: the candidate cannot be admitted on this notice.")
     async def uphold_objection(self, info: Info, id: strawberry.ID,
                                reason: str) -> ObjectionResolutionPayload:
         return await _resolve(info, id, reason, uphold=True)
 
-    @strawberry.mutation(permission_classes=STAFF, description="A CANDIDATE becomes ACTIVE "
+    @strawberry.mutation(description="A CANDIDATE becomes ACTIVE "
                          "(joinedAt now) once the notice has ended with no objection open and "
                          "none upheld. Errors (field id): NOT_POSTED, NOTICE_RUNNING, "
                          "OBJECTION_OPEN, OBJECTION_UPHELD, INVALID_STATUS, FORBIDDEN.")
@@ -210,13 +209,13 @@ class OrganisationMutation:
         try:
             async with transaction(info.context.sessions) as session:
                 row = await admission.admit_member(
-                    session, scope=viewer.scope, member_id=decode_id(id, "Member", "id"),
+                    session, viewer=viewer, member_id=decode_id(id, "Member", "id"),
                     now=_now(), actor=actor_of(viewer))
         except InvalidInput as exc:
             return _failed(exc)
         return MemberPayload(member=Member.of(row))
 
-    @strawberry.mutation(permission_classes=STAFF, description="ACTIVE → SUSPENDED, with a "
+    @strawberry.mutation(description="ACTIVE → SUSPENDED, with a "
                          "reason: every open request of the member goes back to dispatch at "
                          "once (HANDED_BACK events; the next candidate is offered it).")
     async def suspend_member(self, info: Info, id: strawberry.ID,
@@ -225,14 +224,14 @@ class OrganisationMutation:
         try:
             async with transaction(info.context.sessions) as session:
                 changed = await admission.suspend_member(
-                    session, scope=viewer.scope, member_id=decode_id(id, "Member", "id"),
+                    session, viewer=viewer, member_id=decode_id(id, "Member", "id"),
                     reason=reason, now=_now(), actor=actor_of(viewer),
                     dispatching=_dispatching(info))
         except InvalidInput as exc:
             return _failed(exc)
         return _send(info, changed)
 
-    @strawberry.mutation(permission_classes=STAFF, description="SUSPENDED → ACTIVE, with a "
+    @strawberry.mutation(description="SUSPENDED → ACTIVE, with a "
                          "reason.")
     async def reinstate_member(self, info: Info, id: strawberry.ID,
                                reason: str) -> MemberPayload:
@@ -240,13 +239,13 @@ class OrganisationMutation:
         try:
             async with transaction(info.context.sessions) as session:
                 row = await admission.reinstate_member(
-                    session, scope=viewer.scope, member_id=decode_id(id, "Member", "id"),
+                    session, viewer=viewer, member_id=decode_id(id, "Member", "id"),
                     reason=reason, now=_now(), actor=actor_of(viewer))
         except InvalidInput as exc:
             return _failed(exc)
         return MemberPayload(member=Member.of(row))
 
-    @strawberry.mutation(permission_classes=STAFF, description="→ EXITED, with a reason: open "
+    @strawberry.mutation(description="→ EXITED, with a reason: open "
                          "requests go back to dispatch, the member's sessions end at once and "
                          "they lead no group any more.")
     async def exit_member(self, info: Info, id: strawberry.ID, reason: str) -> MemberPayload:
@@ -254,7 +253,7 @@ class OrganisationMutation:
         try:
             async with transaction(info.context.sessions) as session:
                 changed = await admission.exit_member(
-                    session, scope=viewer.scope, member_id=decode_id(id, "Member", "id"),
+                    session, viewer=viewer, member_id=decode_id(id, "Member", "id"),
                     reason=reason, now=_now(), actor=actor_of(viewer),
                     dispatching=_dispatching(info))
         except InvalidInput as exc:
@@ -262,7 +261,7 @@ class OrganisationMutation:
         return _send(info, changed)
 
 
-    @strawberry.mutation(permission_classes=STAFF, description="A building group of adjacent "
+    @strawberry.mutation(description="A building group of adjacent "
                          "buildings of one grid within your territories. Errors name the "
                          "field: CODE_TAKEN, INVALID_VALUE, NOT_FOUND, FORBIDDEN, OTHER_GRID, "
                          "IN_ANOTHER_GROUP, NOT_ADJACENT, DUPLICATE, NOT_RESIDENT, "
@@ -273,13 +272,13 @@ class OrganisationMutation:
         try:
             new = _new_group(input)
             async with transaction(info.context.sessions) as session:
-                row = await groups.create_building_group(session, scope=viewer.scope, new=new,
+                row = await groups.create_building_group(session, viewer=viewer, new=new,
                                                          actor=actor_of(viewer))
         except InvalidInput as exc:
             return BuildingGroupPayload(errors=UserErrorType.list_of(exc.errors))
         return BuildingGroupPayload(building_group=BuildingGroup.of(row))
 
-    @strawberry.mutation(permission_classes=STAFF, description="Changes a group's name, "
+    @strawberry.mutation(description="Changes a group's name, "
                          "buildings (replaced; residents follow) or leader, with "
                          "createBuildingGroup's checks. CONFLICT (field id) while another "
                          "change to the group is under way: reload and try again.")
@@ -290,13 +289,13 @@ class OrganisationMutation:
             change = _group_change(input)
             async with transaction(info.context.sessions) as session:
                 row = await groups.update_building_group(
-                    session, scope=viewer.scope, group_id=decode_id(id, "BuildingGroup", "id"),
+                    session, viewer=viewer, group_id=decode_id(id, "BuildingGroup", "id"),
                     change=change, actor=actor_of(viewer))
         except InvalidInput as exc:
             return BuildingGroupPayload(errors=UserErrorType.list_of(exc.errors))
         return BuildingGroupPayload(building_group=BuildingGroup.of(row))
 
-    @strawberry.mutation(permission_classes=STAFF, description="The grid's workers (网格员) "
+    @strawberry.mutation(description="The grid's workers (网格员) "
                          "are exactly these members of its community (they gain the "
                          "GRID_WORKER role). Errors: OTHER_COMMUNITY, NOT_FOUND, "
                          "INVALID_STATUS naming memberIds[i]; FORBIDDEN naming gridId.")
@@ -308,13 +307,13 @@ class OrganisationMutation:
             members = _ids(member_ids, "Member", "memberIds")
             async with transaction(info.context.sessions) as session:
                 row = await grid_workers.set_grid_workers(
-                    session, scope=viewer.scope, grid_id=grid, member_ids=members,
+                    session, viewer=viewer, grid_id=grid, member_ids=members,
                     actor=actor_of(viewer))
         except InvalidInput as exc:
             return GridPayload(errors=UserErrorType.list_of(exc.errors))
         return GridPayload(grid=Grid.of(row))
 
-    @strawberry.mutation(permission_classes=STAFF, description="A new boundary for a grid "
+    @strawberry.mutation(description="A new boundary for a grid "
                          "within your territories, in force from now (the old one becomes a "
                          "past version). Buildings are re-assigned spatially (movedBuildings); "
                          "requests keep their grid. Errors naming boundary: INVALID_GEOMETRY "
@@ -327,7 +326,7 @@ class OrganisationMutation:
             wkb = _boundary_in(boundary, crs)
             async with transaction(info.context.sessions) as session:
                 changed = await boundaries.update_grid_boundary(
-                    session, scope=viewer.scope, grid_id=grid, wkb=wkb, now=_now(),
+                    session, viewer=viewer, grid_id=grid, wkb=wkb, now=_now(),
                     actor=actor_of(viewer))
                 moved = [await session.get(BuildingRow, m.building_id) for m in changed.moved]
         except InvalidInput as exc:
@@ -342,7 +341,7 @@ async def _resolve(info: Info, id: str, reason: str, *,
     try:
         async with transaction(info.context.sessions) as session:
             row = await admission.resolve_objection(
-                session, scope=viewer.scope, objection_id=decode_id(id, "Objection", "id"),
+                session, viewer=viewer, objection_id=decode_id(id, "Objection", "id"),
                 uphold=uphold, reason=reason, now=_now(), actor=actor_of(viewer))
     except InvalidInput as exc:
         return ObjectionResolutionPayload(errors=UserErrorType.list_of(exc.errors))

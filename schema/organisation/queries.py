@@ -16,7 +16,6 @@ from schema.common.connections import Connection, page_size, to_connection
 from schema.common.context import Info
 from schema.common.ids import decode_cursor, decode_id, decode_optional
 from schema.common.inputs import PointInput
-from schema.common.permissions import STAFF
 from schema.organisation.types import GroupSuggestion, NoticeBoard, Organisation, ReviewCase
 from schema.spatial.types import Coverage
 
@@ -35,19 +34,19 @@ class OrganisationQuery:
             board = await notice_board(session, group_id=group_id, now=datetime.now(UTC))
         return None if board is None else NoticeBoard.of(board)
 
-    @strawberry.field(permission_classes=STAFF, description="Partner organisations (共建单位) "
+    @strawberry.field(description="Partner organisations (共建单位) "
                       "within your territories, by id; optionally of one community or kind.")
     async def organisations(self, info: Info, community_id: strawberry.ID | None = None,
                             kind: OrganisationKind | None = None, first: int | None = 50,
                             after: str | None = None) -> Connection[Organisation]:
         async with info.context.sessions() as session:
             page = await list_organisations(
-                session, scope=info.context.viewer.scope,
+                session, viewer=info.context.viewer,
                 community_id=decode_optional(community_id, "Community", "communityId"),
                 kind=kind, first=page_size(first), after=decode_cursor(after))
         return to_connection(page, Organisation.of)
 
-    @strawberry.field(permission_classes=STAFF, description="Members within your territories "
+    @strawberry.field(description="Members within your territories "
                       "rated POOR in `period` (2026-11 or 2026-Q4) and in the period before, "
                       "lowest score first: for review (优者上、庸者下、劣者汰). Reads the stored "
                       "assessments of both periods. INVALID_PERIOD for a malformed period.")
@@ -55,11 +54,11 @@ class OrganisationQuery:
                                  community_id: strawberry.ID | None = None) -> list[ReviewCase]:
         async with info.context.sessions() as session:
             rows = await members_for_review(
-                session, scope=info.context.viewer.scope, period=period,
+                session, viewer=info.context.viewer, period=period,
                 community_id=decode_optional(community_id, "Community", "communityId"))
         return [ReviewCase.of(r) for r in rows]
 
-    @strawberry.field(permission_classes=STAFF, description="Buildings within your "
+    @strawberry.field(description="Buildings within your "
                       "territories with minPartyMembers (the documents' rule of five) or more "
                       "ACTIVE party members living there and no group of their own (none, or "
                       "one shared with other buildings), most party members first.")
@@ -68,13 +67,13 @@ class OrganisationQuery:
                                 ) -> list[GroupSuggestion]:
         async with info.context.sessions() as session:
             rows = await group_suggestions(
-                session, scope=info.context.viewer.scope,
+                session, viewer=info.context.viewer,
                 min_party_members=MIN_PARTY_MEMBERS if min_party_members is None
                 else min_party_members,
                 community_id=decode_optional(community_id, "Community", "communityId"))
         return [GroupSuggestion.of(r) for r in rows]
 
-    @strawberry.field(permission_classes=STAFF, description="Who covered a point at a moment: "
+    @strawberry.field(description="Who covered a point at a moment: "
                       "the grid (and community) from the boundary versions in force then; the "
                       "building and its group as they are now. Null when nothing covered it.")
     async def coverage_at(self, info: Info, point: PointInput, at: datetime) -> Coverage | None:

@@ -14,7 +14,7 @@ from domain.infra.db import transaction
 from domain.people.sessions import start_session
 from domain.requests.actions import accept_request
 from domain.requests.submit import NewRequest, submit_request
-from tests.organisation_factory import gid, load_organisation_places, member, staff
+from tests.organisation_factory import gid, load_organisation_places, member, refused, staff
 from tests.requests_factory import B1_POINT, TUNING, community_with_stewards, dispatch_request
 
 MEMBER = "member { status joinedAt history { fromStatus toStatus actor reason } }"
@@ -42,10 +42,9 @@ async def test_the_admission_cycle(api: Any, sessions: Any) -> None:
     pk = await member(sessions, ids, "B1", status="CANDIDATE")
     c1, who = staff(ids, "C1"), {"id": gid("Member", pk)}
     for days in (0, 31):
-        refused = (await api.data(POST, {**who, "d": days}, viewer=c1))["postCandidate"]
-        assert refused["errors"] == [{"code": "INVALID_VALUE", "field": "noticeDays"}]
-    outside = (await api.data(POST, {**who, "d": 7}, viewer=staff(ids, "C2")))["postCandidate"]
-    assert outside["errors"] == [{"code": "FORBIDDEN", "field": "id"}]
+        denied = (await api.data(POST, {**who, "d": days}, viewer=c1))["postCandidate"]
+        assert denied["errors"] == [{"code": "INVALID_VALUE", "field": "noticeDays"}]
+    assert await refused(api, POST, {**who, "d": 7}, staff(ids, "C2")) == ("FORBIDDEN", "id")
     posted = (await api.data(POST, {**who, "d": 7}, viewer=c1))["postCandidate"]
     assert posted["errors"] == [] and posted["member"]["notice"]["objections"] == []
     early = (await api.data(ADMIT, who, viewer=c1))["admitMember"]
@@ -97,8 +96,8 @@ async def test_an_upheld_objection_bars_admission(api: Any, sessions: Any) -> No
     upheld = await api.data(RESOLVE % "upholdObjection", {"id": objection["id"], "r": "属实"})
     assert upheld["upholdObjection"]["objection"]["status"] == "UPHELD"
     await _end_notice(sessions)
-    refused = (await api.data(ADMIT, who))["admitMember"]
-    assert refused["errors"] == [{"code": "OBJECTION_UPHELD", "field": "id"}]
+    denied = (await api.data(ADMIT, who))["admitMember"]
+    assert denied["errors"] == [{"code": "OBJECTION_UPHELD", "field": "id"}]
     async with sessions() as session:
         assert (await session.execute(text("SELECT status FROM member WHERE id = :id"),
                                       {"id": pk})).scalar() == "CANDIDATE"

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from tests.organisation_factory import gid, load_organisation_places, member, staff
+from tests.organisation_factory import gid, load_organisation_places, member, refused, staff
 
 UPDATE = """mutation($id: ID!, $input: MemberUpdateInput!) { updateMember(id: $id, input: $input) {
   member { name phone partyMember roles skills publishPhone building { code }
@@ -28,7 +28,7 @@ async def test_only_the_fields_given_change(api: Any, sessions: Any) -> None:
     answer = (await api.data(UPDATE, {"id": gid("Member", pk), "input": {
         "name": " 王红梅 ", "publishPhone": True}}, viewer=staff(ids, "C1")))["updateMember"]
     assert answer == {"errors": [], "member": {
-        "name": "王红梅", "phone": "138****5678", "partyMember": True, "roles": ["STEWARD"],
+        "name": "王红梅", "phone": "13812345678", "partyMember": True, "roles": ["STEWARD"],
         "skills": ["MAINTENANCE"], "publishPhone": True, "building": {"code": "B1"},
         "group": None, "organisation": None}}
     moved = (await api.data(UPDATE, {"id": gid("Member", pk), "input": {
@@ -48,11 +48,9 @@ async def test_a_move_to_another_community_takes_a_caller_holding_both(
     ids = await load_organisation_places(sessions)
     pk = await member(sessions, ids, "B1")
     to_c2 = {"id": gid("Member", pk), "input": {"buildingId": gid("Building", ids["B5"])}}
-    refused = (await api.data(UPDATE, to_c2, viewer=staff(ids, "C1")))["updateMember"]
-    assert refused == {"member": None, "errors": [{"code": "FORBIDDEN",
-                                                   "field": "input.buildingId"}]}
-    other = (await api.data(UPDATE, to_c2, viewer=staff(ids, "C2")))["updateMember"]
-    assert other["errors"] == [{"code": "FORBIDDEN", "field": "id"}]
+    assert await refused(api, UPDATE, to_c2, staff(ids, "C1")) == ("FORBIDDEN",
+                                                                     "input.buildingId")
+    assert await refused(api, UPDATE, to_c2, staff(ids, "C2")) == ("FORBIDDEN", "id")
     assert (await _row(sessions, pk)).building_id == ids["B1"]
     both = (await api.data(UPDATE, to_c2, viewer=staff(ids, "C1", "C2")))["updateMember"]
     assert both["errors"] == [] and both["member"]["building"] == {"code": "B5"}

@@ -30,8 +30,11 @@ from domain.spatial.models import BuildingGroup, Grid, Member, MemberRole, Membe
 #: still count as adjacent: across a lane or a courtyard, not across a block.
 ADJACENT_METRES = 150.0
 
+#: Locked, so that two staff putting one building into two groups take turns: the second
+#: then reads the first's group and is told IN_ANOTHER_GROUP.
 _BUILDINGS = text("""
-    SELECT b.id, b.code, b.grid_id, b.group_id FROM building b WHERE b.id = ANY(:ids)""")
+    SELECT b.id, b.code, b.grid_id, b.group_id FROM building b WHERE b.id = ANY(:ids)
+    ORDER BY b.id FOR UPDATE""")
 _DISTANCES = text("""
     SELECT a.id AS a, b.id AS b FROM building a JOIN building b ON a.id < b.id
     WHERE a.id = ANY(:ids) AND b.id = ANY(:ids)

@@ -237,3 +237,9 @@ class GridWorker(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("grid.id", ondelete="CASCADE"), primary_key=True,
                          index=True)
     )
+
+
+# `member.organisation_id` names the organisation area's table: its model must be on the
+# metadata wherever a Member is flushed (the command line and workers import no schema).
+# Imported last, once everything it imports from here exists.
+from domain.organisation import models as _organisation_models  # noqa: E402, F401

@@ -4,13 +4,19 @@ two staff changing one group at once (one wins, the other a clear error)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import text
 
 from domain.errors import InvalidInput
 from domain.infra.db import transaction
-from domain.organisation.groups import GroupChange, update_building_group
+from domain.organisation.groups import (
+    GroupChange,
+    NewGroup,
+    create_building_group,
+    update_building_group,
+)
 from tests.organisation_factory import (
     CITY_STAFF,
     gid,
@@ -176,3 +182,18 @@ async def test_grid_workers_and_suggestions(api: Any, sessions: Any) -> None:
     assert (await api.data(SUGGEST, {}, viewer=staff(ids, "C2")))["groupSuggestions"] == []
     bad = await api.run(SUGGEST, {"n": 0})
     assert bad.errors[0].extensions["field"] == "minPartyMembers"
+
+
+async def test_two_staff_put_one_building_into_two_groups(api: Any, sessions: Any) -> None:
+    """The second waits for the first's building row, then reads its group: a clear error."""
+    ids = await load_organisation_places(sessions)
+    async with transaction(sessions) as first:
+        await create_building_group(first, viewer=CITY_STAFF, actor="cli", new=NewGroup(
+            code="L1", name="甲的小组", grid_id=ids["G1"], building_ids=[ids["B1"]]))
+        second = asyncio.create_task(api.data(CREATE, {"input": _group(ids, "B1", code="L2")}))
+        await asyncio.sleep(0.5)
+        assert not second.done()  # waiting for the first
+    answer = (await second)["createBuildingGroup"]
+    assert answer == {"buildingGroup": None, "errors": [{"code": "IN_ANOTHER_GROUP",
+                                                         "field": "input.buildingIds[0]"}]}
+    assert await _count(sessions, "SELECT count(*) FROM building_group") == 1

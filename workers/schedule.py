@@ -7,7 +7,9 @@
 - assessment refresh, every ASSESSMENT_INTERVAL_SECONDS, `gridsteward:assessment-refresh`:
   the running month's and quarter's snapshots, and those of periods just ended;
 - audit retention, every AUDIT_RETENTION_INTERVAL_SECONDS (an hour), no lock (two at once
-  only delete the same old entries): deletes audit entries older than AUDIT_RETENTION_DAYS.
+  only delete the same old entries): deletes audit entries older than AUDIT_RETENTION_DAYS;
+- sign-in purge, every SIGN_IN_PURGE_INTERVAL_SECONDS (an hour), no lock (rows are claimed
+  with SKIP LOCKED): deletes expired sign-in codes and refresh tokens.
 
 The sweep talks to the database directly, so timeouts and escalations still happen while the
 broker is away; only its enqueueing waits for the broker. It does not re-enqueue an id within
@@ -32,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.infra.db import session_factory
 from domain.people.audit_log import delete_expired
+from domain.people.expiry import purge_expired
 from domain.requests.sweep import BATCH
 from domain.settings import Settings
 from domain.surveys.batch import BatchCounts, run_survey_batch
@@ -49,6 +52,9 @@ ASSESSMENT_LOCK = "gridsteward:assessment-refresh"
 #: How often the audit retention runs (its setting is the age, AUDIT_RETENTION_DAYS).
 AUDIT_RETENTION_INTERVAL_SECONDS = 3600.0
 
+#: How often expired sign-in codes and refresh tokens are purged.
+SIGN_IN_PURGE_INTERVAL_SECONDS = 3600.0
+
 #: The pause between sweeps while a backlog of due messages is going out (see Sweep.pause).
 BACKLOG_PAUSE_SECONDS = 0.25
 
@@ -61,7 +67,7 @@ def periodic_jobs(settings: Settings, actors: Actors, engine: AsyncEngine,
     sweep = Sweep(settings, actors, session_factory(engine))
     return [Periodic("sweep", sweep.pause, None, sweep),
             survey_batch(settings, engine, clock), assessment_refresh(settings, engine, clock),
-            audit_retention(settings, engine, clock)]
+            audit_retention(settings, engine, clock), sign_in_purge(engine, clock)]
 
 
 class Sweep:
@@ -164,3 +170,15 @@ def audit_retention(settings: Settings, engine: AsyncEngine, clock: Clock = utcn
                 settings.audit_retention_days)
         return deleted
     return Periodic("audit retention", lambda: AUDIT_RETENTION_INTERVAL_SECONDS, None, run)
+
+
+def sign_in_purge(engine: AsyncEngine, clock: Clock = utcnow) -> Periodic:
+    """The sign-in purge's row: sign-in codes and refresh tokens expired as of `clock()`
+    deleted (domain.people.expiry), logged when any were."""
+    async def run() -> int:
+        purged = await purge_expired(session_factory(engine), now=clock())
+        log.log(logging.INFO if purged.codes or purged.refresh_tokens else logging.DEBUG,
+                "sign-in purge: %d codes and %d refresh tokens expired deleted", purged.codes,
+                purged.refresh_tokens)
+        return purged.codes + purged.refresh_tokens
+    return Periodic("sign-in purge", lambda: SIGN_IN_PURGE_INTERVAL_SECONDS, None, run)

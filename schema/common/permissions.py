@@ -24,6 +24,7 @@ and fails when a field that answers a Node, a connection or personal data has no
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import Awaitable, Callable, Iterable
 from copy import copy
@@ -269,6 +270,8 @@ RULES: dict[str, Rule] = {
     "OutboundMessage.body": rule("in outboundMessages (staff, within territories)"),
     "AuditEntry.detail": rule("in auditLog and node (staff, within territories)"),
     "Building.address": rule("a building's street address: the map, not a person"),
+    "Building.location": rule("a building's point: the map, not a person"),
+    "OutboundMessage.surveyToken": rule("in outboundMessages (staff, within territories)"),
     "Coverage.matchedAddress": rule("anyone: the address asked about"),
     "Session.accessToken": rule("the caller's own new session"),
     "Session.refreshToken": rule("the caller's own new session"),
@@ -370,11 +373,11 @@ async def _visible(info: Info, value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, list):
-        kept = [await _node_visible(info, item) for item in value]
+        kept = await asyncio.gather(*(_node_visible(info, item) for item in value))
         return [item for item, keep in zip(value, kept, strict=True) if keep]
     edges = getattr(value, "edges", None)
-    if edges is not None:
-        kept = [await _node_visible(info, edge.node) for edge in edges]
+    if edges is not None:  # one batch for the page: the loads are gathered
+        kept = await asyncio.gather(*(_node_visible(info, edge.node) for edge in edges))
         value.edges = [edge for edge, keep in zip(edges, kept, strict=True) if keep]
         return value
     return value if await _node_visible(info, value) else None

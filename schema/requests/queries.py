@@ -40,7 +40,8 @@ def _window(since: datetime | None, until: datetime | None) -> None:
 @strawberry.type
 class RequestQuery:
     @strawberry.field(description=(
-        "Service requests the caller may see (administrators: all; grid workers: their grids' "
+        "Service requests the caller may see (city-wide administrators: all; staff of "
+        "subdistricts or communities: those of their communities; grid workers: their grids' "
         "and their own; members: those assigned to them), narrowed by scope (memberId: "
         "assigned to that member), statuses (none or empty: all), category, a box and "
         "overdue; oldest first, paged in SQL."))

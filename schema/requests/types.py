@@ -76,8 +76,8 @@ class RequestEvent:
 
 
 _PRIVATE = ("Null (empty for description) unless the caller may see the request: "
-            "administrators, the grid workers of its grid, its assignee, and its submitter "
-            "in the answer to their submission.")
+            "administrators of its community, the grid workers of its grid, its assignee, and "
+            "its submitter in the answer to their submission.")
 
 
 @strawberry.type(description="A resident's need (服务单): a three-part ticket (三联单) of the "

@@ -43,7 +43,7 @@ class SpatialMutation:
         "name, subdistrict?; Polygon/MultiPolygon), grid (code, name, "
         "community; Polygon/MultiPolygon), building (code, address, name?, households?, group?, "
         "groupName?; Point or Polygon footprint). Grid and building membership is found "
-        "spatially. All or nothing: any error, nothing changes. Administrators only."))
+        "spatially. All or nothing: any error, nothing changes. City-wide administrators only."))
     async def import_features(self, info: Info, collection: GeoJSON) -> ImportPayload:
         try:
             async with transaction(info.context.sessions) as session:
@@ -55,7 +55,9 @@ class SpatialMutation:
                              grids=counts.grids, buildings=counts.buildings,
                              building_groups=counts.building_groups)
 
-    @strawberry.mutation(description="Adds a member. Administrators only.")
+    @strawberry.mutation(description="Adds a member. Staff only; staff of subdistricts or "
+                         "communities place the member (buildingId, buildingGroupId or "
+                         "gridIds) within their territories, else FORBIDDEN naming the field.")
     async def create_member(self, info: Info, input: MemberInput) -> MemberPayload:
         try:
             new = _new_member(input)

@@ -26,7 +26,8 @@ def _scope(scope: ScopeInput | None) -> Scope:
 class SurveyQuery:
     @strawberry.field(description=(
         "Satisfaction (群众满意度) of surveys sent in [since, until) for the requests the "
-        "caller may see (administrators all, grid workers their grids, members their own "
+        "caller may see (city-wide administrators all, staff of territories their "
+        "communities', grid workers their grids, members their own "
         "services), narrowed by `scope`. Computed in SQL."))
     async def satisfaction(self, info: Info, scope: ScopeInput | None = None,
                            since: datetime | None = None,
@@ -39,8 +40,9 @@ class SurveyQuery:
     @strawberry.field(description=(
         'Member assessments for a period: a month ("2026-11") or a quarter ("2026-Q4") in '
         "China Standard Time (Beijing, UTC+8), ranked within each community, in the order "
-        "community, rank (the unranked last), member. Administrators see everyone, grid "
-        "workers the members of their grids, members themselves. Paged in SQL: at most "
+        "community, rank (the unranked last), member. City-wide administrators see "
+        "everyone, staff of territories the members of their communities, grid workers the "
+        "members of their grids, members themselves. Paged in SQL: at most "
         "`first` entries (default and most 500); for the next page pass the last entry's "
         "member id as `after`. A page shorter than `first` is the last."))
     async def assessments(self, info: Info, period: str, scope: ScopeInput | None = None,

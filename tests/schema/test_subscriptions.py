@@ -234,3 +234,56 @@ async def test_a_screen_that_leaves_is_forgotten_by_the_feed_at_once(gql_schema:
         assert first.errors is None
         await stream.aclose()
     assert feed.closed and len(feed.taken) < len(world.events)
+
+
+@dataclass
+class HangingFeed:
+    """An EventFeed that yields `ids`, then waits for events that never come."""
+
+    ids: list[int] = field(default_factory=list)
+    closed: bool = False
+
+    async def subscribe(self) -> AsyncIterator[int]:
+        try:
+            for event_id in self.ids:
+                yield event_id
+            await asyncio.Event().wait()
+        finally:
+            self.closed = True
+
+
+async def _signed_in_member(sessions: Any, member: int) -> Viewer:
+    from domain.access import load_viewer
+    from domain.people.sessions import start_session
+    async with transaction(sessions) as session:
+        issued = await start_session(session, now=datetime.now(UTC), member_id=member)
+    async with sessions() as session:
+        return await load_viewer(session, admin=False, member_id=member,
+                                 session_id=issued.session_id)
+
+
+@pytest.mark.parametrize("hanging", [True, False])
+async def test_signing_out_ends_the_callers_subscriptions(gql_schema: Any, sessions: Any,
+                                                          monkeypatch: Any,
+                                                          hanging: bool) -> None:
+    """A signed-out session's subscription ends with SESSION_ENDED: between events, or while
+    no event comes at all (checked every SESSION_CHECK_SECONDS)."""
+    from schema.requests import subscriptions
+    monkeypatch.setattr(subscriptions, "SESSION_CHECK_SECONDS", 0.05)
+    world = await _timeline(sessions)
+    viewer = await _signed_in_member(sessions, world.member)
+    first = world.of(world.a)[0]
+
+    async def sign_out(event_id: int) -> None:
+        async with transaction(sessions) as session:
+            await session.execute(text("UPDATE auth_session SET revoked_at = now() "
+                                       "WHERE id = :id"), {"id": viewer.session_id})
+        await asyncio.sleep(0.1)
+
+    feed: Any = HangingFeed([first]) if hanging else ScriptedFeed(world.of(world.a),
+                                                                  between=sign_out)
+    if hanging:
+        await sign_out(first)
+    results = await _run(gql_schema, sessions, viewer, feed)
+    assert results[-1].errors[0].extensions["code"] == "SESSION_ENDED"
+    assert feed.closed

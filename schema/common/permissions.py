@@ -319,6 +319,9 @@ RULES: dict[str, Rule] = {
     "Organisation.community": rule("the community of an organisation the caller sees"),
     "Organisation.members": rule(f"members {_IN}", checked=True),
     "Organisation.contactPhone": rule("masked as member phones are, whole for city-wide staff"),
+    "Organisation.contactName": rule("of an organisation the caller sees (staff within "
+                                     "territories): whom to call there"),
+    "Objection.resolution": rule("staff only: objections are listed to staff alone"),
     "Member.organisation": rule(f"{_IN}", checked=True),
     "Member.history": rule("staff and the member themself; empty for anyone else"),
     "Member.notice": rule("a candidate's public notice (公示 is public)"),

@@ -17,7 +17,8 @@ WRITES = [
     ("""mutation($m: ID!) { updateMember(id: $m, input: {name: "王红梅"}) { errors { code } } }""",
      lambda ids, m: {"m": gid("Member", m)}),
     ("""mutation($g: ID!, $b: ID!, $l: ID!) { createBuildingGroup(input: {code: "L1",
-        name: "船山路党小组", gridId: $g, buildingIds: [$b], leaderId: $l}) { errors { code } } }""",
+        name: "船山路党小组", gridId: $g, buildingIds: [$b], leaderId: $l}) {
+        errors { code } } }""",
      lambda ids, m: {"g": gid("Grid", ids["G1"]), "b": gid("Building", ids["B1"]),
                      "l": gid("Member", m)}),
     ("""mutation($g: ID!) { updateBuildingGroup(id: $g, input: {name: "第一党小组"}) {

@@ -3,7 +3,9 @@ answered in the payload's `errors`, naming the field, and nothing changes)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import strawberry
 
@@ -58,16 +60,26 @@ def _dispatching(info: Info) -> admission.Dispatching:
                                  channel=settings.outbound_channel)
 
 
-def _send(info: Info, changed: admission.Changed) -> MemberPayload:
-    """Hand the notices of re-dispatched requests to the sender (after commit)."""
+async def _member_step(info: Info, id: str, step: Callable[..., Awaitable[Any]],
+                       **given: Any) -> MemberPayload:
+    """One step of the admission cycle (domain.organisation.admission) on member `id`, in
+    one transaction; the notices of requests it re-dispatched go to the sender after the
+    commit."""
+    viewer = info.context.viewer
+    try:
+        member_id = decode_id(id, "Member", "id")
+        async with transaction(info.context.sessions) as session:
+            done = await step(session, viewer=viewer, member_id=member_id, now=_now(),
+                              actor=actor_of(viewer), **given)
+    except InvalidInput as exc:
+        return MemberPayload(errors=UserErrorType.list_of(exc.errors))
+    if not isinstance(done, admission.Changed):
+        return MemberPayload(member=Member.of(done))
     background = info.context.background
-    for message_id in changed.message_ids if background is not None else ():
-        background.send(message_id)  # type: ignore[union-attr]
-    return MemberPayload(member=Member.of(changed.member))
-
-
-def _failed(exc: InvalidInput) -> MemberPayload:
-    return MemberPayload(errors=UserErrorType.list_of(exc.errors))
+    if background is not None:
+        for message_id in done.message_ids:
+            background.send(message_id)
+    return MemberPayload(member=Member.of(done.member))
 
 
 def _kept(value: object) -> object:
@@ -163,15 +175,7 @@ class OrganisationMutation:
                          "CANDIDATE; NOTICE_RUNNING while a notice runs.")
     async def post_candidate(self, info: Info, id: strawberry.ID,
                              notice_days: int = 7) -> MemberPayload:
-        viewer = info.context.viewer
-        try:
-            async with transaction(info.context.sessions) as session:
-                row = await admission.post_candidate(
-                    session, viewer=viewer, member_id=decode_id(id, "Member", "id"),
-                    notice_days=notice_days, now=_now(), actor=actor_of(viewer))
-        except InvalidInput as exc:
-            return _failed(exc)
-        return MemberPayload(member=Member.of(row))
+        return await _member_step(info, id, admission.post_candidate, notice_days=notice_days)
 
     @strawberry.mutation(extensions=[RateLimited(SUBMISSION, "contactPhone")], description=(
         "An objection to a candidate on public notice, open to anyone (no sign-in): a reason "
@@ -205,61 +209,28 @@ class OrganisationMutation:
                          "none upheld. Errors (field id): NOT_POSTED, NOTICE_RUNNING, "
                          "OBJECTION_OPEN, OBJECTION_UPHELD, INVALID_STATUS, FORBIDDEN.")
     async def admit_member(self, info: Info, id: strawberry.ID) -> MemberPayload:
-        viewer = info.context.viewer
-        try:
-            async with transaction(info.context.sessions) as session:
-                row = await admission.admit_member(
-                    session, viewer=viewer, member_id=decode_id(id, "Member", "id"),
-                    now=_now(), actor=actor_of(viewer))
-        except InvalidInput as exc:
-            return _failed(exc)
-        return MemberPayload(member=Member.of(row))
+        return await _member_step(info, id, admission.admit_member)
 
     @strawberry.mutation(description="ACTIVE → SUSPENDED, with a "
                          "reason: every open request of the member goes back to dispatch at "
                          "once (HANDED_BACK events; the next candidate is offered it).")
     async def suspend_member(self, info: Info, id: strawberry.ID,
                              reason: str) -> MemberPayload:
-        viewer = info.context.viewer
-        try:
-            async with transaction(info.context.sessions) as session:
-                changed = await admission.suspend_member(
-                    session, viewer=viewer, member_id=decode_id(id, "Member", "id"),
-                    reason=reason, now=_now(), actor=actor_of(viewer),
-                    dispatching=_dispatching(info))
-        except InvalidInput as exc:
-            return _failed(exc)
-        return _send(info, changed)
+        return await _member_step(info, id, admission.suspend_member, reason=reason,
+                                  dispatching=_dispatching(info))
 
     @strawberry.mutation(description="SUSPENDED → ACTIVE, with a "
                          "reason.")
     async def reinstate_member(self, info: Info, id: strawberry.ID,
                                reason: str) -> MemberPayload:
-        viewer = info.context.viewer
-        try:
-            async with transaction(info.context.sessions) as session:
-                row = await admission.reinstate_member(
-                    session, viewer=viewer, member_id=decode_id(id, "Member", "id"),
-                    reason=reason, now=_now(), actor=actor_of(viewer))
-        except InvalidInput as exc:
-            return _failed(exc)
-        return MemberPayload(member=Member.of(row))
+        return await _member_step(info, id, admission.reinstate_member, reason=reason)
 
     @strawberry.mutation(description="→ EXITED, with a reason: open "
                          "requests go back to dispatch, the member's sessions end at once and "
                          "they lead no group any more.")
     async def exit_member(self, info: Info, id: strawberry.ID, reason: str) -> MemberPayload:
-        viewer = info.context.viewer
-        try:
-            async with transaction(info.context.sessions) as session:
-                changed = await admission.exit_member(
-                    session, viewer=viewer, member_id=decode_id(id, "Member", "id"),
-                    reason=reason, now=_now(), actor=actor_of(viewer),
-                    dispatching=_dispatching(info))
-        except InvalidInput as exc:
-            return _failed(exc)
-        return _send(info, changed)
-
+        return await _member_step(info, id, admission.exit_member, reason=reason,
+                                  dispatching=_dispatching(info))
 
     @strawberry.mutation(description="A building group of adjacent "
                          "buildings of one grid within your territories. Errors name the "

@@ -107,8 +107,8 @@ async def _check_territories(session: AsyncSession, viewer: Viewer, member: Memb
             session, within.GROUP_COMMUNITY, group.id or 0), f"{where}.buildingGroupId")
     if change.is_given("organisation_id") and change.organisation_id is not None:
         organisation = await session.get(Organisation, change.organisation_id)
-        within.require(viewer, organisation.community_id if organisation
-                             else None, f"{where}.organisationId")
+        within.require(viewer, organisation.community_id if organisation else None,
+                       f"{where}.organisationId")
 
 
 async def update_member(session: AsyncSession, *, viewer: Viewer, member_id: int,

@@ -1,10 +1,14 @@
 """The demo community (西湖新村社区): 27 buildings in 4 grids, building groups with leaders and
-their members, modelled on the source documents. Loading it twice changes nothing."""
+their members, modelled on the source documents; with its partner organisations (a property
+company, an owners' committee), two candidates on public notice, suspended members with their
+history and a grid with two boundary versions (domain.organisation.demo). Loading it twice
+changes nothing."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
@@ -12,9 +16,13 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from domain.organisation.demo import load_organisation_demo
 from domain.spatial.importer import ImportCounts, import_features
 from domain.spatial.models import Building, BuildingGroup, Grid, GridWorker, Member, MemberRole
 from domain.spatial.phone import normalize_phone
+
+#: The code of the demo community.
+COMMUNITY = "XHXC"
 
 
 @dataclass(frozen=True)
@@ -23,14 +31,16 @@ class DemoCounts:
 
     features: ImportCounts
     members: int
+    organisations: int = 0
 
 
 def _data(name: str) -> Any:
     return json.loads(resources.files("domain").joinpath("demo_data", name).read_text("utf-8"))
 
 
-async def load_demo(session: AsyncSession) -> DemoCounts:
-    """Import the demo features and upsert its members by code (idempotent)."""
+async def load_demo(session: AsyncSession, now: datetime | None = None) -> DemoCounts:
+    """Import the demo features and upsert its members by code, then the organisation area's
+    part (idempotent; the notices run relative to `now`, default the clock)."""
     counts = await import_features(session, _data("community.geojson"), where="demo")
     people = _data("members.json")["members"]
     buildings = await _codes(session, Building)
@@ -39,7 +49,9 @@ async def load_demo(session: AsyncSession) -> DemoCounts:
     for person in people:
         await _upsert_member(session, person, buildings, groups, grids)
     await _set_leaders(session)
-    return DemoCounts(features=counts, members=len(people))
+    organisations = await load_organisation_demo(session, community_code=COMMUNITY,
+                                                 now=now or datetime.now(UTC))
+    return DemoCounts(features=counts, members=len(people), organisations=organisations)
 
 
 async def _codes(session: AsyncSession, model: Any) -> dict[str, int]:

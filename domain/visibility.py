@@ -50,6 +50,8 @@ class Kind(enum.Enum):
     AUDIT_ENTRY = "audit_entry"
     OUTBOUND_MESSAGE = "outbound_message"
     ASSESSMENT = "member_assessment"
+    #: A partner organisation (共建单位, domain.organisation): staff of its community.
+    ORGANISATION = "organisation"
 
 
 #: The table each kind is stored in (what `visible_ids` reads).
@@ -91,6 +93,7 @@ _WITHIN: dict[Kind, str] = {
                             f"r.community_id = ANY({_COMMUNITIES})) OR {{a}}.member_id IN "
                             f"(SELECT m.id FROM member m WHERE {{member}}))"),
     Kind.ASSESSMENT: f"{{a}}.community_id = ANY({_COMMUNITIES})",
+    Kind.ORGANISATION: f"{{a}}.community_id = ANY({_COMMUNITIES})",
 }
 
 #: What members and grid workers see besides, per kind ("today's rights").

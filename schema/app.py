@@ -26,6 +26,9 @@ from schema.common.node import Node
 from schema.common.permissions import install_rules
 from schema.common.read_routing import ReadRouting
 from schema.common.scalars import SCALAR_OVERRIDES
+from schema.organisation.mutations import OrganisationMutation
+from schema.organisation.queries import OrganisationQuery
+from schema.organisation.types import Organisation
 from schema.people.mutations import PeopleMutation
 from schema.people.queries import PeopleQuery
 from schema.people.types import AuditEntry, StaffAccount
@@ -45,15 +48,16 @@ _NODES: dict[str, tuple[str, Any]] = {
     "Community": ("community", Community), "Grid": ("grid", Grid),
     "Building": ("building", Building), "BuildingGroup": ("group", BuildingGroup),
     "Member": ("member", Member), "ServiceRequest": ("request", ServiceRequest),
-    "AuditEntry": ("audit_entry", AuditEntry),
+    "AuditEntry": ("audit_entry", AuditEntry), "Organisation": ("organisation", Organisation),
 }
 
 
 @strawberry.type
 class NodeQuery:
     @strawberry.field(description="Any object by its id (Subdistrict, Community, Grid, Building, "
-                      "BuildingGroup, Member, ServiceRequest, StaffAccount, AuditEntry); null "
-                      "when it does not exist or the caller may not see it.")
+                      "BuildingGroup, Member, ServiceRequest, StaffAccount, AuditEntry, "
+                      "Organisation); null when it does not exist or the caller may not see "
+                      "it.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         type_name, pk = decode_any(id, "id")
         if type_name not in _NODES:
@@ -68,12 +72,14 @@ class NodeQuery:
 
 
 @strawberry.type
-class Query(NodeQuery, SpatialQuery, RequestQuery, SurveyQuery, PeopleQuery):
+class Query(NodeQuery, SpatialQuery, RequestQuery, SurveyQuery, PeopleQuery,
+            OrganisationQuery):
     """Everything a client can read."""
 
 
 @strawberry.type
-class Mutation(SpatialMutation, RequestMutation, SurveyMutation, PeopleMutation):
+class Mutation(SpatialMutation, RequestMutation, SurveyMutation, PeopleMutation,
+               OrganisationMutation):
     """Everything a client can change."""
 
 
@@ -93,7 +99,7 @@ class GridStewardSchema(strawberry.Schema):
 
 #: Every type of the schema beyond those the root types reach by their fields.
 _TYPES = [Subdistrict, Community, Grid, Building, BuildingGroup, Member, ServiceRequest,
-          StaffAccount, AuditEntry]
+          StaffAccount, AuditEntry, Organisation]
 
 
 def _with_rules() -> None:

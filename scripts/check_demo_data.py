@@ -8,7 +8,9 @@ Geometry: one subdistrict holding one community, four grids that tile the commun
 one, a group's buildings lie in one grid near each other, and a single-building group has five
 or more party members (楼栋党小组 rule). Members: unique codes and phones, one ACTIVE
 party-member leader per group living in it, homes in their group, at least three ACTIVE members
-per group, every service category covered by an ACTIVE member in every grid. Prints a summary;
+per group, every service category covered by an ACTIVE member in every grid. Organisation
+(organisation.json): partner organisations, notices, suspensions and past grid boundaries, as
+check_organisation says. Prints a summary;
 exits 1 on any violation.
 Needs only the standard library and shapely.
 """
@@ -473,6 +475,46 @@ def summarise(layers: dict[str, list[dict[str, Any]]], plane: Plane,
     print("  status: " + ", ".join(f"{s} {statuses[s]}" for s in sorted(STATUSES)))
 
 
+def check_organisation(data: Any, people: list[dict[str, Any]],
+                       grids: list[dict[str, Any]]) -> None:
+    """organisation.json (issue 11): a property company and an owners' committee whose
+    members exist, two candidates on notice, a suspension for each SUSPENDED member, and past
+    boundaries that are valid, in the grid's community and overlap no other grid."""
+    if not isinstance(data, dict):
+        fail("organisation.json: not an object")
+        return
+    status = {m["code"]: m.get("status", "ACTIVE") for m in people}
+    organisations = data.get("organisations", [])
+    kinds = {o.get("kind") for o in organisations}
+    if not {"PROPERTY_COMPANY", "OWNERS_COMMITTEE"} <= kinds:
+        fail("organisation.json: a PROPERTY_COMPANY and an OWNERS_COMMITTEE expected")
+    for o in organisations:
+        if not PHONE.fullmatch(str(o.get("contactPhone", ""))):
+            fail(f'organisation "{o.get("name")}": contactPhone is not a mobile number')
+        for code in o.get("members", []):
+            if code not in status:
+                fail(f'organisation "{o.get("name")}": no member {code}')
+    notices = [n.get("member") for n in data.get("notices", [])]
+    if len(notices) != 2 or any(status.get(c) != "CANDIDATE" for c in notices):
+        fail("organisation.json: two notices of CANDIDATE members expected")
+    if {s.get("member") for s in data.get("suspensions", [])} != {
+            c for c, st in status.items() if st == "SUSPENDED"}:
+        fail("organisation.json: one suspension for each SUSPENDED member expected")
+    by_code = {g["code"]: g for g in grids}
+    history = data.get("boundaryHistory", [])
+    if not history:
+        fail("organisation.json: a grid with two boundary versions expected")
+    for h in history:
+        grid = by_code.get(h.get("grid"))
+        past = shape(h["boundary"]) if isinstance(h.get("boundary"), dict) else None
+        if grid is None or past is None or not past.is_valid:
+            fail(f'boundaryHistory "{h.get("grid")}": no such grid or an invalid boundary')
+            continue
+        for other in grids:
+            if other is not grid and past.intersection(other["shape"]).area > 1e-12:
+                fail(f'boundaryHistory "{grid["code"]}" overlaps grid "{other["code"]}"')
+
+
 def main(argv: list[str]) -> int:
     folder = Path(argv[1]) if len(argv) > 1 else ROOT / "domain" / "demo_data"
     layers = check_features(load(folder / "community.geojson"))
@@ -491,6 +533,7 @@ def main(argv: list[str]) -> int:
         people = check_members(members_data, {b["code"]: b for b in layers["building"]},
                                groups, {g["code"] for g in layers["grid"]}, in_grid)
         summarise(layers, plane, groups, people, in_grid)
+        check_organisation(load(folder / "organisation.json"), people, layers["grid"])
     if problems:
         print(f"\n{len(problems)} violation(s):")
         for problem in problems:

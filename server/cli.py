@@ -105,7 +105,8 @@ async def _demo(url: str) -> None:
         await engine.dispose()
     f = counts.features
     print(f"demo community loaded: {f.grids} grids, {f.buildings} buildings, "
-          f"{f.building_groups} building groups, {counts.members} members")
+          f"{f.building_groups} building groups, {counts.members} members, "
+          f"{counts.organisations} partner organisations")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -33,6 +33,8 @@ TABLES = ("subdistrict, staff_account, account_territory, auth_session, refresh_
           "service_request, request_event, outbound_message, audit_entry, rate_limit_bucket, "
           "request_photo, media_blob, "
           "calendar_override, "
+          "organisation, member_status_change, candidate_notice, objection, "
+          "grid_boundary_version, "
           "dramatiq.queue")
 os.environ.setdefault("GRIDSTEWARD_ENV", "test")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-used-only-by-the-test-suite-0123456789")

@@ -32,14 +32,15 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
 #: Module prefixes → project modules they may not import (finer rules inside a package).
 FORBIDDEN_WITHIN: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("domain.infra", ("domain.spatial", "domain.requests", "domain.surveys", "domain.people",
-                      "domain.media")),
+                      "domain.media", "domain.organisation")),
     ("schema.common", ("schema.spatial", "schema.requests", "schema.surveys", "schema.people",
-                       "schema.media", "schema.app")),
+                       "schema.media", "schema.organisation", "schema.app")),
     ("schema.media", ("schema.app", "schema.requests")),
     ("schema.spatial", ("schema.app", "schema.people")),
     ("schema.requests", ("schema.app",)),
     ("schema.surveys", ("schema.app",)),
     ("schema.people", ("schema.app",)),
+    ("schema.organisation", ("schema.app",)),
 )
 
 

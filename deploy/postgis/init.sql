@@ -15,6 +15,9 @@
 
 CREATE EXTENSION IF NOT EXISTS postgis;
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
+-- Migration 0014 (boundary versions that never overlap in time) also creates btree_gist, a
+-- trusted extension a database owner may create; created here too, for locked-down roles.
+CREATE EXTENSION IF NOT EXISTS btree_gist;
 
 -- Least-privilege roles (optional; created only when both passwords are given):
 --

@@ -142,3 +142,16 @@ async def end_account_sessions(session: AsyncSession, *, account_id: int, now: d
     result = await session.execute(_END_ALL, {"account": account_id, "now": now,
                                               "reason": reason, "keep": keep})
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+_END_MEMBER = text("""
+    UPDATE auth_session SET revoked_at = :now, revoked_reason = :reason
+    WHERE member_id = :member AND revoked_at IS NULL""")
+
+
+async def end_member_sessions(session: AsyncSession, *, member_id: int, now: datetime,
+                              reason: str) -> int:
+    """Revoke every session of a member (when they exit); how many were open."""
+    result = await session.execute(_END_MEMBER, {"member": member_id, "now": now,
+                                                 "reason": reason})
+    return int(result.rowcount)  # type: ignore[attr-defined]

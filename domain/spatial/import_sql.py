@@ -126,18 +126,6 @@ async def upsert_building(session: AsyncSession, values: dict[str, Any]) -> int:
         RETURNING id""", values)
 
 
-async def assign_buildings_to_grids(session: AsyncSession, *, grid_ids: list[int]) -> None:
-    """Recompute the grid of every building that may have moved: those without a grid, those
-    in an imported grid and those under an imported grid's boundary. Ties on a shared edge go
-    to the lowest grid id, as coverage does."""
-    await session.execute(text("""
-        UPDATE building b SET grid_id = (
-            SELECT g.id FROM grid g WHERE ST_Covers(g.boundary, b.location) ORDER BY g.id LIMIT 1)
-        WHERE b.grid_id IS NULL OR b.grid_id = ANY(:ids)
-           OR EXISTS (SELECT 1 FROM grid g WHERE g.id = ANY(:ids)
-                      AND ST_Covers(g.boundary, b.location))"""), {"ids": grid_ids})
-
-
 async def check_buildings_in_grids(session: AsyncSession, features: dict[str, Feature],
                                    where: str) -> None:
     """Every imported building must lie inside some grid: raise naming those that do not."""

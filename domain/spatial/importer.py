@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import InvalidInput, UserError
 from domain.infra.storable import PG_INT_MAX, text_problem
+from domain.organisation.boundaries import reassign_buildings, record_versions
 from domain.people.audit import SYSTEM, record
 from domain.spatial import import_sql as sql
 from geo.address import address_key
@@ -147,9 +149,11 @@ def plan_import(collection: object, where: str = "collection") -> _Plan:
 
 
 async def import_features(session: AsyncSession, collection: object,
-                          where: str = "collection", actor: str = SYSTEM) -> ImportCounts:
+                          where: str = "collection", actor: str = SYSTEM,
+                          now: datetime | None = None) -> ImportCounts:
     """Create or update everything in `collection`; raises InvalidInput naming every problem.
-    Recorded as IMPORT by `actor`, with the counts.
+    Recorded as IMPORT by `actor`, with the counts, the grids whose boundary got a new version
+    from `now` (default: the clock) and the buildings that moved to another grid.
 
     The caller owns the transaction and must roll back on InvalidInput (`transaction()` does).
     """
@@ -166,12 +170,16 @@ async def import_features(session: AsyncSession, collection: object,
     await sql.check_grid_overlaps(session, grids)
     buildings = plan.by_layer.get("building", [])
     counts.buildings, counts.building_groups = await _upsert_buildings(session, buildings, where)
-    await sql.assign_buildings_to_grids(session, grid_ids=list(grids.values()))
+    moved = await reassign_buildings(session, list(grids.values()))
     await sql.check_buildings_in_grids(session, {f.properties["code"]: f for f in buildings},
                                        where)
     await sql.assign_groups_to_grids(session)
+    versioned = await record_versions(session, list(grids.values()), now or datetime.now(UTC))
     await record(session, actor=actor, action="IMPORT", detail={
-        "counts": asdict(counts), "communities": sorted(communities)})
+        "counts": asdict(counts), "communities": sorted(communities),
+        "newBoundaryVersions": versioned,
+        "moved": [{"building": m.code, "from": m.from_grid, "to": m.to_grid} for m in moved
+                  if m.from_grid is not None]})
     return counts
 
 

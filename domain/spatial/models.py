@@ -7,13 +7,16 @@ update by code; CHECK constraints keep geometries valid and enums honest.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum, StrEnum
 from typing import Any
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
+    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -211,6 +214,15 @@ class Member(SQLModel, table=True):
     group_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("building_group.id"), index=True)
     )
+    #: The partner organisation (domain.organisation) the member belongs to, if any.
+    organisation_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("organisation.id"), index=True))
+    #: Agreed to show the phone whole on the notice board (公示栏).
+    publish_phone: bool = Field(default=False, sa_column=Column(
+        Boolean, nullable=False, server_default=text("false")))
+    #: When the member became ACTIVE.
+    joined_at: datetime | None = Field(default=None,
+                                       sa_column=Column(DateTime(timezone=True)))
 
 
 class GridWorker(SQLModel, table=True):
@@ -225,3 +237,9 @@ class GridWorker(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("grid.id", ondelete="CASCADE"), primary_key=True,
                          index=True)
     )
+
+
+# `member.organisation_id` names the organisation area's table: its model must be on the
+# metadata wherever a Member is flushed (the command line and workers import no schema).
+# Imported last, once everything it imports from here exists.
+from domain.organisation import models as _organisation_models  # noqa: E402, F401

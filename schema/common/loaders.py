@@ -16,6 +16,13 @@ from strawberry.dataloader import DataLoader
 from domain.infra.db import autocommit
 from domain.media import photos as media_photos
 from domain.media.models import RequestPhoto
+from domain.organisation.models import (
+    CandidateNotice,
+    GridBoundaryVersion,
+    MemberStatusChange,
+    Objection,
+    Organisation,
+)
 from domain.people import accounts
 from domain.people.models import AuditEntry, StaffAccount
 from domain.people.territories import Territory
@@ -104,6 +111,17 @@ class Loaders:
     audit_entry: _Lazy[AuditEntry | None] = _Lazy(lambda f: _by_id(f, AuditEntry))
     territories_of_account: _Lazy[list[Territory]] = _Lazy(
         lambda f: _loader(f, accounts.territories_of))
+    organisation: _Lazy[Organisation | None] = _Lazy(lambda f: _by_id(f, Organisation))
+    members_of_organisation: _Lazy[list[Member]] = _Lazy(
+        lambda f: _children(f, Member, "organisation_id"))
+    history_of_member: _Lazy[list[MemberStatusChange]] = _Lazy(
+        lambda f: _children(f, MemberStatusChange, "member_id"))
+    notices_of_member: _Lazy[list[CandidateNotice]] = _Lazy(
+        lambda f: _children(f, CandidateNotice, "member_id"))
+    objections_of_notice: _Lazy[list[Objection]] = _Lazy(
+        lambda f: _children(f, Objection, "notice_id"))
+    boundary_versions_of_grid: _Lazy[list[GridBoundaryVersion]] = _Lazy(
+        lambda f: _children(f, GridBoundaryVersion, "grid_id"))
 
     def __init__(self, factory: Factory) -> None:
         self.factory = factory

@@ -138,7 +138,7 @@ NODE_KINDS: dict[str, Kind] = {
     "Subdistrict": Kind.SUBDISTRICT, "Community": Kind.COMMUNITY, "Grid": Kind.GRID,
     "Building": Kind.BUILDING, "BuildingGroup": Kind.BUILDING_GROUP, "Member": Kind.MEMBER,
     "ServiceRequest": Kind.SERVICE_REQUEST, "StaffAccount": Kind.STAFF_ACCOUNT,
-    "AuditEntry": Kind.AUDIT_ENTRY,
+    "AuditEntry": Kind.AUDIT_ENTRY, "Organisation": Kind.ORGANISATION,
 }
 _TYPE_OF = {kind: name for name, kind in NODE_KINDS.items()}
 
@@ -146,6 +146,7 @@ _SIGNED_IN, _STAFF, _CITY = Who.SIGNED_IN, Who.STAFF, Who.CITY
 _IN = "within the caller's territories for staff of territories"
 _PART = "blank unless the caller may see the request (its private part)"
 _REQ = Target("id", Kind.SERVICE_REQUEST)
+_MEMBER = Target("id", Kind.MEMBER)
 
 # ---------------------------------------------------------------- THE table
 
@@ -300,6 +301,63 @@ RULES: dict[str, Rule] = {
     "Session.refreshToken": rule("the caller's own new session"),
     "SignInCodePayload.sentTo": rule("masked always"),
     "RequestPayload.photoLocation": rule("the GPS of the caller's own photos, just sent"),
+    # -- the organisation area (issue 11, contract/organisation.graphql)
+    "Query.organisations": rule(f"staff: partner organisations {_IN}", _STAFF, checked=True),
+    "Query.noticeBoard": rule("anyone: what the printed board by the stairwell shows"),
+    "Query.groupSuggestions": rule(f"staff: buildings {_IN}", _STAFF, checked=True),
+    "Query.membersForReview": rule(f"staff: assessments of members {_IN}", _STAFF),
+    "Query.coverageAt": rule("staff: places then (coverage's answer)", _STAFF),
+    "Mutation.createOrganisation": rule("staff of the organisation's community", _STAFF,
+                                        targets=[Target("input.communityId", Kind.COMMUNITY)]),
+    "Mutation.updateMember": rule(
+        "staff of the member's community and of where they move (both for another "
+        "community; domain too)", _STAFF,
+        targets=[_MEMBER, Target("input.buildingId", Kind.BUILDING),
+                 Target("input.buildingGroupId", Kind.BUILDING_GROUP),
+                 Target("input.organisationId", Kind.ORGANISATION)]),
+    "Mutation.postCandidate": rule("staff of the member's community", _STAFF,
+                                   targets=[_MEMBER]),
+    "Mutation.objectToCandidate": rule("anyone (rate-limited); the domain takes candidates on "
+                                       "notice only"),
+    "Mutation.dismissObjection": rule("staff of the candidate's community (domain)", _STAFF),
+    "Mutation.upholdObjection": rule("staff of the candidate's community (domain)", _STAFF),
+    "Mutation.admitMember": rule("staff of the member's community", _STAFF, targets=[_MEMBER]),
+    "Mutation.suspendMember": rule("staff of the member's community", _STAFF,
+                                   targets=[_MEMBER]),
+    "Mutation.reinstateMember": rule("staff of the member's community", _STAFF,
+                                     targets=[_MEMBER]),
+    "Mutation.exitMember": rule("staff of the member's community", _STAFF, targets=[_MEMBER]),
+    "Mutation.createBuildingGroup": rule("staff of the grid's community", _STAFF,
+                                         targets=[Target("input.gridId", Kind.GRID)]),
+    "Mutation.updateBuildingGroup": rule("staff of the group's community", _STAFF,
+                                         targets=[Target("id", Kind.BUILDING_GROUP)]),
+    "Mutation.setGridWorkers": rule("staff of the grid's community", _STAFF,
+                                    targets=[Target("gridId", Kind.GRID),
+                                             Target("memberIds", Kind.MEMBER, many=True)]),
+    "Mutation.updateGridBoundary": rule("staff of the grid's community", _STAFF,
+                                        targets=[Target("gridId", Kind.GRID)]),
+    "OrganisationPayload.organisation": rule("the organisation just created"),
+    "BuildingGroupPayload.buildingGroup": rule("the group just created or changed"),
+    "GridPayload.grid": rule("the grid just changed"),
+    "GridPayload.movedBuildings": rule("the buildings the change moved"),
+    "ObjectionResolutionPayload.objection": rule("the objection just resolved"),
+    "Organisation.community": rule("the community of an organisation the caller sees"),
+    "Organisation.members": rule(f"members {_IN}", checked=True),
+    "Organisation.contactPhone": rule("masked as member phones are, whole for city-wide staff"),
+    "Organisation.contactName": rule("of an organisation the caller sees (staff within "
+                                     "territories): whom to call there"),
+    "Objection.resolution": rule("staff only: objections are listed to staff alone"),
+    "Member.organisation": rule(f"{_IN}", checked=True),
+    "Member.history": rule("staff and the member themself; empty for anyone else"),
+    "Member.notice": rule("a candidate's public notice (公示 is public)"),
+    "CandidateNotice.objections": rule("staff only; empty for anyone else"),
+    "Objection.contactPhone": rule("staff only (a PHONE_REVEALED); null for anyone else"),
+    "Grid.boundaryVersions": rule("the boundaries of a grid the caller sees"),
+    "NoticeBoard.buildingGroup": rule("anyone: the group whose board it is"),
+    "NoticeBoardEntry.phone": rule("whole only where the member agreed (publishPhone)"),
+    "GroupSuggestion.building": rule(f"{_IN}", checked=True),
+    "GroupSuggestion.currentGroup": rule(f"{_IN}", checked=True),
+    "ReviewCase.member": rule(f"{_IN}", checked=True),
 }
 
 # ---------------------------------------------------------------- checking rows

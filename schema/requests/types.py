@@ -48,7 +48,8 @@ class RequestEvent:
     kind: str = strawberry.field(description="SUBMITTED, LOCATED, DISPATCHED, ASSIGNED, "
                                  "DECLINED, ACCEPT_TIMEOUT, ACCEPTED, STARTED, ESCALATED, "
                                  "WAITING_RESIDENT, RESIDENT_REPLIED, RESUMED, COMPLETED, "
-                                 "CANCELLED, NOTICES_STOPPED, ...")
+                                 "CANCELLED, NOTICES_STOPPED, HANDED_BACK (the member was "
+                                 "suspended or exited), ...")
     actor: str | None = strawberry.field(description='Who did it: "resident", "coverage", '
                                          '"dispatcher", "admin" (the city-wide token), '
                                          '"account:<database id>" (a staff account) or '

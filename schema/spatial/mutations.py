@@ -29,6 +29,9 @@ def _new_member(data: MemberInput) -> NewMember:
                                  "input.buildingGroupId"),
         grid_ids=[decode_id(g, "Grid", f"input.gridIds[{i}]")
                   for i, g in enumerate(data.grid_ids)],
+        organisation_id=decode_optional(data.organisation_id, "Organisation",
+                                        "input.organisationId"),
+        publish_phone=data.publish_phone,
     )
 
 

@@ -26,6 +26,8 @@ from schema.common.loaders import Loaders
 from schema.common.node import Node
 from schema.common.payloads import UserErrorType
 from schema.common.scalars import GeoJSON
+from schema.organisation.grid_fields import GridOrganisationFields
+from schema.organisation.member_fields import MemberOrganisationFields
 
 WGS84 = Crs.WGS84
 
@@ -82,7 +84,7 @@ class Community(Node):
 
 
 @strawberry.type(description="A grid (网格): a slice of a community served by grid workers.")
-class Grid(Node):
+class Grid(GridOrganisationFields, Node):
     row: strawberry.Private[models.Grid]
     code: str
     name: str
@@ -200,7 +202,7 @@ def _shape_of(building: models.Building) -> Any:
 
 @strawberry.type(description="A person who serves: party member, red steward (红色管家), "
                  "volunteer or grid worker (网格员).")
-class Member(Node):
+class Member(MemberOrganisationFields, Node):
     row: strawberry.Private[models.Member]
     name: str
     party_member: bool
@@ -334,6 +336,10 @@ class MemberInput:
     building_id: strawberry.ID | None = None
     building_group_id: strawberry.ID | None = None
     grid_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+    organisation_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The partner organisation (共建单位) the member belongs to.")
+    publish_phone: bool = strawberry.field(
+        default=False, description="Agreed to show the phone whole on the notice board.")
 
 
 @strawberry.type(description="How many features of each layer were created or updated.")

@@ -1,4 +1,5 @@
-"""The schema keeps every name of the contract (contract/contract.graphql and people.graphql,
+"""The schema keeps every name of the contract (contract/contract.graphql, people.graphql and
+organisation.graphql,
 the project's copy of ../shared/contract), the copy equals its source wherever that folder is
 beside the repository, and schema.graphql at the repository root is the schema as exported
 now."""
@@ -35,6 +36,8 @@ PEOPLE = CONTRACT_DIR / "people.graphql"
 #: Names of people.graphql that a later step of issue 10 brings: expected missing until
 #: then. Whoever adds them removes them here (the test says so). None since the audit trail.
 PENDING_PEOPLE: set[str] = set()
+#: Part 3 (the admin console, issue 11); read after parts 1 and 2, whose types it extends.
+ORGANISATION = CONTRACT_DIR / "organisation.graphql"
 #: Where the contract is kept by those who own it; absent in a clone that stands alone.
 SHARED_CONTRACT_DIR = ROOT.parent / "shared" / "contract"
 
@@ -142,6 +145,12 @@ def test_schema_keeps_every_people_contract_name(project_schema: GraphQLSchema) 
     assert missing - PENDING_PEOPLE == set()
     assert PENDING_PEOPLE - missing == set(), "these are in the schema now: drop them from " \
         "PENDING_PEOPLE"
+
+
+def test_schema_keeps_every_organisation_contract_name(project_schema: GraphQLSchema) -> None:
+    contract = build_schema("\n".join(path.read_text(encoding="utf-8")
+                                      for path in (CONTRACT, PEOPLE, ORGANISATION)))
+    assert _missing(project_schema, contract) == []
 
 
 def test_contract_check_notices_a_missing_field(project_schema: GraphQLSchema) -> None:

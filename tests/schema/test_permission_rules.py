@@ -83,5 +83,6 @@ def test_mutations_that_change_rows_need_a_caller(gql_schema: Any) -> None:
                          "Mutation.signInWithPassword", "Mutation.requestSignInCode",
                          "Mutation.signInWithCode", "Mutation.refreshSession",
                          "Mutation.signOut",
+                         "Mutation.objectToCandidate",  # open to anyone (organisation.graphql)
                          # the resident, by their request's tracking code (issue 13)
                          "Mutation.replyToServiceRequest", "Mutation.stopServiceRequestNotices"}

@@ -189,3 +189,16 @@ def test_every_anonymous_mutation_is_rate_limited(gql_schema: Any) -> None:
     assert limited >= {"submit_service_request", "submit_survey_response",
                        "sign_in_with_password", "request_sign_in_code", "sign_in_with_code",
                        "refresh_session"}
+
+
+OBJECT = """mutation($p: String) { objectToCandidate(id: "TWVtYmVyOjE", reason: "不住本楼",
+    contactPhone: $p) { received errors { code } } }"""
+
+
+async def test_objections_are_limited_per_phone_like_submissions(run: Run) -> None:
+    """objectToCandidate (issue 11) takes the submission buckets: per address and per phone."""
+    answers = [await run(OBJECT, {"p": "13912345678"}, peer=f"1.2.3.{n}") for n in range(3)]
+    assert [a.errors is None for a in answers] == [True, True, False]
+    error = answers[2].errors[0]
+    assert error.extensions["code"] == "RATE_LIMITED"
+    assert error.extensions["field"] == "contactPhone"

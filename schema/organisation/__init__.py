@@ -1,0 +1,1 @@
+"""The GraphQL surface of the organisation area (contract/organisation.graphql)."""

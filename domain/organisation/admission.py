@@ -12,6 +12,7 @@ member take turns and the second sees the first's result.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -27,10 +28,12 @@ from domain.organisation.history import append_change
 from domain.organisation.models import CandidateNotice, Objection, ObjectionStatus
 from domain.people.audit import RESIDENT, record
 from domain.people.sessions import end_member_sessions
+from domain.requests.policy import due_limits
 from domain.spatial.members import snapshot
 from domain.spatial.models import Member
 from domain.spatial.models import MemberStatus as S
 from domain.spatial.phone import normalize_phone
+from domain.workdays import Limit
 
 #: The shortest and longest public notice (公示), in days.
 NOTICE_DAYS = (1, 30)
@@ -44,6 +47,8 @@ class Dispatching:
 
     accept_timeout: timedelta
     channel: str = "log"
+    #: Each category's time limit (Settings.limits), for requests waiting on the resident.
+    limits: Mapping[str, Limit] = field(default_factory=due_limits)
 
 
 @dataclass
@@ -261,7 +266,8 @@ async def _leave(session: AsyncSession, member: Member, *, to: S, why: str, now:
                 extra=extra)
     handed, messages = await hand_back_requests(
         session, member_id=member.id or 0, now=now, actor=actor, note=why,
-        accept_timeout=dispatching.accept_timeout, channel=dispatching.channel)
+        accept_timeout=dispatching.accept_timeout, channel=dispatching.channel,
+        limits=dispatching.limits)
     if handed:
         await record(session, actor=actor, action="REQUESTS_HANDED_BACK",
                      subject=("Member", member.id or 0), detail={"requests": handed})

@@ -1,6 +1,7 @@
 """Handing a member's open requests back to dispatch (when they are suspended or exit).
 
-Every request they hold (DISPATCHED, ACCEPTED or IN_PROGRESS) goes back to SUBMITTED at group
+Every request they hold (DISPATCHED, ACCEPTED or IN_PROGRESS; one WAITING_RESIDENT first has
+its clock started again, the pause added to its due time) goes back to SUBMITTED at group
 level with a HANDED_BACK event naming them, and is dispatched again at once in the same
 transaction: the next candidate of its group is offered it (or it escalates to the grid), as
 domain.requests.dispatch does for a new request. The member, no longer ACTIVE, is never a
@@ -9,12 +10,15 @@ candidate.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.requests.dispatch import dispatch_batch
+from domain.requests.waiting import resume_all_of_member
+from domain.workdays import Limit
 
 _HAND_BACK = text("""
     WITH held AS (
@@ -35,9 +39,12 @@ _HAND_BACK = text("""
 
 async def hand_back_requests(session: AsyncSession, *, member_id: int, now: datetime,
                              actor: str, note: str, accept_timeout: timedelta,
-                             channel: str) -> tuple[list[int], list[int]]:
+                             channel: str, limits: Mapping[str, Limit]
+                             ) -> tuple[list[int], list[int]]:
     """Hand back and re-dispatch the member's open requests; (their ids, the ids of the
     notices written, for the sender after commit)."""
+    await resume_all_of_member(session, member_id=member_id, now=now, actor=actor,
+                               limits=limits)
     ids = [int(r) for r in (await session.execute(_HAND_BACK, {
         "member": member_id, "now": now, "actor": actor, "note": note})).scalars()]
     if not ids:

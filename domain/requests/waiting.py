@@ -109,6 +109,24 @@ async def resume_request(session: AsyncSession, *, request_id: int, viewer: View
                          member_id=viewer.member_id, limits=limits, field="id")
 
 
+_WAITING_OF_MEMBER = text("""
+    SELECT id, status, category, community_id, grid_id, assignee_id, due_at, due_fallback,
+           waiting_since, waiting_from FROM service_request
+    WHERE assignee_id = :member AND status = 'WAITING_RESIDENT' ORDER BY id FOR UPDATE""")
+
+
+async def resume_all_of_member(session: AsyncSession, *, member_id: int, now: datetime,
+                               actor: str, limits: Mapping[str, Limit]) -> list[int]:
+    """Start the clock again on every request `member_id` holds WAITING_RESIDENT (they are
+    being suspended or leave): each goes back to where it was, with the time paused added to
+    `dueAt`, so that it can be handed back like any other they hold. Their ids."""
+    rows = (await session.execute(_WAITING_OF_MEMBER, {"member": member_id})).all()
+    for row in rows:
+        await _resume(session, row, now=now, actor=actor, member_id=None, limits=limits,
+                      field="id")
+    return [int(row.id) for row in rows]
+
+
 async def resident_reply(session: AsyncSession, *, request_id: int, message: str,
                          now: datetime, limits: Mapping[str, Limit]) -> Changed:
     """The resident answers through the tracking view: their words go on the timeline

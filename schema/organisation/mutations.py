@@ -57,7 +57,7 @@ def _now() -> datetime:
 def _dispatching(info: Info) -> admission.Dispatching:
     settings = info.context.settings
     return admission.Dispatching(accept_timeout=settings.accept_timeout,
-                                 channel=settings.outbound_channel)
+                                 channel=settings.outbound_channel, limits=settings.limits)
 
 
 async def _member_step(info: Info, id: str, step: Callable[..., Awaitable[Any]],

@@ -21,7 +21,7 @@ from PIL import Image
 from domain.infra.db import transaction
 from schema.common.ids import decode_id
 from server.auth import issue_token
-from tests.e2e.serving import running_api
+from tests.e2e.serving import PREFLIGHT, multipart, running_api
 from tests.factories import X0, Y0
 from tests.media_factory import photo
 from tests.requests_factory import community_with_stewards, dispatch_request
@@ -35,7 +35,6 @@ SUBMIT = """mutation ($input: SubmitRequestInput!) { submitServiceRequest(input:
 COMPLETE = """mutation ($id: ID!, $photos: [Upload!]) { completeServiceRequest(id: $id,
   resolution: "换了灯泡", photos: $photos) { request { status photos { stage url } }
   errors { code field } } }"""
-PREFLIGHT = {"GraphQL-Require-Preflight": "1"}
 UPLOAD_LIMIT = 12_000_000
 
 
@@ -54,22 +53,6 @@ def s3_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
             MEDIA_S3_SECRET_ACCESS_KEY=s3.secret_access_key or "", MEDIA_S3_PATH_STYLE="true",
             MAX_UPLOAD_BODY_BYTES=str(UPLOAD_LIMIT)) as base:
         yield base
-
-
-def multipart(base: str, query: str, variables: dict[str, Any], files: dict[str, bytes],
-              token: str | None = None, headers: dict[str, str] | None = None
-              ) -> httpx.Response:
-    """A GraphQL multipart request: `files` maps variable paths (input.photos.0) to bytes."""
-    names = {str(i): path for i, path in enumerate(files)}
-    parts: dict[str, tuple[str | None, Any] | tuple[str, bytes, str]] = {
-        "operations": (None, json.dumps({"query": query, "variables": variables})),
-        "map": (None, json.dumps({n: [f"variables.{p}"] for n, p in names.items()}))}
-    for name, path in names.items():
-        parts[name] = (f"photo{name}.jpg", files[path], "application/octet-stream")
-    sent = dict(PREFLIGHT if headers is None else headers)
-    if token:
-        sent["Authorization"] = f"Bearer {token}"
-    return httpx.post(f"{base}/graphql", files=parts, headers=sent, timeout=60)
 
 
 def _submit(base: str, files: dict[str, bytes], **fields: Any) -> dict[str, Any]:

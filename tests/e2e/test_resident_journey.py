@@ -1,7 +1,8 @@
 """The resident's journey over HTTP (issue 13), with the real `gridsteward serve` and a real
 `gridsteward worker` on RabbitMQ delivering through the webhook channel to a receiver here:
-submit → confirmation text with the tracking link → track anonymously → accepted notice →
-complete → completion notice → survey link in the tracking view → answer the survey.
+submit with a photo (a multipart request) → confirmation text with the tracking link → track
+anonymously, the photo's signed link answering → accepted notice → complete with a photo →
+completion notice → survey link in the tracking view → answer the survey.
 And the tracking field's rate limit per request number."""
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import httpx
 import pytest
 
 from server.auth import issue_token
-from tests.e2e.serving import free_port, post, running_api
+from tests.e2e.serving import free_port, multipart, post, running_api
+from tests.media_factory import photo
 from tests.requests_factory import B1_POINT, community_with_stewards
 from tests.workers.live import Workers, rabbitmq_vhost
 
@@ -33,7 +35,10 @@ PHONE = "13912345678"
 SUBMIT = """mutation ($input: SubmitRequestInput!) { submitServiceRequest(input: $input) {
   request { id number status } trackingCode errors { field message } } }"""
 TRACK = """query ($n: String!, $c: String!) { trackServiceRequest(number: $n, code: $c) {
-  number status description assigneeRole surveyLink timeline { word } } }"""
+  number status description assigneeRole surveyLink timeline { word }
+  photos { stage url thumbnailUrl } } }"""
+COMPLETE = """mutation ($id: ID!, $photos: [Upload!]) { completeServiceRequest(id: $id,
+  resolution: "已更换灯泡", photos: $photos) { request { status } errors { code field } } }"""
 STATUS = """query ($id: ID!) { node(id: $id) { ... on ServiceRequest { status } } }"""
 ACT = ("mutation ($id: ID!) {{ {name}(id: $id{extra}) {{ request {{ status }} "
        "errors {{ code }} }} }}")
@@ -126,9 +131,10 @@ async def test_submit_track_notices_complete_and_survey(system: tuple[str, Recei
     (steward,) = await community_with_stewards(sessions, 1)
     member, admin = issue_token(SECRET, member_id=steward), issue_token(SECRET, admin=True)
 
-    submitted = _data(post(base, SUBMIT, {"input": {
+    submitted = _data(multipart(base, SUBMIT, {"input": {
         "category": "MAINTENANCE", "description": "三单元楼道灯不亮", "contactPhone": PHONE,
-        "point": {"lon": B1_POINT[0], "lat": B1_POINT[1]}}}))["submitServiceRequest"]
+        "point": {"lon": B1_POINT[0], "lat": B1_POINT[1]}, "photos": [None]}},
+        {"input.photos.0": photo("JPEG", (1200, 900))}))["submitServiceRequest"]
     assert submitted["errors"] == []
     number, request_id = submitted["request"]["number"], submitted["request"]["id"]
 
@@ -142,6 +148,9 @@ async def test_submit_track_notices_complete_and_survey(system: tuple[str, Recei
     view = _data(post(base, TRACK, {"n": number, "c": found.group(2)}))["trackServiceRequest"]
     assert view["status"] in ("SUBMITTED", "DISPATCHED")
     assert view["description"] == "三单元楼道灯不亮"
+    assert [p["stage"] for p in view["photos"]] == ["PROBLEM"]
+    shown = httpx.get(base + view["photos"][0]["thumbnailUrl"], timeout=30)  # signed, no token
+    assert shown.status_code == 200 and shown.headers["content-type"] == "image/jpeg"
     wrong = _data(post(base, TRACK, {"n": number, "c": "A" * 32}))["trackServiceRequest"]
     assert wrong is None
 
@@ -150,7 +159,9 @@ async def test_submit_track_notices_complete_and_survey(system: tuple[str, Recei
     accepted = receiver.wait_for("REQUEST_ACCEPTED")
     assert number in accepted["body"] and TRACKING_LINK in accepted["body"]
     _act(base, "startServiceRequest", request_id, member)
-    _act(base, "completeServiceRequest", request_id, member, ', resolution: "已更换灯泡"')
+    done = _data(multipart(base, COMPLETE, {"id": request_id, "photos": [None]},
+                           {"photos.0": photo("PNG", (640, 480))}, token=member))
+    assert done["completeServiceRequest"]["errors"] == [], done
     completed = receiver.wait_for("REQUEST_COMPLETED")
     assert number in completed["body"]
 
@@ -159,6 +170,7 @@ async def test_submit_track_notices_complete_and_survey(system: tuple[str, Recei
     view = _data(post(base, TRACK, {"n": number, "c": found.group(2)}))["trackServiceRequest"]
     assert view["surveyLink"] == SURVEY_LINK + token
     assert view["assigneeRole"] == "红色管家"
+    assert [p["stage"] for p in view["photos"]] == ["PROBLEM", "SERVICE"]
     assert view["timeline"][0]["word"] == "受理" and "办结" in [s["word"]
                                                                 for s in view["timeline"]]
     answer = _data(post(base, SURVEY, {"t": token}))["submitSurveyResponse"]

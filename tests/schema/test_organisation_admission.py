@@ -4,7 +4,7 @@ of sessions; history and audit entries; the POOR-two-periods review."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -14,6 +14,7 @@ from domain.infra.db import transaction
 from domain.people.sessions import start_session
 from domain.requests.actions import accept_request
 from domain.requests.submit import NewRequest, submit_request
+from domain.requests.waiting import wait_for_resident
 from tests.organisation_factory import gid, load_organisation_places, member, refused, staff
 from tests.requests_factory import B1_POINT, TUNING, community_with_stewards, dispatch_request
 
@@ -184,3 +185,29 @@ async def test_members_rated_poor_two_periods_running(api: Any, sessions: Any) -
         "membersForReview"] == []
     bad = await api.run(REVIEW, {"p": "2026-13"})
     assert bad.errors and bad.errors[0].extensions["code"] == "INVALID_PERIOD"
+
+
+async def test_a_request_waiting_on_the_resident_is_handed_back_with_its_pause(
+        api: Any, sessions: Any) -> None:
+    stewards = await community_with_stewards(sessions, 2)
+    now = datetime.now(UTC)
+    request_id, first = await _dispatched_to(sessions, now)
+    async with transaction(sessions) as session:
+        await accept_request(session, request_id=request_id, viewer=Viewer(member_id=first),
+                             now=now)
+        await wait_for_resident(session, request_id=request_id, viewer=Viewer(member_id=first),
+                                reason="请告知方便上门的时间", now=now - timedelta(hours=2))
+    suspended = (await api.data(STEP % "suspendMember", {"id": gid("Member", first),
+                                                         "r": "长期不接单"}))["suspendMember"]
+    assert suspended["errors"] == []
+    (second,) = set(stewards) - {first}
+    async with sessions() as session:
+        row = (await session.execute(text(
+            "SELECT status, assignee_id, waiting_since, due_at FROM service_request "
+            "WHERE id = :id"), {"id": request_id})).one()
+        events = (await session.execute(text(
+            "SELECT kind, note FROM request_event WHERE request_id = :id ORDER BY id"),
+            {"id": request_id})).all()
+    assert (row.status, row.assignee_id, row.waiting_since) == ("DISPATCHED", second, None)
+    assert [e.kind for e in events[-3:]] == ["RESUMED", "HANDED_BACK", "DISPATCHED"]
+    assert events[-3].note.startswith("paused 120 min")  # the pause counted into its due time

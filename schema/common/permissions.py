@@ -104,6 +104,21 @@ class Personal(enum.Enum):
 
 
 @dataclass(frozen=True)
+class Owner:
+    """Data that belongs to one row (`path` on the field's parent names its id, e.g.
+    "row.member_id"): shown only to staff who may see that row of `kind` (COMMUNITY: who
+    administer it), and with `own` to that member themself; anyone else gets the field's
+    blank, or with `masked` the phone masked (138****5678). `revealed`: a whole phone is
+    written as PHONE_REVEALED."""
+
+    kind: Kind
+    path: str
+    own: bool = False
+    masked: bool = False
+    revealed: bool = False
+
+
+@dataclass(frozen=True)
 class Target:
     """A mutation argument naming a row (or, `many`, a list of them) of `kind`; `path` is
     the argument, dotted into an input ("input.buildingId")."""
@@ -124,13 +139,14 @@ class Rule:
     #: A caller of territories must name at least one target (e.g. where a new member lives).
     anchored: bool = False
     personal: Personal | None = None
+    owner: Owner | None = None
 
 
 def rule(why: str, who: Who = Who.ANYONE, *, checked: bool = False,
          targets: Iterable[Target] = (), anchored: bool = False,
-         personal: Personal | None = None) -> Rule:
+         personal: Personal | None = None, owner: Owner | None = None) -> Rule:
     """A Rule, for the table below."""
-    return Rule(why, who, checked, tuple(targets), anchored, personal)
+    return Rule(why, who, checked, tuple(targets), anchored, personal, owner)
 
 
 #: The Node types and the kind of row each one is.
@@ -343,15 +359,22 @@ RULES: dict[str, Rule] = {
     "ObjectionResolutionPayload.objection": rule("the objection just resolved"),
     "Organisation.community": rule("the community of an organisation the caller sees"),
     "Organisation.members": rule(f"members {_IN}", checked=True),
-    "Organisation.contactPhone": rule("masked as member phones are, whole for city-wide staff"),
+    "Organisation.contactPhone": rule(
+        "whole for staff of the organisation's community (a PHONE_REVEALED), masked for "
+        "anyone else", owner=Owner(Kind.COMMUNITY, "row.community_id", masked=True,
+                                   revealed=True)),
     "Organisation.contactName": rule("of an organisation the caller sees (staff within "
                                      "territories): whom to call there"),
     "Objection.resolution": rule("staff only: objections are listed to staff alone"),
     "Member.organisation": rule(f"{_IN}", checked=True),
-    "Member.history": rule("staff and the member themself; empty for anyone else"),
+    "Member.history": rule("staff who may see the member, and the member themself; empty for "
+                           "anyone else", owner=Owner(Kind.MEMBER, "row.id", own=True)),
     "Member.notice": rule("a candidate's public notice (公示 is public)"),
-    "CandidateNotice.objections": rule("staff only; empty for anyone else"),
-    "Objection.contactPhone": rule("staff only (a PHONE_REVEALED); null for anyone else"),
+    "CandidateNotice.objections": rule("staff who may see the candidate; empty for anyone "
+                                       "else", owner=Owner(Kind.MEMBER, "row.member_id")),
+    "Objection.contactPhone": rule("staff who may see the candidate (objections reach no one "
+                                   "else: CandidateNotice.objections, the staff mutations' "
+                                   "payloads); a PHONE_REVEALED", _STAFF),
     "Grid.boundaryVersions": rule("the boundaries of a grid the caller sees"),
     "NoticeBoard.buildingGroup": rule("anyone: the group whose board it is"),
     "NoticeBoardEntry.phone": rule("whole only where the member agreed (publishPhone)"),
@@ -383,6 +406,24 @@ async def may_see(info: Info, kind: Kind, pk: int) -> bool:
     if sees_all(info.context.viewer, kind):
         return True
     return await _loader(info, kind).load(pk)
+
+
+def _attribute(source: Any, path: str) -> Any:
+    for name in path.split("."):
+        source = getattr(source, name)
+    return source
+
+
+async def _owner_allows(info: Info, owner: Owner, pk: int | None) -> bool:
+    """Whether the caller may see data that belongs to row `pk` of `owner.kind`."""
+    viewer = info.context.viewer
+    if owner.own and pk is not None and owner.kind is Kind.MEMBER and viewer.member_id == pk:
+        return True
+    if not viewer.staff:
+        return False
+    if pk is None or owner.kind is Kind.COMMUNITY:
+        return viewer.administers(pk)
+    return await may_see(info, owner.kind, pk)
 
 
 async def _node_visible(info: Info, node: Any) -> bool:
@@ -459,6 +500,21 @@ class Guarded(FieldExtension):
     def __init__(self, key: str, rule_: Rule, blank: Any = None) -> None:
         self.key, self.rule, self.blank = key, rule_, blank
 
+    async def _owned(self, owner: Owner, next_: AsyncExtensionResolver, source: Any,
+                     info: Info, kwargs: dict[str, Any]) -> Any:
+        pk = _attribute(source, owner.path)
+        allowed = await _owner_allows(info, owner, pk)
+        if not allowed and not owner.masked:
+            return copy(self.blank)
+        value = await _awaited(next_(source, info, **kwargs))
+        if not allowed:
+            return mask_phone(value)
+        if owner.revealed and value:
+            reveal(info, (self.key.split(".")[0], int(_attribute(source, "row.id"))),
+                   whose=self.key.split(".")[1],
+                   community_id=pk if owner.kind is Kind.COMMUNITY else None)
+        return value
+
     def _hidden(self, source: Any) -> bool:
         return self.rule.personal is Personal.WHOLE and not getattr(source, "whole", True)
 
@@ -477,6 +533,8 @@ class Guarded(FieldExtension):
             await _check_targets(info, self.rule, kwargs)
         if self._hidden(source):
             return copy(self.blank)
+        if self.rule.owner is not None:
+            return await self._owned(self.rule.owner, next_, source, info, kwargs)
         personal = self.rule.personal
         value = await _awaited(next_(source, info, **kwargs))
         if personal is Personal.PHONE:
@@ -543,7 +601,8 @@ def install_rules(definitions: Iterable[StrawberryObjectDefinition]) -> set[str]
                 continue
             setattr(field, _INSTALLED, found)
             guard: list[FieldExtension] = []
-            if found.checked or found.targets or found.personal is not None:
+            if (found.checked or found.targets or found.personal is not None
+                    or found.owner is not None):
                 guard.append(Guarded(key, found, _blank(field)))
             if found.who.value is not None:
                 guard.append(PermissionExtension([found.who.value()], use_directives=False))

@@ -19,15 +19,11 @@ from domain.people.audit import actor_of, record
 from domain.requests.notices import ACCEPTED, CANCELLED, COMPLETED, notify_resident
 from domain.requests.outbox import DEFAULT_CHANNEL, Message, write_message
 from domain.requests.policy import dispatch_notice
-from domain.requests.state import Changed, transition
+from domain.requests.state import Changed, checked_text, timeline_actor, transition
 
 MAX_TEXT = 4000
 
 
-def _actor(viewer: Viewer) -> str:
-    if viewer.account_id is not None:
-        return f"account:{viewer.account_id}"
-    return "admin" if viewer.admin else f"member:{viewer.member_id}"
 
 
 def _may_manage(viewer: Viewer, row: Row[Any]) -> bool:
@@ -42,13 +38,6 @@ def _member(viewer: Viewer) -> int:
     return viewer.member_id
 
 
-def _text(value: str, field: str) -> str:
-    if not value.strip():
-        raise InvalidInput.one("REQUIRED", f"{field} must not be empty", field)
-    if len(value) > MAX_TEXT:
-        raise InvalidInput.one("TOO_LONG", f"{field} must be at most {MAX_TEXT} characters",
-                               field)
-    return value.strip()
 
 
 async def _request(session: AsyncSession, request_id: int) -> Row[Any]:
@@ -70,11 +59,11 @@ async def accept_request(session: AsyncSession, *, request_id: int, viewer: View
     row = await _request(session, request_id)
     if row.status == "SUBMITTED" and row.escalation_level >= 1 and row.grid_id in viewer.grid_ids:
         changed = await transition(session, request_id=request_id, action="take", now=now,
-                                   actor=_actor(viewer), member_id=member_id,
+                                   actor=timeline_actor(viewer), member_id=member_id,
                                    changes={"assignee_id": member_id, "accept_deadline": None})
     else:
         changed = await transition(session, request_id=request_id, action="accept", now=now,
-                                   actor=_actor(viewer), member_id=member_id,
+                                   actor=timeline_actor(viewer), member_id=member_id,
                                    assignee=member_id, changes={"accept_deadline": None})
     await notify_resident(session, request_id=request_id, kind=ACCEPTED, channel=channel)
     return changed
@@ -85,9 +74,9 @@ async def decline_request(session: AsyncSession, *, request_id: int, viewer: Vie
     """The assignee declines with a reason; the request goes back to dispatching and will
     never be offered to them again."""
     member_id = _member(viewer)
-    note = _text(reason, "reason")
+    note = checked_text(reason, "reason", MAX_TEXT)
     return await transition(session, request_id=request_id, action="decline", now=now,
-                            actor=_actor(viewer), member_id=member_id, assignee=member_id,
+                            actor=timeline_actor(viewer), member_id=member_id, assignee=member_id,
                             note=note, changes={"assignee_id": None, "accept_deadline": None})
 
 
@@ -96,7 +85,7 @@ async def start_request(session: AsyncSession, *, request_id: int, viewer: Viewe
     """The assignee starts the service."""
     member_id = _member(viewer)
     return await transition(session, request_id=request_id, action="start", now=now,
-                            actor=_actor(viewer), member_id=member_id, assignee=member_id)
+                            actor=timeline_actor(viewer), member_id=member_id, assignee=member_id)
 
 
 async def complete_request(session: AsyncSession, *, request_id: int, viewer: Viewer,
@@ -105,10 +94,11 @@ async def complete_request(session: AsyncSession, *, request_id: int, viewer: Vi
     """The assignee completes the service, saying what was done (the ticket's third part);
     the resident hears of it (REQUEST_COMPLETED, once)."""
     member_id = _member(viewer)
-    done = _text(resolution, "resolution")
+    done = checked_text(resolution, "resolution", MAX_TEXT)
     changed = await transition(session, request_id=request_id, action="complete", now=now,
-                               actor=_actor(viewer), member_id=member_id, assignee=member_id,
-                               note=done, changes={"resolution": done, "completed_at": now})
+                               actor=timeline_actor(viewer), member_id=member_id,
+                               assignee=member_id, note=done,
+                               changes={"resolution": done, "completed_at": now})
     await notify_resident(session, request_id=request_id, kind=COMPLETED, channel=channel)
     return changed
 
@@ -117,13 +107,13 @@ async def cancel_request(session: AsyncSession, *, request_id: int, viewer: View
                          reason: str, now: datetime, channel: str = DEFAULT_CHANNEL) -> Changed:
     """An administrator, or a grid worker of the request's grid, cancels an open request;
     the resident reads the reason (REQUEST_CANCELLED)."""
-    note = _text(reason, "reason")
+    note = checked_text(reason, "reason", MAX_TEXT)
     row = await _request(session, request_id)
     if not _may_manage(viewer, row):
         raise InvalidInput.one("FORBIDDEN", "only administrators of its community and the "
                                "grid's grid workers may cancel a request", "id")
     changed = await transition(session, request_id=request_id, action="cancel", now=now,
-                               actor=_actor(viewer), note=note,
+                               actor=timeline_actor(viewer), note=note,
                                changes={"accept_deadline": None})
     await _audit(session, viewer, "REQUEST_CANCELLED", row, changed,
                  {"reason": note, "assignee": row.assignee_id})
@@ -153,7 +143,7 @@ async def assign_request(session: AsyncSession, *, request_id: int, member_id: i
                                "grid's grid workers may assign a request", "id")
     phone = await _assignable(session, request_id, member_id)
     changed = await transition(
-        session, request_id=request_id, action="assign", now=now, actor=_actor(viewer),
+        session, request_id=request_id, action="assign", now=now, actor=timeline_actor(viewer),
         member_id=member_id, changes={"assignee_id": member_id, "dispatched_at": now,
                                       "accept_deadline": now + accept_timeout})
     await _audit(session, viewer, "REQUEST_ASSIGNED", row, changed, {"assignee": member_id})

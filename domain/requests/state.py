@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.access import Viewer
 from domain.errors import InvalidInput, UserError
 from domain.requests.models import RequestStatus as S
 
@@ -186,3 +187,20 @@ async def _why_not(session: AsyncSession, request_id: int, step: Transition,
     return InvalidInput([UserError(
         "INVALID_TRANSITION", f"the request is {row.status}; {step.action.replace('_', ' ')} "
         f"needs it to be {allowed}", field)])
+
+
+def timeline_actor(viewer: Viewer) -> str:
+    """How the timeline names a caller: "account:<id>", "admin" or "member:<id>"."""
+    if viewer.account_id is not None:
+        return f"account:{viewer.account_id}"
+    return "admin" if viewer.admin else f"member:{viewer.member_id}"
+
+
+def checked_text(value: str, field: str, limit: int) -> str:
+    """A note, reason or resolution: not blank, at most `limit` characters; stripped."""
+    if not value.strip():
+        raise InvalidInput.one("REQUIRED", f"{field} must not be empty", field)
+    if len(value) > limit:
+        raise InvalidInput.one("TOO_LONG", f"{field} must be at most {limit} characters",
+                               field)
+    return value.strip()

@@ -23,27 +23,15 @@ from domain.errors import InvalidInput
 from domain.requests import notices
 from domain.requests.outbox import DEFAULT_CHANNEL
 from domain.requests.overrides import community_calendar
-from domain.requests.state import Changed, record_event, transition
+from domain.requests.state import Changed, checked_text, record_event, timeline_actor, transition
 from domain.templates import local_time
 from domain.workdays import Limit, resumed_due
 
 MAX_TEXT = 1000
 
 
-def _text(value: str, field: str) -> str:
-    if not value.strip():
-        raise InvalidInput.one("REQUIRED", f"{field} must not be empty", field)
-    if len(value) > MAX_TEXT:
-        raise InvalidInput.one("TOO_LONG", f"{field} must be at most {MAX_TEXT} characters",
-                               field)
-    return value.strip()
 
 
-def _actor(viewer: Viewer) -> str:
-    """As domain.requests.actions names the caller on the timeline."""
-    if viewer.account_id is not None:
-        return f"account:{viewer.account_id}"
-    return "admin" if viewer.admin else f"member:{viewer.member_id}"
 
 
 async def wait_for_resident(session: AsyncSession, *, request_id: int, viewer: Viewer,
@@ -53,9 +41,9 @@ async def wait_for_resident(session: AsyncSession, *, request_id: int, viewer: V
     resident reads in the tracking view and in a REQUEST_WAITING message)."""
     if viewer.member_id is None:
         raise InvalidInput.one("FORBIDDEN", "only the request's assignee can do this", "id")
-    note = _text(reason, "reason")
+    note = checked_text(reason, "reason", MAX_TEXT)
     changed = await transition(session, request_id=request_id, action="wait", now=now,
-                               actor=_actor(viewer), member_id=viewer.member_id,
+                               actor=timeline_actor(viewer), member_id=viewer.member_id,
                                assignee=viewer.member_id, note=note,
                                changes={"waiting_since": now})
     await session.execute(text(
@@ -105,7 +93,7 @@ async def resume_request(session: AsyncSession, *, request_id: int, viewer: View
             or (viewer.member_id is not None and viewer.member_id == row.assignee_id)):
         raise InvalidInput.one("FORBIDDEN", "only the assignee, administrators and the grid's "
                                "grid workers may resume a request", "id")
-    return await _resume(session, row, now=now, actor=_actor(viewer),
+    return await _resume(session, row, now=now, actor=timeline_actor(viewer),
                          member_id=viewer.member_id, limits=limits, field="id")
 
 
@@ -131,7 +119,7 @@ async def resident_reply(session: AsyncSession, *, request_id: int, message: str
                          now: datetime, limits: Mapping[str, Limit]) -> Changed:
     """The resident answers through the tracking view: their words go on the timeline
     (RESIDENT_REPLIED) and the clock starts again."""
-    note = _text(message, "message")
+    note = checked_text(message, "message", MAX_TEXT)
     row = await _waiting(session, request_id, "number")
     await record_event(session, request_id=request_id, kind="RESIDENT_REPLIED", now=now,
                        actor="resident", note=note)

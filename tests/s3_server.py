@@ -5,7 +5,6 @@ the tests that need it are skipped locally, with the reason, and fail in CI."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -14,9 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-
 from domain.media.s3_store import S3Location
+from tests.unavailable import unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 S3RVER = ROOT / "tests" / "s3server" / "node_modules" / "s3rver" / "bin" / "s3rver.js"
@@ -36,9 +34,7 @@ def _require() -> str:
     reason = None if node and S3RVER.exists() else (
         "s3rver is not installed (Node.js and `scripts/bootstrap`: tests/s3server)")
     if reason:
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        unavailable(reason)
     assert node is not None
     return node
 

@@ -11,7 +11,6 @@ knows the new name until replay resumes."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from server.localdb import (
 from server.replica import COOKIE
 from tests.conftest import ROOT
 from tests.e2e.serving import free_port, logged_api
+from tests.unavailable import unavailable
 from tests.workers.live import rabbitmq_vhost
 
 SECRET = "replica-secret-used-only-by-this-test-0123456789-abcdefgh"
@@ -44,12 +44,6 @@ COVERAGE = "query ($p: PointInput!) { coverage(point: $p) { grid { id name } } }
 SUBMIT = ("mutation ($input: SubmitRequestInput!) { submitServiceRequest(input: $input) "
           "{ request { id } errors { code } } }")
 RENAMED = " (renamed on the primary)"
-
-
-def _fail_or_skip(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +62,7 @@ def clusters() -> Iterator[tuple[LocalCluster, LocalCluster]]:
                                     "PATH": "/usr/bin:/bin"})
             made.append(start_replica(made[0], root / "replica", port=free_port()))
         except LocalDatabaseError as exc:
-            _fail_or_skip(f"cannot start a primary and its replica: {exc}")
+            unavailable(f"cannot start a primary and its replica: {exc}")
         yield made[0], made[1]
     finally:
         for cluster in reversed(made):

@@ -228,13 +228,13 @@ def _sql(conninfo: str, ask: Callable[[SqlConnection, Any], Awaitable[Answer]]
 
 def sql_point(conninfo: str, nearest_metres: float) -> Connector[SqlConnection]:
     """The API's point statement; payloads are (lon, lat)."""
-    sql, fixed = _compiled(coverage_statements._COVER_POINT)
+    sql = coverage_statements.point_statement()
 
     async def ask(conn: SqlConnection, point: tuple[float, float]) -> Answer:
         lon, lat = point
-        params = {**fixed, "lon": lon, "lat": lat, "metres": nearest_metres,
+        params = {"lon": lon, "lat": lat, "metres": nearest_metres,
                   "deg": degrees_for_metres(nearest_metres, lat)}
-        row = await (await conn.execute(sql, params)).fetchone()
+        row = await (await conn.execute(sql, params, prepare=True)).fetchone()
         assert row is not None
         grid_id, building_id, _group_id, _distance, community_id = row[:5]
         return None, grid_id is None and building_id is None and community_id is None
@@ -244,12 +244,12 @@ def sql_point(conninfo: str, nearest_metres: float) -> Connector[SqlConnection]:
 
 def sql_address(conninfo: str, threshold: float) -> Connector[SqlConnection]:
     """The API's address statements; payloads are normalised keys."""
-    exact, exact_fixed = _compiled(coverage_statements._EXACT_ADDRESS)
+    exact = coverage_statements.building_statement("key")
     fuzzy, fuzzy_fixed = _compiled(coverage_statements._FUZZY_ADDRESS)
-    by_id, by_id_fixed = _compiled(coverage_statements._BUILDING_BY_ID)
+    by_id = coverage_statements.building_statement("id")
 
     async def ask(conn: SqlConnection, key: str) -> Answer:
-        row = await (await conn.execute(exact, {**exact_fixed, "key": key})).fetchone()
+        row = await (await conn.execute(exact, {"key": key}, prepare=True)).fetchone()
         if row is not None:
             return None, False
         params = {**fuzzy_fixed, "key": key, "numbers": house_number_signature(key)}
@@ -257,7 +257,7 @@ def sql_address(conninfo: str, threshold: float) -> Connector[SqlConnection]:
         best = max(((similarity(key, c[1]), -c[0]) for c in candidates), default=None)
         if best is None or best[0] < threshold:
             return None, True
-        row = await (await conn.execute(by_id, {**by_id_fixed, "id": -best[1]})).fetchone()
+        row = await (await conn.execute(by_id, {"id": -best[1]}, prepare=True)).fetchone()
         return None, row is None
 
     return _sql(conninfo, ask)

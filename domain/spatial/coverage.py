@@ -17,13 +17,14 @@ second round trip):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Float, Integer, Row, bindparam, column, func, select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from domain.errors import UserError
+from domain.infra import rows
 from domain.spatial.models import Building, BuildingGroup, Grid
 from geo import address as addr
 from geo.sql import covers_sql, degrees_for_metres, geography_distance_sql, point_sql
@@ -45,6 +46,16 @@ MAX_ADDRESS = 300
 
 
 @dataclass(frozen=True)
+class Shapes:
+    """Which rows' geometries an answer shows: the grid's boundary, the building's location
+    and footprint. They are most of the rows' bytes and few callers show them; without
+    them the rows' geometry attributes are None (and the rows are not whole)."""
+
+    grid: bool = False
+    building: bool = False
+
+
+@dataclass(frozen=True)
 class CoverageResult:
     """Where a question resolved to (WGS-84), the ids that cover it and the rows they name
     (the community's is left out: its boundary can be large, and few callers want it)."""
@@ -61,11 +72,13 @@ class CoverageResult:
     grid: Grid | None = None
     building: Building | None = None
     group: BuildingGroup | None = None
+    #: The geometries the rows came with: rows without theirs are not whole.
+    shapes: Shapes = Shapes()
 
 
-_POINT = point_sql()
-_COVER = text(f"""
-WITH p AS (SELECT {_POINT} AS g),
+#: The ids that cover a point (the statement's first five columns).
+_COVER = f"""
+WITH p AS (SELECT {point_sql("%(lon)s", "%(lat)s")} AS g),
 covering_grid AS (
   SELECT grid.id, grid.community_id FROM grid, p
   WHERE {covers_sql("grid.boundary", "p.g")} ORDER BY grid.id LIMIT 1),
@@ -77,11 +90,11 @@ building_near AS (
          {geography_distance_sql("COALESCE(b.footprint, b.location)", "p.g")} AS distance
   FROM building b, p
   WHERE NOT EXISTS (SELECT 1 FROM building_hit)
-    AND (ST_DWithin(b.location, p.g, :deg) OR ST_DWithin(b.footprint, p.g, :deg))
+    AND (ST_DWithin(b.location, p.g, %(deg)s) OR ST_DWithin(b.footprint, p.g, %(deg)s))
   ORDER BY distance, b.id LIMIT 1),
 building AS (
   SELECT * FROM building_hit
-  UNION ALL SELECT * FROM building_near WHERE distance <= :metres
+  UNION ALL SELECT * FROM building_near WHERE distance <= %(metres)s
   LIMIT 1),
 community_hit AS (
   SELECT c.id FROM community c, p
@@ -94,24 +107,41 @@ SELECT
   (SELECT distance FROM building) AS distance,
   COALESCE((SELECT community_id FROM covering_grid),
            (SELECT g.community_id FROM grid g WHERE g.id = (SELECT grid_id FROM building)),
-           (SELECT id FROM community_hit)) AS community_id
-""").columns(column("grid_id", Integer), column("building_id", Integer),
-             column("group_id", Integer), column("distance", Float),
-             column("community_id", Integer)).subquery("cover")
-_COVER_POINT = (
-    select(_COVER, Grid, Building, BuildingGroup).select_from(_COVER)
-    .outerjoin(Grid, col(Grid.id) == _COVER.c.grid_id)
-    .outerjoin(Building, col(Building.id) == _COVER.c.building_id)
-    .outerjoin(BuildingGroup, col(BuildingGroup.id) == _COVER.c.group_id))
+           (SELECT id FROM community_hit)) AS community_id"""
+#: A building found by its address key or id, with its point (the statement's first four
+#: columns: grid, building and group ids, then lon and lat).
+_BUILDING = """SELECT b.grid_id, b.id, b.group_id, ST_X(b.location), ST_Y(b.location)
+  FROM building b WHERE {where} ORDER BY b.id LIMIT 1"""
 
-_BUILDING_ROWS = (
-    select(Building, Grid, BuildingGroup, func.ST_X(col(Building.location)).label("lon"),
-           func.ST_Y(col(Building.location)).label("lat"))
-    .outerjoin(Grid, col(Grid.id) == col(Building.grid_id))
-    .outerjoin(BuildingGroup, col(BuildingGroup.id) == col(Building.group_id)))
-_EXACT_ADDRESS = (_BUILDING_ROWS.where(col(Building.address_key) == bindparam("key"))
-                  .order_by(col(Building.id)).limit(1))
-_BUILDING_BY_ID = _BUILDING_ROWS.where(col(Building.id) == bindparam("id"))
+
+@cache
+def _with_rows(found: str, leading: int, shapes: Shapes) -> str:
+    """`found` (whose first three columns are the grid, building and group ids, and which
+    has `leading` columns in all) with the three rows it names joined to it."""
+    names = [f"c{i}" for i in range(leading)]
+    return (f"SELECT {', '.join(f'f.{n}' for n in names)}, "
+            f"{rows.select_list(Grid, 'g', shapes=shapes.grid)}, "
+            f"{rows.select_list(Building, 'b', shapes=shapes.building)}, "
+            f"{rows.select_list(BuildingGroup, 'bg', shapes=False)} "
+            f"FROM ({found}) AS f({', '.join(names)}) "
+            "LEFT JOIN grid g ON g.id = f.c0 LEFT JOIN building b ON b.id = f.c1 "
+            "LEFT JOIN building_group bg ON bg.id = f.c2")
+
+
+def _rows(values: tuple[Any, ...], leading: int, shapes: Shapes
+          ) -> tuple[Grid | None, Building | None, BuildingGroup | None]:
+    """The grid, building and group of a `_with_rows` row."""
+    out: list[Any] = []
+    at = leading
+    for model, shaped in ((Grid, shapes.grid), (Building, shapes.building),
+                          (BuildingGroup, False)):
+        names = rows.columns(model, shapes=shaped)
+        out.append(rows.detached(model, names, values[at:at + len(names)]))
+        at += len(names)
+    grid, building, group = out
+    return grid, building, group
+
+
 # The keys with the asked house numbers come from their index (about 500 of 100,000 in the
 # synthetic city: ~2 ms, where pg_trgm's `%` through the GIN index rechecked 1,500 to 6,500
 # rows in 12 to 40 ms); OFFSET 0 keeps each similarity computed once.
@@ -122,17 +152,22 @@ WHERE c.s >= {TRIGRAM_FLOOR} ORDER BY c.s DESC, c.id LIMIT {FUZZY_CANDIDATES}"""
 
 
 async def cover_point(session: AsyncSession, *, lon: float, lat: float,
-                      nearest_metres: float = NEAREST_BUILDING_METRES) -> CoverageResult | None:
-    """Everything that covers a WGS-84 point; None when nothing does."""
+                      nearest_metres: float = NEAREST_BUILDING_METRES,
+                      shapes: Shapes = Shapes()) -> CoverageResult | None:
+    """Everything that covers a WGS-84 point, in one prepared statement; None when nothing
+    does. The rows come with their geometry only as `shapes` asks."""
     params = {"lon": lon, "lat": lat, "metres": nearest_metres,
               "deg": degrees_for_metres(nearest_metres, lat)}
-    row = (await session.execute(_COVER_POINT, params)).one()
-    if row.grid_id is None and row.building_id is None and row.community_id is None:
+    found = await rows.fetch_one(session, point_statement(shapes), params)
+    assert found is not None  # the statement always answers one row
+    grid_id, building_id, group_id, distance, community_id = found[:5]
+    if grid_id is None and building_id is None and community_id is None:
         return None
-    return CoverageResult(lon=lon, lat=lat, community_id=row.community_id,
-                          grid_id=row.grid_id, building_id=row.building_id,
-                          group_id=row.group_id, distance_metres=row.distance,
-                          grid=row.Grid, building=row.Building, group=row.BuildingGroup)
+    grid, building, group = _rows(found, 5, shapes)
+    return CoverageResult(lon=lon, lat=lat, community_id=community_id, grid_id=grid_id,
+                          building_id=building_id, group_id=group_id,
+                          distance_metres=distance, grid=grid, building=building, group=group,
+                          shapes=shapes)
 
 
 def address_problems(address: str, field: str) -> list[UserError]:
@@ -153,30 +188,51 @@ def address_problems(address: str, field: str) -> list[UserError]:
 
 
 async def cover_address(session: AsyncSession, address: str, *,
-                        threshold: float = ADDRESS_MATCH_THRESHOLD) -> CoverageResult | None:
+                        threshold: float = ADDRESS_MATCH_THRESHOLD,
+                        shapes: Shapes = Shapes()) -> CoverageResult | None:
     """Coverage of the building an address names: exact on the normalised key, else the best
     fuzzy match with the same house numbers at or above `threshold`; None rather than a wrong
     guess. Raises ValueError for an address `address_problems` refuses. Each statement stands
     alone, so the session may be in autocommit mode."""
     key = addr.address_key(address)
-    exact = (await session.execute(_EXACT_ADDRESS, {"key": key})).first()
+    exact = await _building(session, "key", {"key": key}, shapes)
     if exact is not None:
-        return _from_building(exact, 1.0)
+        return _from_building(exact, 1.0, shapes)
     params = {"key": key, "numbers": addr.house_number_signature(key)}
     candidates = (await session.execute(_FUZZY_ADDRESS, params)).all()
     scored = [(addr.similarity(key, c.address_key), c.id) for c in candidates]
     best = max(scored, key=lambda pair: (pair[0], -pair[1]), default=None)
     if best is None or best[0] < threshold:
         return None
-    row = (await session.execute(_BUILDING_BY_ID, {"id": best[1]})).one()
-    return _from_building(row, round(best[0], 3))
+    row = await _building(session, "id", {"id": best[1]}, shapes)
+    assert row is not None  # the candidate was just read
+    return _from_building(row, round(best[0], 3), shapes)
 
 
-def _from_building(row: Row[Any], confidence: float) -> CoverageResult:
-    building, grid = row.Building, row.Grid
+async def _building(session: AsyncSession, by: str, params: dict[str, Any],
+                    shapes: Shapes) -> tuple[Any, ...] | None:
+    return await rows.fetch_one(session, building_statement(by, shapes), params)
+
+
+def point_statement(shapes: Shapes = Shapes()) -> str:
+    """The one statement of `cover_point` (psycopg parameters %(lon)s, %(lat)s, %(metres)s,
+    %(deg)s): what the coverage benchmark's raw SQL contestant sends too."""
+    return _with_rows(_COVER, 5, shapes)
+
+
+def building_statement(by: str, shapes: Shapes = Shapes()) -> str:
+    """The statement of `cover_address` that reads the building it found, `by` "key"
+    (%(key)s, an address key) or "id" (%(id)s)."""
+    where = {"key": "b.address_key = %(key)s", "id": "b.id = %(id)s"}[by]
+    return _with_rows(_BUILDING.format(where=where), 5, shapes)
+
+
+def _from_building(found: tuple[Any, ...], confidence: float, shapes: Shapes) -> CoverageResult:
+    grid, building, group = _rows(found, 5, shapes)
+    assert building is not None
     return CoverageResult(
-        lon=row.lon, lat=row.lat, community_id=grid.community_id if grid else None,
+        lon=found[3], lat=found[4], community_id=grid.community_id if grid else None,
         grid_id=building.grid_id, building_id=building.id, group_id=building.group_id,
         matched_address=building.address, match_confidence=confidence, distance_metres=0.0,
-        grid=grid, building=building, group=row.BuildingGroup,
+        grid=grid, building=building, group=group, shapes=shapes,
     )

@@ -35,14 +35,15 @@ class SpatialQuery:
         if (address is None) == (point is None):
             raise InvalidInput.one("INVALID_ARGUMENTS", "give exactly one of address and point",
                                    "address" if address is not None else "point")
+        shapes = Coverage.shapes(info)
         if point is not None:
             lon, lat = point.to_wgs84("point")
             async with autocommit(info.context.reads) as session:  # one statement
-                found = await cover.cover_point(session, lon=lon, lat=lat,
+                found = await cover.cover_point(session, lon=lon, lat=lat, shapes=shapes,
                                                 nearest_metres=settings.nearest_building_metres)
         else:
             async with autocommit(info.context.reads) as session:  # statements stand alone
-                found = await _cover_address(session, address or "", settings)
+                found = await _cover_address(session, address or "", settings, shapes)
         return None if found is None else Coverage.of(found, info.context.loaders)
 
     @strawberry.field(description="Subdistricts (街道), the level above communities.")
@@ -114,11 +115,11 @@ class SpatialQuery:
         return GeoJSON(collection)
 
 
-async def _cover_address(session: Any, address: str,
-                         settings: Settings) -> cover.CoverageResult | None:
+async def _cover_address(session: Any, address: str, settings: Settings,
+                         shapes: cover.Shapes) -> cover.CoverageResult | None:
     problems = cover.address_problems(address, "address")
     if problems:
         raise InvalidInput(problems)
-    return await cover.cover_address(session, address,
+    return await cover.cover_address(session, address, shapes=shapes,
                                      threshold=settings.address_match_threshold)
 

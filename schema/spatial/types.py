@@ -15,7 +15,7 @@ from shapely import union_all
 from shapely.geometry import mapping
 
 from domain.spatial import models
-from domain.spatial.coverage import CoverageResult
+from domain.spatial.coverage import CoverageResult, Shapes
 from geo.crs import CoordSystem as Crs
 from geo.crs import transform_geojson
 from schema.common.context import Info
@@ -26,6 +26,7 @@ from schema.common.loaders import Loaders
 from schema.common.node import Node
 from schema.common.payloads import UserErrorType
 from schema.common.scalars import GeoJSON
+from schema.common.selection import asked_within
 from schema.organisation.grid_fields import GridOrganisationFields
 from schema.organisation.member_fields import MemberOrganisationFields
 
@@ -252,6 +253,11 @@ async def _one(loader: Any, key: int | None, wrap: Any) -> Any:
     return None if row is None else wrap(row)
 
 
+#: Fields of Grid and Building that show a geometry of the row (the rest read none).
+GRID_SHAPES = frozenset({"boundary"})
+BUILDING_SHAPES = frozenset({"location", "footprint"})
+
+
 @strawberry.type(description="Who serves a place: its building, building group, grid, "
                  "community and the people to contact.")
 class Coverage:
@@ -261,12 +267,22 @@ class Coverage:
     def of(cls, result: CoverageResult, loaders: Loaders) -> Coverage:
         """The answer. Its building, group and grid fields show the rows that came with it,
         which also go to the request's loaders, so links back to them (a building's group,
-        the group's grid) cost no session of their own either."""
+        the group's grid) cost no session of their own either. The rows came with every
+        geometry the query shows anywhere inside `coverage` (`shapes`), so they serve the
+        whole query."""
         for name, row in (("building", result.building), ("group", result.group),
                           ("grid", result.grid)):
             if row is not None and row.id is not None:
                 loaders.prime(name, row.id, row)  # builds no loader a query does not use
         return cls(result=result)
+
+    @staticmethod
+    def shapes(info: Info) -> Shapes:
+        """The geometries of the grid and building rows that the query shows anywhere inside
+        `coverage` (look-ahead): a row read without them is still right for this query."""
+        asked = asked_within(info)
+        return Shapes(grid=not GRID_SHAPES.isdisjoint(asked),
+                      building=not BUILDING_SHAPES.isdisjoint(asked))
 
     @strawberry.field(description="Where the question resolved to (the matched building's "
                       "point for an address), in `crs`.")

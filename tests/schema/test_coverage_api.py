@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import event
 
 from domain.access import ANONYMOUS
+from domain.infra import rows
 from geo.crs import CoordSystem, from_wgs84
 from tests.factories import X0, Y0, load
 
@@ -90,8 +91,9 @@ LINKS = """query ($address: String, $point: PointInput) {
 
 
 @contextmanager
-def database_use(engine: Any) -> Iterator[dict[str, int]]:
-    """Connections checked out of the pool and statements sent, while the block runs."""
+def database_use(engine: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
+    """Connections checked out of the pool and statements sent, while the block runs: those
+    through SQLAlchemy and the prepared ones of domain.infra.rows, which go to psycopg."""
     seen = {"sessions": 0, "statements": 0}
 
     def checkout(*args: Any) -> None:
@@ -100,6 +102,13 @@ def database_use(engine: Any) -> Iterator[dict[str, int]]:
     def statement(*args: Any) -> None:
         seen["statements"] += 1
 
+    fetch_one = rows.fetch_one
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        statement()
+        return await fetch_one(*args, **kwargs)
+
+    monkeypatch.setattr(rows, "fetch_one", counted)
     event.listen(engine.sync_engine.pool, "checkout", checkout)
     event.listen(engine.sync_engine, "before_cursor_execute", statement)
     try:
@@ -116,12 +125,69 @@ def database_use(engine: Any) -> Iterator[dict[str, int]]:
 ])
 async def test_coverage_and_its_rows_cost_one_session(api: Any, engine: Any, city: None,
                                                       variables: dict[str, Any],
-                                                      statements: int) -> None:
+                                                      statements: int,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """The coverage statement brings the building, group and grid rows; the loaders are
     primed with them, so neither the fields nor their nested links open another session."""
-    with database_use(engine) as seen:
+    with database_use(engine, monkeypatch) as seen:
         data = await api.data(LINKS, variables, viewer=ANONYMOUS)
     found = data["coverage"]
     assert found["building"] == {"code": "B1", "group": {"code": "L1"}, "grid": {"code": "G1"}}
     assert found["buildingGroup"] == {"code": "L1", "grid": {"code": "G1"}}
     assert seen == {"sessions": 1, "statements": statements}
+
+
+SHAPES = """
+query ($point: PointInput) {
+  coverage(point: $point) {
+    grid { id boundary }
+    building { id location footprint group { id } grid { boundary } }
+    ...more
+  }
+}
+fragment more on Coverage { buildingGroup { id grid { id } } }"""
+NODES = """
+query ($grid: ID!, $building: ID!) {
+  grid: node(id: $grid) { ... on Grid { boundary } }
+  building: node(id: $building) { ... on Building { location footprint } }
+}"""
+
+
+async def test_rows_come_with_the_geometry_asked_anywhere_inside(api: Any, city: None) -> None:
+    """Look-ahead reads a geometry only when the query shows it, at any depth: the grid's
+    boundary asked under `building { grid }` comes with the grid row the loaders are primed
+    with; what comes back equals what node(id:) reads through the ORM."""
+    found = (await api.data(SHAPES, {"point": {"lon": X0 + 0.0051, "lat": Y0 + 0.0051}},
+                            viewer=ANONYMOUS))["coverage"]
+    nodes = await api.data(NODES, {"grid": found["grid"]["id"],
+                                   "building": found["building"]["id"]})
+    assert found["grid"]["boundary"] == nodes["grid"]["boundary"]
+    assert found["building"]["grid"]["boundary"] == nodes["grid"]["boundary"]
+    assert found["building"]["location"] == nodes["building"]["location"]
+    assert found["building"]["footprint"] == nodes["building"]["footprint"]
+    assert found["building"]["location"]["type"] == "Point"
+    assert found["buildingGroup"]["grid"]["id"] == found["grid"]["id"]
+
+
+@pytest.mark.parametrize(("query", "read"), [
+    (LINKS, set()),
+    (QUERY, set()),
+    (SHAPES, {"g.boundary", "b.location", "b.footprint"}),
+    ("query ($point: PointInput) { coverage(point: $point) { building { grid { boundary } } } }",
+     {"g.boundary"}),
+])
+async def test_geometry_is_read_only_when_shown(api: Any, city: None, query: str, read: set[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[str] = []
+    fetch_one = rows.fetch_one
+
+    async def capture(session: Any, sql: str, params: Any) -> Any:
+        sent.append(sql)
+        return await fetch_one(session, sql, params)
+
+    monkeypatch.setattr(rows, "fetch_one", capture)
+    await api.data(query, {"point": {"lon": X0 + 0.0051, "lat": Y0 + 0.0051}})
+    (sql,) = sent
+    columns = sql[:sql.index(" FROM (")]  # the select list of the rows joined to the ids
+    shown = {"g.boundary", "b.location", "b.footprint"}
+    assert {column for column in shown if column in columns} == read

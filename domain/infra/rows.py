@@ -1,0 +1,89 @@
+"""Rows of the hottest reads straight from psycopg: one prepared statement on the session's own
+connection, tuples back, and table objects built from the columns without the ORM's loading.
+
+SQLAlchemy's ORM costs about half of a coverage request's CPU in the API (a Session, a
+compiled statement's result machinery, an identity map, 25 column descriptions a request);
+these few statements are fixed text, so they go to psycopg as they are (prepared on the
+connection, planned once) and their rows become plain objects. Everything else keeps the
+ORM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from typing import Any, TypeVar
+
+import psycopg
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import configure_mappers
+
+T = TypeVar("T")
+
+
+async def driver_connection(session: AsyncSession) -> psycopg.AsyncConnection[Any]:
+    """The psycopg connection under `session`, inside the session's transaction when it has
+    one (its statements then commit or roll back with the session's)."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
+    return driver
+
+
+async def fetch_one(session: AsyncSession, sql: str,
+                    params: dict[str, Any]) -> tuple[Any, ...] | None:
+    """The first row of a fixed statement (psycopg's `%(name)s` parameters), prepared on the
+    connection so that PostgreSQL plans it once per connection."""
+    connection = await driver_connection(session)
+    cursor = await connection.execute(sql, params, prepare=True)
+    return await cursor.fetchone()
+
+
+@cache
+def columns(model: Any, *, shapes: bool) -> tuple[str, ...]:
+    """The column names of a table model, in table order; its geometry columns only with
+    `shapes` (they are most of a row's bytes, and few answers show them)."""
+    table = model.__table__
+    return tuple(c.name for c in table.columns
+                 if shapes or not isinstance(c.type, Geometry))
+
+
+def select_list(model: Any, alias: str, *, shapes: bool) -> str:
+    """`alias.column, ...` for `columns(model, shapes=...)`."""
+    return ", ".join(f"{alias}.{name}" for name in columns(model, shapes=shapes))
+
+
+def detached(model: type[T], names: Sequence[str], values: Sequence[Any]) -> T | None:
+    """A table object of `model` with these column values, in no session; None when its id
+    (the first column) is null, as an outer join leaves it. Geometry arrives as psycopg gives
+    it (hex EWKB) and becomes GeoAlchemy2's WKBElement, as the ORM would make it. A column
+    not given reads as None: give every column the caller reads."""
+    if values[0] is None:
+        return None
+    kind: Any = model
+    row = _manager(kind).new_instance()
+    found = dict(zip(names, values, strict=True))
+    for name in _geometries(kind):
+        if found.get(name) is not None:
+            found[name] = WKBElement(found[name], srid=_srid(kind, name), extended=True)
+    row.__dict__.update(found)
+    made: T = row
+    return made
+
+
+@cache
+def _manager(model: type[Any]) -> Any:
+    configure_mappers()  # the instrumented attributes read the values given
+    return inspect(model).class_manager
+
+
+@cache
+def _geometries(model: type[Any]) -> tuple[str, ...]:
+    return tuple(c.name for c in model.__table__.columns if isinstance(c.type, Geometry))
+
+
+@cache
+def _srid(model: type[Any], name: str) -> int:
+    return int(model.__table__.columns[name].type.srid)

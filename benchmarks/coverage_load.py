@@ -207,14 +207,6 @@ def check_coverage(status: int, body: bytes) -> Answer:
 SqlConnection = psycopg.AsyncConnection[Any]
 
 
-def _compiled(statement: Any) -> tuple[str, dict[str, Any]]:
-    """What SQLAlchemy sends through psycopg for `statement`: its SQL (%(name)s parameters,
-    geometries as ST_AsEWKB) and the values it binds itself, such as a LIMIT."""
-    from sqlalchemy.dialects.postgresql import psycopg as dialect
-    compiled = statement.compile(dialect=dialect.dialect())
-    return str(compiled), {k: v for k, v in compiled.params.items() if v is not None}
-
-
 def _sql(conninfo: str, ask: Callable[[SqlConnection, Any], Awaitable[Answer]]
          ) -> Connector[SqlConnection]:
     async def open_() -> SqlConnection:
@@ -245,15 +237,15 @@ def sql_point(conninfo: str, nearest_metres: float) -> Connector[SqlConnection]:
 def sql_address(conninfo: str, threshold: float) -> Connector[SqlConnection]:
     """The API's address statements; payloads are normalised keys."""
     exact = coverage_statements.building_statement("key")
-    fuzzy, fuzzy_fixed = _compiled(coverage_statements._FUZZY_ADDRESS)
+    fuzzy = coverage_statements.FUZZY_ADDRESS
     by_id = coverage_statements.building_statement("id")
 
     async def ask(conn: SqlConnection, key: str) -> Answer:
         row = await (await conn.execute(exact, {"key": key}, prepare=True)).fetchone()
         if row is not None:
             return None, False
-        params = {**fuzzy_fixed, "key": key, "numbers": house_number_signature(key)}
-        candidates = await (await conn.execute(fuzzy, params)).fetchall()
+        params = {"key": key, "numbers": house_number_signature(key)}
+        candidates = await (await conn.execute(fuzzy, params, prepare=True)).fetchall()
         best = max(((similarity(key, c[1]), -c[0]) for c in candidates), default=None)
         if best is None or best[0] < threshold:
             return None, True

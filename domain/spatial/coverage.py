@@ -20,9 +20,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from domain.errors import UserError
 from domain.infra import rows
 from domain.spatial.models import Building, BuildingGroup, Grid
@@ -145,13 +142,13 @@ def _rows(values: tuple[Any, ...], leading: int, shapes: Shapes
 # The keys with the asked house numbers come from their index (about 500 of 100,000 in the
 # synthetic city: ~2 ms, where pg_trgm's `%` through the GIN index rechecked 1,500 to 6,500
 # rows in 12 to 40 ms); OFFSET 0 keeps each similarity computed once.
-_FUZZY_ADDRESS = text(f"""SELECT c.id, c.address_key FROM (
-  SELECT b.id, b.address_key, similarity(b.address_key, :key) AS s FROM building b
-  WHERE {addr.house_number_signature_sql("b.address_key")} = :numbers OFFSET 0) c
-WHERE c.s >= {TRIGRAM_FLOOR} ORDER BY c.s DESC, c.id LIMIT {FUZZY_CANDIDATES}""")
+FUZZY_ADDRESS = f"""SELECT c.id, c.address_key FROM (
+  SELECT b.id, b.address_key, similarity(b.address_key, %(key)s) AS s FROM building b
+  WHERE {addr.house_number_signature_sql("b.address_key")} = %(numbers)s OFFSET 0) c
+WHERE c.s >= {TRIGRAM_FLOOR} ORDER BY c.s DESC, c.id LIMIT {FUZZY_CANDIDATES}"""
 
 
-async def cover_point(session: AsyncSession, *, lon: float, lat: float,
+async def cover_point(session: rows.Executor, *, lon: float, lat: float,
                       nearest_metres: float = NEAREST_BUILDING_METRES,
                       shapes: Shapes = Shapes()) -> CoverageResult | None:
     """Everything that covers a WGS-84 point, in one prepared statement; None when nothing
@@ -187,7 +184,7 @@ def address_problems(address: str, field: str) -> list[UserError]:
     return []
 
 
-async def cover_address(session: AsyncSession, address: str, *,
+async def cover_address(session: rows.Executor, address: str, *,
                         threshold: float = ADDRESS_MATCH_THRESHOLD,
                         shapes: Shapes = Shapes()) -> CoverageResult | None:
     """Coverage of the building an address names: exact on the normalised key, else the best
@@ -199,8 +196,8 @@ async def cover_address(session: AsyncSession, address: str, *,
     if exact is not None:
         return _from_building(exact, 1.0, shapes)
     params = {"key": key, "numbers": addr.house_number_signature(key)}
-    candidates = (await session.execute(_FUZZY_ADDRESS, params)).all()
-    scored = [(addr.similarity(key, c.address_key), c.id) for c in candidates]
+    candidates = await rows.fetch_all(session, FUZZY_ADDRESS, params)
+    scored = [(addr.similarity(key, address_key), pk) for pk, address_key in candidates]
     best = max(scored, key=lambda pair: (pair[0], -pair[1]), default=None)
     if best is None or best[0] < threshold:
         return None
@@ -209,7 +206,7 @@ async def cover_address(session: AsyncSession, address: str, *,
     return _from_building(row, round(best[0], 3), shapes)
 
 
-async def _building(session: AsyncSession, by: str, params: dict[str, Any],
+async def _building(session: rows.Executor, by: str, params: dict[str, Any],
                     shapes: Shapes) -> tuple[Any, ...] | None:
     return await rows.fetch_one(session, building_statement(by, shapes), params)
 

@@ -7,7 +7,7 @@ from typing import Any
 import strawberry
 
 from domain.errors import InvalidInput, UserError
-from domain.infra.db import autocommit
+from domain.infra.rows import autocommit_connection
 from domain.settings import Settings
 from domain.spatial import coverage as cover
 from domain.spatial import directory
@@ -38,12 +38,12 @@ class SpatialQuery:
         shapes = Coverage.shapes(info)
         if point is not None:
             lon, lat = point.to_wgs84("point")
-            async with autocommit(info.context.reads) as session:  # one statement
-                found = await cover.cover_point(session, lon=lon, lat=lat, shapes=shapes,
+            async with autocommit_connection(info.context.reads) as connection:
+                found = await cover.cover_point(connection, lon=lon, lat=lat, shapes=shapes,
                                                 nearest_metres=settings.nearest_building_metres)
         else:
-            async with autocommit(info.context.reads) as session:  # statements stand alone
-                found = await _cover_address(session, address or "", settings, shapes)
+            async with autocommit_connection(info.context.reads) as connection:
+                found = await _cover_address(connection, address or "", settings, shapes)
         return None if found is None else Coverage.of(found, info.context.loaders)
 
     @strawberry.field(description="Subdistricts (街道), the level above communities.")

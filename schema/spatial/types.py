@@ -7,7 +7,8 @@ DataLoaders, so nested lists cost one statement per level.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import strawberry
 from geoalchemy2.shape import to_shape
@@ -253,6 +254,14 @@ async def _one(loader: Any, key: int | None, wrap: Any) -> Any:
     return None if row is None else wrap(row)
 
 
+R = TypeVar("R")
+W = TypeVar("W")
+
+
+def _or_none(wrap: Callable[[R], W], row: R | None) -> W | None:
+    return None if row is None else wrap(row)
+
+
 #: Fields of Grid and Building that show a geometry of the row (the rest read none).
 GRID_SHAPES = frozenset({"boundary"})
 BUILDING_SHAPES = frozenset({"location", "footprint"})
@@ -262,6 +271,22 @@ BUILDING_SHAPES = frozenset({"location", "footprint"})
                  "community and the people to contact.")
 class Coverage:
     result: strawberry.Private[CoverageResult]
+    # Plain values, not resolvers: the answer is built whole at once (strawberry's
+    # resolver machinery cost a point request ~10 µs a field).
+    matched_address: str | None = strawberry.field(
+        description="The stored address an address question matched.")
+    match_confidence: float | None = strawberry.field(
+        description="How sure the address match is: 1.0 exact (after normalisation), lower "
+        "for a fuzzy match; null for a point question.")
+    distance_metres: float | None = strawberry.field(
+        description="Metres from the point to the building (0 inside it).")
+    building: Building | None = strawberry.field(
+        description="The building whose footprint covers the point, else the nearest within "
+        "the configured distance (30 m by default).")
+    building_group: BuildingGroup | None = strawberry.field(
+        description="The building group that serves that building.")
+    grid: Grid | None = strawberry.field(
+        description="The grid covering the point (lowest id on a shared edge).")
 
     @classmethod
     def of(cls, result: CoverageResult, loaders: Loaders) -> Coverage:
@@ -274,7 +299,13 @@ class Coverage:
                           ("grid", result.grid)):
             if row is not None and row.id is not None:
                 loaders.prime(name, row.id, row)  # builds no loader a query does not use
-        return cls(result=result)
+        distance = result.distance_metres
+        return cls(result=result, matched_address=result.matched_address,
+                   match_confidence=result.match_confidence,
+                   distance_metres=None if distance is None else round(distance, 2),
+                   building=_or_none(Building.of, result.building),
+                   building_group=_or_none(BuildingGroup.of, result.group),
+                   grid=_or_none(Grid.of, result.grid))
 
     @staticmethod
     def shapes(info: Info) -> Shapes:
@@ -288,36 +319,6 @@ class Coverage:
                       "point for an address), in `crs`.")
     def point(self, crs: CoordSystem = Crs.WGS84) -> GeoJSON:
         return point_out(self.result.lon, self.result.lat, crs)
-
-    @strawberry.field(description="The stored address an address question matched.")
-    def matched_address(self) -> str | None:
-        return self.result.matched_address
-
-    @strawberry.field(description="How sure the address match is: 1.0 exact (after "
-                      "normalisation), lower for a fuzzy match; null for a point question.")
-    def match_confidence(self) -> float | None:
-        return self.result.match_confidence
-
-    @strawberry.field(description="Metres from the point to the building (0 inside it).")
-    def distance_metres(self) -> float | None:
-        d = self.result.distance_metres
-        return None if d is None else round(d, 2)
-
-    @strawberry.field(description="The building whose footprint covers the point, else the "
-                      "nearest within the configured distance (30 m by default).")
-    def building(self) -> Building | None:
-        row = self.result.building
-        return None if row is None else Building.of(row)
-
-    @strawberry.field(description="The building group that serves that building.")
-    def building_group(self) -> BuildingGroup | None:
-        row = self.result.group
-        return None if row is None else BuildingGroup.of(row)
-
-    @strawberry.field(description="The grid covering the point (lowest id on a shared edge).")
-    def grid(self) -> Grid | None:
-        row = self.result.grid
-        return None if row is None else Grid.of(row)
 
     @strawberry.field(description="The community the grid belongs to.")
     async def community(self, info: Info) -> Community | None:

@@ -90,6 +90,14 @@ LINKS = """query ($address: String, $point: PointInput) {
 }"""
 
 
+def _counted(fetch: Any, count: Any) -> Any:
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        count()
+        return await fetch(*args, **kwargs)
+
+    return counted
+
+
 @contextmanager
 def database_use(engine: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
     """Connections checked out of the pool and statements sent, while the block runs: those
@@ -102,13 +110,8 @@ def database_use(engine: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[
     def statement(*args: Any) -> None:
         seen["statements"] += 1
 
-    fetch_one = rows.fetch_one
-
-    async def counted(*args: Any, **kwargs: Any) -> Any:
-        statement()
-        return await fetch_one(*args, **kwargs)
-
-    monkeypatch.setattr(rows, "fetch_one", counted)
+    for name in ("fetch_one", "fetch_all"):
+        monkeypatch.setattr(rows, name, _counted(getattr(rows, name), statement))
     event.listen(engine.sync_engine.pool, "checkout", checkout)
     event.listen(engine.sync_engine, "before_cursor_execute", statement)
     try:

@@ -75,12 +75,18 @@ def parse_geometry(obj: object, *, allowed: Collection[str] = ALL_TYPES,
 
 def parse_point(lon: object, lat: object, *, where: str = "point") -> shapely.Point:
     """A point from separate longitude and latitude values, checked like a GeoJSON position."""
+    return shapely.Point(*parse_position(lon, lat, where=where))
+
+
+def parse_position(lon: object, lat: object, *, where: str = "point") -> tuple[float, float]:
+    """Longitude and latitude checked like a GeoJSON position (numbers in range), as floats;
+    raises InvalidGeometry naming `where.lon` or `where.lat`."""
     problems = [p for p in (_check_ordinate(lon, "longitude", 180, f"{where}.lon"),
                             _check_ordinate(lat, "latitude", 90, f"{where}.lat")) if p]
     if problems:
         raise InvalidGeometry(problems)
     assert isinstance(lon, (int, float)) and isinstance(lat, (int, float))
-    return shapely.Point(float(lon), float(lat))
+    return float(lon), float(lat)
 
 
 def to_geojson(geom: BaseGeometry, precision: int = 7) -> dict[str, Any]:

@@ -15,16 +15,12 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 from strawberry.types.base import StrawberryObjectDefinition
 
-from schema.common.audit import PhoneReveals
 from schema.common.context import Info
-from schema.common.decoding import InputDecoding
-from schema.common.errors import PublicErrors
 from schema.common.ids import decode_any
-from schema.common.introspection import AnonymousIntrospection
-from schema.common.limits import Documents, Limits, RequestLimits
+from schema.common.limits import Documents, Limits
 from schema.common.node import Node
+from schema.common.operation import OperationSteps
 from schema.common.permissions import install_rules
-from schema.common.read_routing import ReadRouting
 from schema.common.scalars import SCALAR_OVERRIDES
 from schema.organisation.mutations import OrganisationMutation
 from schema.organisation.queries import OrganisationQuery
@@ -90,7 +86,7 @@ class Subscription(RequestSubscription):
 
 class GridStewardSchema(strawberry.Schema):
     """strawberry.Schema that does not log a client's mistakes as server errors; the
-    PublicErrors extension logs the unexpected ones, with their stack traces."""
+    errors step (schema.common.operation) logs the unexpected ones, with their stack traces."""
 
     def process_errors(self, errors: list[GraphQLError],
                        execution_context: ExecutionContext | None = None) -> None:
@@ -117,9 +113,8 @@ def build_schema(limits: Limits | None = None, *, replica: bool = False) -> stra
     costs nothing without one."""
     _with_rules()
     documents = Documents(limits or Limits())  # shared by requests; extensions are per request
-    extensions: list[Any] = [lambda: RequestLimits(documents), InputDecoding,
-                             lambda: AnonymousIntrospection(documents.introspects),
-                             PublicErrors, PhoneReveals, *([ReadRouting] if replica else [])]
+    replicated = bool(replica)
+    extensions: list[Any] = [lambda: OperationSteps(documents, replica=replicated)]
     return GridStewardSchema(
         query=Query, mutation=Mutation, subscription=Subscription,
         types=_TYPES,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -97,6 +98,11 @@ class GridStewardGraphQL(GraphQL[Context, None]):
         """A GraphQL multipart request (files: photos), checked whole (server.multipart):
         any fault of its shape is HTTP 400 with a JSON error, never a server error."""
         return await read_multipart(request, self.parse_json)
+
+    def encode_json(self, data: object) -> bytes:
+        """Every answer's JSON, by orjson (UTF-8, compact): several times faster than the
+        standard library's, which was a few per cent of a coverage request."""
+        return orjson.dumps(data)
 
     def decode_json(self, data: str | bytes) -> object:
         """Every JSON a client sends, bounded (server.request_json)."""

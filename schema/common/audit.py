@@ -1,18 +1,13 @@
 """PHONE_REVEALED: every answer that carried someone else's phone number unmasked.
 
 A resolver that hands out a phone whole calls `reveal`, which only notes it in the request's
-context; `PhoneReveals`, a schema extension, writes the notes of the operation in ONE insert
-when it ends (a list of 500 members costs one statement, not 500), in a transaction of its
-own, before the answer leaves. The caller's own phone is no reveal; neither is a resident's
-own submission answered to them.
+context; `write_reveals`, a step of the one schema extension (schema.common.operation),
+writes the notes of the operation in ONE insert when it ends (a list of 500 members costs one
+statement, not 500), in a transaction of its own, before the answer leaves. The caller's own
+phone is no reveal; neither is a resident's own submission answered to them.
 """
 
 from __future__ import annotations
-
-from collections.abc import AsyncIterator
-from typing import Any
-
-from strawberry.extensions import SchemaExtension
 
 from domain.infra.db import transaction
 from domain.people.audit import Entry, actor_of, record_many
@@ -34,14 +29,10 @@ def reveal(info: Info, subject: tuple[str, int], *, whose: str,
         "whose": whose, "path": field_path(info)}))
 
 
-class PhoneReveals(SchemaExtension):
-    """Writes the operation's reveals in one statement when it ends."""
-
-    async def on_operation(self) -> AsyncIterator[None]:
-        yield
-        context: Any = self.execution_context.context
-        if not isinstance(context, Context) or not context.reveals:
-            return
-        entries, context.reveals = list(context.reveals), []
-        async with transaction(context.sessions) as session:
-            await record_many(session, actor=actor_of(context.viewer), entries=entries)
+async def write_reveals(context: object) -> None:
+    """Write an operation's reveals in one statement, when it has ended."""
+    if not isinstance(context, Context) or not context.reveals:
+        return
+    entries, context.reveals = list(context.reveals), []
+    async with transaction(context.sessions) as session:
+        await record_many(session, actor=actor_of(context.viewer), entries=entries)

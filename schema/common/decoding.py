@@ -36,7 +36,6 @@ from graphql import (
     VariableDefinitionNode,
     type_from_ast,
 )
-from strawberry.extensions import SchemaExtension
 
 from domain.infra.storable import text_problem
 
@@ -184,20 +183,17 @@ def variable_errors(schema: Any, operation: OperationDefinitionNode,
     return errors
 
 
-class InputDecoding(SchemaExtension):
-    """Checks each request's variables before execution. Listed after RequestLimits, whose
-    validation verdict it waits for: a document that failed validation is not looked at."""
-
-    def on_validate(self) -> Iterator[None]:
-        context: Any = self.execution_context
-        variables = context.variables
-        if isinstance(variables, dict) and variables and not context.pre_execution_errors:
-            operation = _operation(context.graphql_document, context.operation_name)
-            errors = variable_errors(context.schema._schema, operation, variables) \
-                if operation is not None else []
-            if errors:
-                context.pre_execution_errors = errors
-        yield
+def check_variables(execution: Any) -> None:
+    """Check an operation's variables (strawberry's ExecutionContext) before it runs, after
+    its validation, whose verdict it waits for: a document that failed validation is not
+    looked at."""
+    variables = execution.variables
+    if isinstance(variables, dict) and variables and not execution.pre_execution_errors:
+        operation = _operation(execution.graphql_document, execution.operation_name)
+        errors = variable_errors(execution.schema._schema, operation, variables) \
+            if operation is not None else []
+        if errors:
+            execution.pre_execution_errors = errors
 
 
 def _operation(document: Any, name: str | None) -> OperationDefinitionNode | None:

@@ -14,10 +14,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from typing import Any
 
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 
 from domain.errors import InvalidInput
 from domain.infra.db import outage
@@ -86,19 +85,15 @@ def public_view(error: GraphQLError) -> GraphQLError:
     return public
 
 
-class PublicErrors(SchemaExtension):
-    """Rewrites the errors of every result with `public_view` (no stack traces leave); an
-    operation that met an outage logs one line, however many fields it failed."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        errors = getattr(result, "errors", None)
-        if result is None or not errors:
-            return
-        rewritten = [_rewrite(e) for e in errors]
-        result.errors = [public for public, _reason in rewritten]
-        outages = [(e.path, reason) for e, (_p, reason) in zip(errors, rewritten, strict=True)
-                   if reason is not None]
-        if outages:
-            _log_outage(outages[0][0], outages[0][1], len(outages))
+def rewrite_errors(result: Any) -> None:
+    """Rewrite the errors of an operation's result with `public_view` (no stack traces
+    leave); an operation that met an outage logs one line, however many fields it failed."""
+    errors = getattr(result, "errors", None)
+    if result is None or not errors:
+        return
+    rewritten = [_rewrite(e) for e in errors]
+    result.errors = [public for public, _reason in rewritten]
+    outages = [(e.path, reason) for e, (_p, reason) in zip(errors, rewritten, strict=True)
+               if reason is not None]
+    if outages:
+        _log_outage(outages[0][0], outages[0][1], len(outages))

@@ -10,7 +10,7 @@ from geoalchemy2.shape import to_shape
 from domain.errors import InvalidInput, UserError
 from domain.spatial.directory import BBox
 from geo.crs import CoordSystem, from_wgs84, to_wgs84, transform_geojson
-from geo.geojson import InvalidGeometry, parse_point, to_geojson
+from geo.geojson import InvalidGeometry, parse_position, to_geojson
 from schema.common.scalars import GeoJSON
 
 
@@ -30,11 +30,11 @@ def point_out(lon: float, lat: float, crs: CoordSystem) -> GeoJSON:
 def point_in(lon: object, lat: object, crs: CoordSystem, field: str) -> tuple[float, float]:
     """A caller's point, checked and converted to WGS-84."""
     try:
-        point = parse_point(lon, lat, where=field)
+        x, y = parse_position(lon, lat, where=field)
     except InvalidGeometry as exc:
         raise InvalidInput([UserError("INVALID_COORDINATES", p.reason, p.where)
                             for p in exc.problems]) from None
-    return to_wgs84(point.x, point.y, crs)
+    return to_wgs84(x, y, crs)
 
 
 def bbox_in(west: float, south: float, east: float, north: float, crs: CoordSystem,

@@ -5,12 +5,10 @@ documentation works with one). `__typename` is always allowed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from graphql import DocumentNode, FieldNode, visit
 from graphql.language import Visitor
-from strawberry.extensions import SchemaExtension
 
 from schema.common.errors import PublicError
 
@@ -36,22 +34,15 @@ def introspects(document: DocumentNode) -> bool:
     return finder.found
 
 
-class AnonymousIntrospection(SchemaExtension):
-    """Refuses `__schema` and `__type` to anonymous callers unless the context's settings
+def refuse_anonymous_introspection(execution: Any, introspects: Any) -> None:
+    """Refuse `__schema` and `__type` to anonymous callers unless the context's settings
     allow them (ALLOW_ANONYMOUS_INTROSPECTION); `introspects` is the cached check of the query
     text (limits.Documents)."""
-
-    def __init__(self, introspects: Any) -> None:
-        self.introspects = introspects
-
-    def on_validate(self) -> Iterator[None]:
-        context: Any = self.execution_context
-        caller = context.context
-        settings = getattr(caller, "settings", None)
-        allowed = settings is None or bool(settings.allow_anonymous_introspection)
-        if not allowed and not caller.viewer.authenticated and not context.pre_execution_errors \
-                and self.introspects(context.query):
-            context.pre_execution_errors = [PublicError(
-                "Introspection needs an `Authorization: Bearer <token>` header here.",
-                code="UNAUTHENTICATED")]
-        yield
+    caller = execution.context
+    settings = getattr(caller, "settings", None)
+    allowed = settings is None or bool(settings.allow_anonymous_introspection)
+    if not allowed and not caller.viewer.authenticated and not execution.pre_execution_errors \
+            and introspects(execution.query):
+        execution.pre_execution_errors = [PublicError(
+            "Introspection needs an `Authorization: Bearer <token>` header here.",
+            code="UNAUTHENTICATED")]

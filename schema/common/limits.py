@@ -2,22 +2,21 @@
 
 Each distinct query text is parsed (with the token limit) and validated (with the depth and
 alias limits) once per schema; later requests with the same text reuse the document and the
-verdict. One extension instead of strawberry's four (MaxTokensLimiter, ParserCache,
-QueryDepthLimiter with MaxAliasesLimiter, ValidationCache): strawberry wraps every hook of
-every extension for every request, and its validation cache hashed the whole document tree
-each time.
+verdict. Two steps of the one extension (schema.common.operation) instead of strawberry's
+four extensions (MaxTokensLimiter, ParserCache, QueryDepthLimiter with MaxAliasesLimiter,
+ValidationCache): strawberry wraps every hook of every extension for every request, and its
+validation cache hashed the whole document tree each time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, parse
 from graphql.validation import specified_rules
-from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.schema import validate_document
 
 from domain.settings import Settings
@@ -82,19 +81,12 @@ class Documents:
         self.parsed, self.checked, self.introspects = parsed, checked, introspecting
 
 
-class RequestLimits(SchemaExtension):
-    """Hands each request its cached document and validation errors."""
+def parse_cached(documents: Documents, execution: Any) -> None:
+    """Hand an operation (strawberry's ExecutionContext) its cached document."""
+    execution.graphql_document = documents.parsed(execution.query)
 
-    def __init__(self, documents: Documents) -> None:
-        self.documents = documents
 
-    def on_parse(self) -> Iterator[None]:
-        context: Any = self.execution_context
-        context.graphql_document = self.documents.parsed(context.query)
-        yield
-
-    def on_validate(self) -> Iterator[None]:
-        context: Any = self.execution_context
-        context.pre_execution_errors = self.documents.checked(context.schema._schema,
-                                                              context.query)
-        yield
+def validate_cached(documents: Documents, execution: Any) -> None:
+    """Hand an operation its cached validation errors (none when valid)."""
+    execution.pre_execution_errors = documents.checked(execution.schema._schema,
+                                                       execution.query)

@@ -158,6 +158,17 @@ async def test_an_answer_with_nothing_but_unavailable_is_503() -> None:
     assert answer.json()["errors"][0]["extensions"] == UNAVAILABLE
 
 
+@pytest.mark.parametrize("question", ['point: {lon: 112.6, lat: 26.9}', 'address: "船山路63号"'])
+async def test_coverage_without_database_is_503(question: str) -> None:
+    """Coverage reads through psycopg on a pooled connection (domain.infra.rows), not a
+    Session: a refused connection there is the same outage, answered the same way."""
+    async with _client(NOWHERE) as client:
+        answer = await client.post("/graphql", json={
+            "query": f"{{ coverage({question}) {{ grid {{ id }} building {{ id }} }} }}"})
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
+    assert answer.json()["errors"][0]["extensions"] == UNAVAILABLE
+
+
 @pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 def test_without_database_a_websocket_is_closed_try_again_later() -> None:
     from starlette.testclient import TestClient  # its WebSocket client; httpx has none

@@ -12,6 +12,8 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.types import ExecutionContext
 from strawberry.types.base import StrawberryObjectDefinition
 
@@ -85,8 +87,19 @@ class Subscription(RequestSubscription):
 
 
 class GridStewardSchema(strawberry.Schema):
-    """strawberry.Schema that does not log a client's mistakes as server errors; the
-    errors step (schema.common.operation) logs the unexpected ones, with their stack traces."""
+    """strawberry.Schema whose operations go through GridSteward's steps
+    (schema.common.operation: cached parse and validation, decoded variables, ...), and that
+    does not log a client's mistakes as server errors (the errors step logs the unexpected
+    ones, with their stack traces)."""
+
+    def __init__(self, *args: Any, documents: Documents, replica: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.documents = documents
+        self.replica = replica
+
+    def create_extensions_runner(self, execution_context: ExecutionContext,
+                                 extensions: list[SchemaExtension]) -> SchemaExtensionsRunner:
+        return OperationSteps(execution_context, self.documents, replica=self.replica)
 
     def process_errors(self, errors: list[GraphQLError],
                        execution_context: ExecutionContext | None = None) -> None:
@@ -108,17 +121,14 @@ def _with_rules() -> None:
 
 
 def build_schema(limits: Limits | None = None, *, replica: bool = False) -> strawberry.Schema:
-    """The GridSteward schema with its protective extensions and its permission layer; with
+    """The GridSteward schema with its protective steps and its permission layer; with
     `replica`, the routing of lag-tolerant reads to it (schema.common.read_routing), which
     costs nothing without one."""
     _with_rules()
-    documents = Documents(limits or Limits())  # shared by requests; extensions are per request
-    replicated = bool(replica)
-    extensions: list[Any] = [lambda: OperationSteps(documents, replica=replicated)]
     return GridStewardSchema(
         query=Query, mutation=Mutation, subscription=Subscription,
-        types=_TYPES,
-        extensions=extensions, scalar_overrides=SCALAR_OVERRIDES,
+        types=_TYPES, scalar_overrides=SCALAR_OVERRIDES,
+        documents=Documents(limits or Limits()), replica=replica,
     )
 
 

@@ -27,6 +27,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import text
+
 from benchmarks.city_reads import END, PERIOD, build
 from benchmarks.harness import processes
 from benchmarks.harness.project import make_async_engine, session_factory, upgrade_database
@@ -58,8 +60,8 @@ async def measure(url: str, runs: int) -> list[tuple[str, float, float]]:
     out = []
     try:
         async with session_factory(engine)() as session:
-            ids = [int(i) for i in (await session.exec_driver_sql(  # type: ignore[attr-defined]
-                "SELECT id FROM community ORDER BY id")).scalars()]
+            ids = [int(i) for i in (await session.execute(text(
+                "SELECT id FROM community ORDER BY id"))).scalars()]
             tenth = frozenset(ids[:max(1, len(ids) // 10)])
             territory = Viewer(account_id=1, territories=Territories(community_ids=tenth),
                                communities=tenth)

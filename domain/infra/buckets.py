@@ -1,11 +1,13 @@
 """The time buckets of the statistics' roll-ups (migration 0018), and how a window
 since <= t < until is read from them.
 
-A roll-up row counts what happened in one community in one bucket: a UTC hour (grain 1) or
-a day in China time (grain 2, keyed by its midnight). A window is answered from whole days
-in its middle, whole hours beside them, and, at its ragged ends (less than an hour each), from
-the raw rows through their time indexes. `Window.split` works that out; the readers
-(domain.requests.rollups, domain.surveys.rollups) turn it into SQL.
+A roll-up row counts what happened in one community in one bucket: a UTC hour (grain 1), a
+day in China time (grain 2, keyed by its midnight) or a month in China time (grain 3). A
+window is answered from whole months in its middle, whole days beside them, whole hours
+beside those, and, at its ragged ends (less than an hour each), from the raw rows through
+their time indexes: a year is some 12 + 60 + 48 rows a community at most. `Window.split`
+works that out; the readers (domain.requests.rollups, domain.surveys.rollups) turn it into
+SQL.
 
 The roll-up tables only ever receive INSERTs from their triggers (rows of differences: no
 writer waits for another on a hot counter); `compact` folds a key's rows into one.
@@ -13,6 +15,7 @@ writer waits for another on a hot counter); `compact` folds a key's rows into on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +28,7 @@ from domain.access import Viewer
 from domain.spatial.directory import Scope
 from domain.visibility import COMMUNITIES_SQL, Kind, sees_all, visible_params
 
-HOUR, DAY = 1, 2
+HOUR, DAY, MONTH = 1, 2, 3
 CHINA = ZoneInfo("Asia/Shanghai")
 Span = tuple[datetime | None, datetime | None]
 
@@ -49,6 +52,21 @@ def _ceil_day(t: datetime) -> datetime:
     return floor if floor == t else _floor_day(floor + timedelta(hours=36))
 
 
+def _floor_month(t: datetime) -> datetime:
+    local = t.astimezone(CHINA)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(t.tzinfo)
+
+
+def _ceil_month(t: datetime) -> datetime:
+    floor = _floor_month(t)
+    return floor if floor == t else _floor_month(floor + timedelta(days=32))
+
+
+#: The coarser grains, finest first, with their boundaries at or after / at or before a time.
+_COARSER: tuple[tuple[int, Callable[[datetime], datetime], Callable[[datetime], datetime]],
+                ...] = ((DAY, _ceil_day, _floor_day), (MONTH, _ceil_month, _floor_month))
+
+
 @dataclass(frozen=True)
 class Window:
     """A window cut into roll-up buckets and exact edges; None is an open end."""
@@ -57,8 +75,9 @@ class Window:
     until: datetime | None
     #: The roll-up's part: [start, end), whole hours (None when the window holds no hour).
     middle: Span | None = None
-    days: Span | None = None
-    hours: list[Span] = field(default_factory=list)
+    #: The middle as (grain, span) pieces: whole months inside, whole days beside them,
+    #: whole hours beside those.
+    spans: list[tuple[int, Span]] = field(default_factory=list)
     #: Read from the raw rows (each shorter than an hour, or the whole window when it holds
     #: no whole hour).
     edges: list[Span] = field(default_factory=list)
@@ -72,20 +91,25 @@ class Window:
         edges: list[Span] = [(since, start)] if since is not None and since != start else []
         if until is not None and until != end:
             edges.append((end, until))
-        first = _ceil_day(start) if start is not None else None
-        last = _floor_day(end) if end is not None else None
-        if first is not None and last is not None and first >= last:
-            return cls(since, until, (start, end), None, [(start, end)], edges)
-        hours: list[Span] = [(a, b) for a, b in ((start, first), (last, end))
-                 if a is not None and b is not None and a < b]
-        return cls(since, until, (start, end), (first, last), hours, edges)
+        spans: list[tuple[int, Span]] = []
+        grain, low, high = HOUR, start, end
+        for coarser, ceil, floor in _COARSER:
+            a = ceil(low) if low is not None else None
+            b = floor(high) if high is not None else None
+            if a is not None and b is not None and a >= b:
+                break
+            if low is not None and a is not None and low < a:
+                spans.append((grain, (low, a)))
+            if high is not None and b is not None and b < high:
+                spans.append((grain, (b, high)))
+            grain, low, high = coarser, a, b
+        spans.append((grain, (low, high)))
+        return cls(since, until, (start, end), spans, edges)
 
     def bucket_sql(self, params: dict[str, Any]) -> str:
         """The roll-up rows of the middle, as a condition on grain and bucket."""
-        parts = []
-        if self.days is not None:
-            parts.append(_span_sql("bucket", self.days, params, f"grain = {DAY}"))
-        parts += [_span_sql("bucket", span, params, f"grain = {HOUR}") for span in self.hours]
+        parts = [_span_sql("bucket", span, params, f"grain = {grain}")
+                 for grain, span in self.spans]
         return "(" + " OR ".join(parts) + ")" if parts else "FALSE"
 
     def edge_sql(self, column: str, params: dict[str, Any]) -> str:

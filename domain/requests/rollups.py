@@ -74,7 +74,7 @@ class RequestRollup(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
-    #: 1: the UTC hour starting at `bucket`; 2: the day in China time starting at it.
+    #: 1: the UTC hour starting at `bucket`; 2, 3: the day, the month in China time.
     grain: int = Field(sa_column=Column(SmallInteger, nullable=False))
     #: 0 for requests outside every community.
     community_id: int = Field(sa_column=Column(Integer, nullable=False))

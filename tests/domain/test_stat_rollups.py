@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from domain.access import Territories, Viewer
-from domain.infra.buckets import CHINA, Window
+from domain.infra.buckets import CHINA, DAY, HOUR, MONTH, Window
 from domain.infra.db import transaction
 from domain.requests import queries
 from domain.requests.rollups import compact_requests
@@ -25,7 +25,7 @@ from domain.surveys.rollups import compact_surveys
 from tests.factories import load
 
 T0 = datetime(2026, 9, 1, tzinfo=UTC)
-SPAN = timedelta(days=12)
+SPAN = timedelta(days=75)
 CATEGORIES = ("MAINTENANCE", "ASSISTANCE", "CONSULTATION", "CULTURE", "EMERGENCY",
               "MEDIATION")
 STATUSES = ("SUBMITTED", "DISPATCHED", "ACCEPTED", "IN_PROGRESS", "WAITING_RESIDENT",
@@ -204,6 +204,9 @@ async def test_roll_ups_answer_as_the_exact_statements(sessions: Any, seed: int)
                (Viewer(account_id=2, territories=Territories(subdistrict_ids=frozenset({sub})),
                        communities=frozenset(communities[:2])), Scope())]
     windows = _windows(rng)
+    grains = {grain for window in windows for grain, _ in Window.split(*window).spans}
+    assert grains == {HOUR, DAY, MONTH}
+    assert any(Window.split(*window).edges for window in windows)
     assert await _compare(sessions, viewers, windows) == len(viewers) * len(windows)
     async with transaction(sessions) as session:
         assert await compact_requests(session) > 0

@@ -23,6 +23,7 @@ from domain.spatial.directory import Scope
 from domain.surveys import satisfaction as sat
 from domain.surveys.rollups import compact_surveys
 from tests.factories import load
+from workers.schedule import rollup_compaction
 
 T0 = datetime(2026, 9, 1, tzinfo=UTC)
 SPAN = timedelta(days=75)
@@ -229,3 +230,22 @@ async def test_a_member_or_a_grid_is_counted_exactly(sessions: Any) -> None:
                                     "until": T0 + SPAN, "now": T0 + SPAN}
             assert (await queries.request_stats(session, **args)
                     == await queries.exact_request_stats(session, **args))
+
+
+async def test_the_worker_compacts_the_roll_ups(sessions: Any, engine: Any) -> None:
+    rng = random.Random(4)
+    await _history(sessions, rng)
+    args: dict[str, Any] = {"viewer": Viewer(admin=True), "scope": Scope(), "since": T0,
+                            "until": T0 + SPAN}
+    async with sessions() as session:
+        before = await queries.request_stats(session, now=T0 + SPAN, **args)
+        surveys = await sat.satisfaction(session, **args)
+    assert await rollup_compaction(engine).run() > 0
+    async with sessions() as session:
+        fresh = (await session.execute(text(
+            "SELECT (SELECT count(*) FROM request_rollup WHERE fresh) + "
+            "(SELECT count(*) FROM survey_rollup WHERE fresh)"))).scalar_one()
+        assert fresh == 0
+        assert await queries.request_stats(session, now=T0 + SPAN, **args) == before
+        assert await sat.satisfaction(session, **args) == surveys
+    assert await rollup_compaction(engine).run() == 0

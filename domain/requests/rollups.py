@@ -11,12 +11,14 @@ What the triggers keep, per community and bucket (domain.infra.buckets):
 - at its completion (COMPLETED or CLOSED): completed;
 - at each handing-over event: handed, keyed also by the UTC hour of the request's previous
   one (`prev`); those whose previous one is before the window's start count each request
-  handed over in the window once.
+  handed over in the window once (an event whose previous one is in the same bucket adds
+  nothing to that bucket's row: a window reads a bucket only if it starts at or before it).
 
 Where the triggers are: service_request (INSERT, UPDATE, DELETE), request_event (INSERT; its
 rows are never updated or deleted), survey (domain.surveys.rollups), and TRUNCATE of each.
-Every write path (submission, dispatch, the state machine, the sweep, imports, the
-benchmarks' set-based builders) goes through them.
+Every write path (submission, dispatch, the state machine, the sweep, survey batches and
+answers, imports) goes through them; a load that skips triggers (session_replication_role =
+replica, as benchmarks/city_history.py does) runs `SELECT rollup_rebuild()` after it.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ class RequestRollup(SQLModel, table=True):
     #: For `handed`: the UTC hour of the request's previous handing-over, '-infinity' if none.
     prev: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False,
                                             server_default=text("'-infinity'")))
-    #: Written by a trigger and not yet folded by `compact_all`.
+    #: Written by a trigger and not yet folded by `compact_requests`.
     fresh: bool = Field(default=True, sa_column=Column(
         "fresh", Boolean, nullable=False, server_default="true"))
     submitted: int = _count("submitted")

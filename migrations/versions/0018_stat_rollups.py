@@ -1,11 +1,11 @@
 """Roll-ups for requestStats and satisfaction (issue 14, point 5): request_rollup and
-survey_rollup, counts by community and time bucket (a UTC hour, and a day in China time),
+survey_rollup, counts by community and time bucket (a UTC hour, a day and a month in China time),
 kept up to date by statement-level triggers on service_request, request_event and survey,
 and filled here from the existing rows (set-based).
 
 The triggers only ever INSERT rows of differences (an update adds the old row's counts
 negated and the new row's), so concurrent writers never wait for one another on a hot
-counter row; `domain.requests.rollups.compact` (the worker's `rollup compaction`) folds those
+counter row; the worker's `roll-up compaction` (domain.infra.buckets.compact) folds those
 rows into one per key. Readers sum every row of a key, compacted or not. Indexes on
 submitted_at, completed_at and sent_at bound the exact reads of a window's ragged edges.
 

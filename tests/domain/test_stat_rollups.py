@@ -27,6 +27,7 @@ from workers.schedule import rollup_compaction
 
 T0 = datetime(2026, 9, 1, tzinfo=UTC)
 SPAN = timedelta(days=75)
+ONE_DAY = timedelta(days=1)
 CATEGORIES = ("MAINTENANCE", "ASSISTANCE", "CONSULTATION", "CULTURE", "EMERGENCY",
               "MEDIATION")
 STATUSES = ("SUBMITTED", "DISPATCHED", "ACCEPTED", "IN_PROGRESS", "WAITING_RESIDENT",
@@ -249,3 +250,25 @@ async def test_the_worker_compacts_the_roll_ups(sessions: Any, engine: Any) -> N
         assert await queries.request_stats(session, now=T0 + SPAN, **args) == before
         assert await sat.satisfaction(session, **args) == surveys
     assert await rollup_compaction(engine).run() == 0
+
+
+async def test_writers_of_one_community_do_not_wait_for_each_other(sessions: Any) -> None:
+    """The triggers only insert rows of differences: a second submission in the same
+    community and hour goes through while the first is still uncommitted (with a counter
+    row updated in place, it would wait for the lock: lock_timeout makes that an error)."""
+    await load(sessions)
+    async with transaction(sessions) as session:
+        community = (await session.execute(text("SELECT id FROM community"))).scalar_one()
+    rows = [{"number": f"L-{i}", "category": "MAINTENANCE", "status": "SUBMITTED",
+             "community": community, "submitted": T0, "due": T0 + timedelta(days=2),
+             "completed": None, "overdue": False, "fallback": False} for i in range(2)]
+    async with sessions() as first, sessions() as second:
+        await first.execute(text(INSERT_REQUEST), {"rows": _json(rows[:1])})
+        await second.execute(text("SET LOCAL lock_timeout = '1s'"))
+        await second.execute(text(INSERT_REQUEST), {"rows": _json(rows[1:])})
+        await second.commit()
+        await first.commit()
+    async with sessions() as session:
+        stats = await queries.request_stats(session, viewer=Viewer(admin=True), scope=Scope(),
+                                            since=T0, until=T0 + ONE_DAY, now=T0)
+    assert stats.submitted == 2

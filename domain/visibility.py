@@ -66,6 +66,8 @@ _SUBDISTRICTS = "CAST(:v_subdistricts AS integer[])"
 #: (so the rule holds for a scope whose subdistricts were not resolved into communities).
 _COMMUNITIES = (f"ARRAY(SELECT c.id FROM community c WHERE c.id = ANY(CAST(:v_communities "
                 f"AS integer[])) OR c.subdistrict_id = ANY({_SUBDISTRICTS}))")
+#: The same, public: the communities a caller administers, as an array (roll-ups key by them).
+COMMUNITIES_SQL = _COMMUNITIES
 _GRIDS = "CAST(:v_grids AS integer[])"
 _GRID_IN = f"SELECT g.id FROM grid g WHERE g.community_id = ANY({_COMMUNITIES})"
 

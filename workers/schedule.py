@@ -9,7 +9,11 @@
 - audit retention, every AUDIT_RETENTION_INTERVAL_SECONDS (an hour), no lock (two at once
   only delete the same old entries): deletes audit entries older than AUDIT_RETENTION_DAYS;
 - sign-in purge, every SIGN_IN_PURGE_INTERVAL_SECONDS (an hour), no lock (rows are claimed
-  with SKIP LOCKED): deletes expired sign-in codes and refresh tokens.
+  with SKIP LOCKED): deletes expired sign-in codes and refresh tokens;
+- roll-up compaction, every ROLLUP_COMPACTION_INTERVAL_SECONDS (a minute), no lock (each
+  table's fold takes a transaction lock): folds the rows of differences the statistics'
+  triggers wrote into one row a key (domain.infra.buckets); answers are the same before and
+  after, only the reads' row counts shrink.
 
 The sweep talks to the database directly, so timeouts and escalations still happen while the
 broker is away; only its enqueueing waits for the broker. It does not re-enqueue an id within
@@ -35,9 +39,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from domain.infra.db import session_factory
 from domain.people.audit_log import delete_expired
 from domain.people.expiry import purge_expired
+from domain.requests.rollups import compact_requests
 from domain.requests.sweep import BATCH
 from domain.settings import Settings
 from domain.surveys.batch import BatchCounts, run_survey_batch
+from domain.surveys.rollups import compact_surveys
 from domain.surveys.snapshots import refresh_snapshots
 from workers import jobs
 from workers.actors import Actors, enqueue_sweep_result
@@ -55,6 +61,9 @@ AUDIT_RETENTION_INTERVAL_SECONDS = 3600.0
 #: How often expired sign-in codes and refresh tokens are purged.
 SIGN_IN_PURGE_INTERVAL_SECONDS = 3600.0
 
+#: How often the statistics' roll-ups are compacted (domain.requests.rollups).
+ROLLUP_COMPACTION_INTERVAL_SECONDS = 60.0
+
 #: The pause between sweeps while a backlog of due messages is going out (see Sweep.pause).
 BACKLOG_PAUSE_SECONDS = 0.25
 
@@ -67,7 +76,8 @@ def periodic_jobs(settings: Settings, actors: Actors, engine: AsyncEngine,
     sweep = Sweep(settings, actors, session_factory(engine))
     return [Periodic("sweep", sweep.pause, None, sweep),
             survey_batch(settings, engine, clock), assessment_refresh(settings, engine, clock),
-            audit_retention(settings, engine, clock), sign_in_purge(engine, clock)]
+            audit_retention(settings, engine, clock), sign_in_purge(engine, clock),
+            rollup_compaction(engine)]
 
 
 class Sweep:
@@ -182,3 +192,16 @@ def sign_in_purge(engine: AsyncEngine, clock: Clock = utcnow) -> Periodic:
                 purged.refresh_tokens)
         return purged.codes + purged.refresh_tokens
     return Periodic("sign-in purge", lambda: SIGN_IN_PURGE_INTERVAL_SECONDS, None, run)
+
+
+def rollup_compaction(engine: AsyncEngine) -> Periodic:
+    """The roll-up compaction's row: request_rollup's and survey_rollup's fresh rows folded
+    (up to 50,000 of each a run), logged when any were."""
+    async def run() -> int:
+        async with session_factory(engine)() as session:
+            folded = await compact_requests(session) + await compact_surveys(session)
+            await session.commit()
+        log.log(logging.INFO if folded else logging.DEBUG,
+                "roll-up compaction: %d rows folded", folded)
+        return folded
+    return Periodic("roll-up compaction", lambda: ROLLUP_COMPACTION_INTERVAL_SECONDS, None, run)

@@ -74,6 +74,10 @@ class ServiceRequest(SQLModel, table=True):
             "NOT overdue AND status IN ('SUBMITTED','DISPATCHED','ACCEPTED','IN_PROGRESS')")),
         Index("request_waiting_idx", "id", postgresql_where=text(
             "status = 'SUBMITTED' AND escalation_level = 0")),
+        # The exact edges of requestStats' window (domain.requests.rollups, migration 0018).
+        Index("request_submitted_at_idx", "submitted_at"),
+        Index("request_done_at_idx", "completed_at",
+              postgresql_where=text("status IN ('COMPLETED', 'CLOSED')")),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -23,6 +23,7 @@ from domain import visibility
 from domain.access import Viewer
 from domain.infra.db import one_of
 from domain.infra.paging import Page, fetch_page
+from domain.requests import rollups
 from domain.requests.models import (
     OPEN_STATUSES,
     RUNNING_STATUSES,
@@ -238,7 +239,27 @@ async def request_stats(session: AsyncSession, *, viewer: Viewer, scope: Scope,
     """Figures over the requests `viewer` may see in `scope`, in one statement:
     submitted (submitted in the window), dispatched (handed to a member in the window),
     completed (completed in the window and not reopened), overdue (submitted in the window
-    and overdue at `now`), and submissions per category."""
+    and overdue at `now`), and submissions per category.
+
+    Read from the roll-ups (domain.requests.rollups) for the city and for territories of
+    communities; from the raw rows (`exact_request_stats`) for a member, a grid or a
+    building group, and for callers who see requests by assignment or grid."""
+    counts = await rollups.request_counts(session, viewer=viewer, scope=scope, since=since,
+                                          until=until, now=now)
+    if counts is None:
+        return await exact_request_stats(session, viewer=viewer, scope=scope, since=since,
+                                         until=until, now=now)
+    return Stats(submitted=counts["submitted"], dispatched=counts["dispatched"],
+                 completed=counts["completed"], overdue=counts["overdue"],
+                 by_category={c.value: counts[c.value] for c in ServiceCategory},
+                 calendar_fallback=counts["fallback"])
+
+
+async def exact_request_stats(session: AsyncSession, *, viewer: Viewer, scope: Scope,
+                              since: datetime | None, until: datetime | None,
+                              now: datetime) -> Stats:
+    """`request_stats` from the raw rows in one statement (the reference the roll-ups are
+    tested against)."""
     row = (await session.execute(_stats_statement(viewer, scope, since, until, now))).one()
     values = row._mapping
     return Stats(submitted=values["submitted"], dispatched=values["dispatched"],

@@ -48,6 +48,8 @@ class Survey(SQLModel, table=True):
         CheckConstraint("comment IS NULL OR length(comment) <= 1000", name="survey_comment"),
         Index("survey_due_idx", "scheduled_for", postgresql_where=text("status = 'SCHEDULED'")),
         Index("survey_sent_idx", "sent_at", postgresql_where=text("status = 'SENT'")),
+        # The exact edges of satisfaction's window (domain.surveys.rollups, migration 0018).
+        Index("survey_sent_at_idx", "sent_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from domain.access import Viewer
 from domain.calendar import ZONE
 from domain.infra.db import transaction
-from domain.requests.queries import request_stats
+from domain.requests.queries import exact_request_stats, request_stats
 from domain.spatial.directory import BBox, Scope
 from domain.spatial.map_layers import MAX_FEATURES, map_features
 from schema.common.ids import encode_id
@@ -32,19 +32,45 @@ MAP = """query ($b: BBoxInput!) { mapFeatures(bbox: $b, layers: [BUILDINGS, GRID
 
 
 async def test_request_stats_read_handed_events_by_time_in_a_join(sessions: Any) -> None:
-    """`dispatched` reads the window's handing-over events through their partial index, in a
-    join: never a SubPlan that runs again for every request row."""
+    """`dispatched` from the raw rows (members, grids, groups) reads the window's
+    handing-over events through their partial index, in a join: never a SubPlan that runs
+    again for every request row."""
     await load(sessions)
     async with sessions() as session:
         for scope in (Scope(), Scope(community_id=1)):
             scans = await explained_scans(session, functools.partial(
-                request_stats, viewer=ADMIN, scope=scope, since=NOW - timedelta(days=365),
+                exact_request_stats, viewer=ADMIN, scope=scope,
+                since=NOW - timedelta(days=365),
                 until=NOW, now=NOW))
             events = [scan for scan in scans if scan.relation == "request_event"]
             assert events and not any(scan.per_row for scan in events), scans
             if scope == Scope():
                 assert indexes_reading(scans, "request_event") == {
                     "request_event_handed_at_idx"}, scans
+        await session.rollback()
+
+
+async def test_request_stats_from_roll_ups_read_raw_rows_only_by_index(sessions: Any) -> None:
+    """The city's and a community's figures read the roll-ups, and raw rows only through
+    indexes bounded by time: the requests not yet due, and for a window that does not start
+    and end on an hour, its edges (submitted, completed, handed over: each edge event's
+    request by its key, and its other events by theirs)."""
+    await load(sessions)
+    bounded = {"request_due_idx", "request_submitted_at_idx", "request_done_at_idx",
+               "request_event_handed_at_idx", "ix_request_event_request_id",
+               "service_request_pkey"}
+    async with sessions() as session:
+        for scope in (Scope(), Scope(community_id=1)):
+            for since, until in ((NOW - timedelta(days=365), NOW),
+                                 (NOW - timedelta(days=30, minutes=7), NOW - timedelta(
+                                     minutes=3))):
+                scans = await explained_scans(session, functools.partial(
+                    request_stats, viewer=ADMIN, scope=scope, since=since, until=until,
+                    now=NOW))
+                assert any(scan.relation == "request_rollup" for scan in scans), scans
+                raw = {scan.index for scan in scans
+                       if scan.relation in ("service_request", "request_event")}
+                assert raw and raw <= bounded, scans
         await session.rollback()
 
 

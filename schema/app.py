@@ -19,6 +19,7 @@ from strawberry.types.base import StrawberryObjectDefinition
 
 from schema.common.context import Info
 from schema.common.ids import decode_any
+from schema.common.input_values import install_input_plans
 from schema.common.limits import Documents, Limits
 from schema.common.node import Node
 from schema.common.operation import OperationSteps
@@ -112,12 +113,15 @@ _TYPES = [Subdistrict, Community, Grid, Building, BuildingGroup, Member, Service
 
 
 def _with_rules() -> None:
-    """Put the permission layer's rules on their fields (schema.common.permissions.RULES):
-    a first schema, built without them, names every type and field."""
+    """Put the permission layer's rules on their fields (schema.common.permissions.RULES),
+    and the planned conversion on the input types (schema.common.input_values): a first
+    schema, built without them, names every type and field."""
     bare = strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription,
                              types=_TYPES, scalar_overrides=SCALAR_OVERRIDES)
-    install_rules(t.definition for t in bare.schema_converter.type_map.values()
-                  if isinstance(t.definition, StrawberryObjectDefinition))
+    definitions = [t.definition for t in bare.schema_converter.type_map.values()
+                   if isinstance(t.definition, StrawberryObjectDefinition)]
+    install_rules(definitions)
+    install_input_plans(definitions)
 
 
 def build_schema(limits: Limits | None = None, *, replica: bool = False) -> strawberry.Schema:

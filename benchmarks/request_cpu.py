@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
+import uvloop
 from starlette.types import Message
 
 from benchmarks import synthetic_city as city
@@ -178,7 +179,9 @@ def options() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    asyncio.run(run(options().parse_args(argv)))
+    args = options().parse_args(argv)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:  # as uvicorn runs
+        runner.run(run(args))
     return 0
 
 

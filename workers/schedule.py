@@ -12,7 +12,7 @@
   with SKIP LOCKED): deletes expired sign-in codes and refresh tokens;
 - roll-up compaction, every ROLLUP_COMPACTION_INTERVAL_SECONDS (a minute), no lock (each
   table's fold takes a transaction lock): folds the rows of differences the statistics'
-  triggers wrote into one row a key (domain.infra.buckets); answers are the same before and
+  triggers wrote into one row a key (domain.buckets); answers are the same before and
   after, only the reads' row counts shrink.
 
 The sweep talks to the database directly, so timeouts and escalations still happen while the

@@ -3,7 +3,7 @@ bucket, plus the window's ragged edges from the raw rows, equal to the exact sta
 domain.requests.queries (tests/domain/test_stat_rollups.py compares them on random
 histories).
 
-What the triggers keep, per community and bucket (domain.infra.buckets):
+What the triggers keep, per community and bucket (domain.buckets):
 - at a request's submission: submitted, fallback (due in calendar days), its category,
   `late` (flagged overdue, or completed after its due time) and `open` (running and not
   late); the exact `overdue` at `now` is late + open less those still not due at `now`
@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from domain.access import Viewer
-from domain.infra.buckets import Window, compact, territory_sql
+from domain.buckets import Window, compact, territory_sql
 from domain.requests.models import RUNNING_STATUSES
 from domain.spatial.directory import Scope
 from domain.spatial.models import ServiceCategory
@@ -155,7 +155,7 @@ async def request_counts(session: AsyncSession, *, viewer: Viewer, scope: Scope,
                          since: datetime | None, until: datetime | None,
                          now: datetime) -> dict[str, int] | None:
     """requestStats' figures from the roll-ups (names as `queries.Stats`, categories by
-    value), or None when they cannot answer (`domain.infra.buckets.territory_sql`)."""
+    value), or None when they cannot answer (`domain.buckets.territory_sql`)."""
     params: dict[str, Any] = {"now": now}
     where = territory_sql(viewer, scope, Kind.SERVICE_REQUEST, params)
     if where is None:
@@ -168,5 +168,5 @@ async def request_counts(session: AsyncSession, *, viewer: Viewer, scope: Scope,
 
 
 async def compact_requests(session: AsyncSession) -> int:
-    """Fold request_rollup's fresh rows (domain.infra.buckets.compact)."""
+    """Fold request_rollup's fresh rows (domain.buckets.compact)."""
     return await compact(session, "request_rollup", "grain, community_id, bucket, prev", COUNTS)

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from domain.access import Viewer
-from domain.infra.buckets import Window, compact, territory_sql
+from domain.buckets import Window, compact, territory_sql
 from domain.spatial.directory import Scope
 from domain.visibility import Kind
 
@@ -86,7 +86,7 @@ async def satisfaction_row(session: AsyncSession, *, viewer: Viewer, scope: Scop
                            until: datetime | None) -> Row[Any] | None:
     """The exact statement's row (sent, responses, average, csat, resolved; the averages
     as numeric quotients, as avg() computes them), or None when the roll-ups cannot answer
-    (`domain.infra.buckets.territory_sql`)."""
+    (`domain.buckets.territory_sql`)."""
     params: dict[str, Any] = {}
     where = territory_sql(viewer, scope, Kind.SERVED_REQUEST, params)
     if where is None:
@@ -96,5 +96,5 @@ async def satisfaction_row(session: AsyncSession, *, viewer: Viewer, scope: Scop
 
 
 async def compact_surveys(session: AsyncSession) -> int:
-    """Fold survey_rollup's fresh rows (domain.infra.buckets.compact)."""
+    """Fold survey_rollup's fresh rows (domain.buckets.compact)."""
     return await compact(session, "survey_rollup", "grain, community_id, bucket", COUNTS)

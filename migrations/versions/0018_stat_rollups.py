@@ -5,7 +5,7 @@ and filled here from the existing rows (set-based).
 
 The triggers only ever INSERT rows of differences (an update adds the old row's counts
 negated and the new row's), so concurrent writers never wait for one another on a hot
-counter row; the worker's `roll-up compaction` (domain.infra.buckets.compact) folds those
+counter row; the worker's `roll-up compaction` (domain.buckets.compact) folds those
 rows into one per key. Readers sum every row of a key, compacted or not. Indexes on
 submitted_at, completed_at and sent_at bound the exact reads of a window's ragged edges.
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from domain.access import Territories, Viewer
-from domain.infra.buckets import CHINA, DAY, HOUR, MONTH, Window
+from domain.buckets import CHINA, DAY, HOUR, MONTH, Window
 from domain.infra.db import transaction
 from domain.requests import queries
 from domain.requests.rollups import compact_requests

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-_TICK = float(os.sysconf("SC_CLK_TCK"))
+TICK = _TICK = float(os.sysconf("SC_CLK_TCK"))
 
 
 @dataclass(frozen=True)

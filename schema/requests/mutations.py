@@ -102,22 +102,20 @@ async def submit(info: Info, data: SubmitRequestInput) -> RequestPayload:
                 await store_photos(info, session, request_id=done.request_id,
                                    stage=PhotoStage.PROBLEM, photos=photos, now=now,
                                    field="input.photos")
-            rows = await queries.requests_by_ids(
-                session, [done.request_id, *done.possible_duplicates])
+            row = done.row
+            if row is None:  # a replay: the earlier request as it is now
+                (row,) = await queries.requests_by_ids(session, [done.request_id])
     except InvalidInput as exc:
         failed = _failed(exc)
         failed.photo_position = _suggested(data, photos)
         return failed
     if done.created:
         _dispatch_later(info, done.request_id)
-    nearby = [(row, d.metres) for row, d in zip(rows[1:], done.duplicates, strict=True)
-              if row is not None]
     return RequestPayload(
         photo_position=_suggested(data, photos),
-        request=_wrap(info, rows[0], submitter=done.created), replayed=not done.created,
+        request=_wrap(info, row, submitter=done.created), replayed=not done.created,
         tracking_code=done.tracking_code,
-        possible_duplicates=[_wrap(info, row) for row, _ in nearby],
-        possible_duplicates_public=[PublicServiceRequest.of(row, m) for row, m in nearby])
+        nearby=tuple((d.request_id, d.metres) for d in done.duplicates))
 
 
 def _suggested(data: SubmitRequestInput,

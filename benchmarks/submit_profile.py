@@ -171,7 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     add("--warmup", type=int, default=200, help="submissions sent first, not measured")
     add("--concurrency", type=int, default=8, help="submissions at a time")
     add("--seed", type=int, default=20261201)
-    add("--profile", help="write a profile here: http: py-spy's collapsed stacks of the server (its CPU figures then include py-spy's pauses); inprocess: pyinstrument (HTML for .html, else text)")
+    add("--profile", help="write a profile here: http: py-spy's collapsed stacks of the "
+        "server (its CPU figures then include py-spy's pauses); inprocess: pyinstrument "
+        "(HTML for .html, else text)")
     add("--server-env", action="append", default=[], type=lambda s: tuple(s.split("=", 1)),
         metavar="NAME=VALUE", help="extra settings of the API")
     add("--database-url", help=f"default: {BENCH_DATABASE} in the local cluster")

@@ -29,7 +29,6 @@ from schema.common.rate_limits import SUBMISSION, RateLimited
 from schema.media.uploads import first_position, read_photos, store_photos, undone_on_failure
 from schema.requests.tracking import TrackingMutation
 from schema.requests.types import (
-    PublicServiceRequest,
     RequestPayload,
     ServiceRequest,
     SubmitRequestInput,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Literal
 
-from sqlalchemy import ARRAY, Float, Integer, column, select, text
+from sqlalchemy import ARRAY, Boolean, Float, Integer, column, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import templates
+from domain.calendar import ZONE
 from domain.errors import InvalidInput, UserError
 from domain.requests import notices
 from domain.requests.models import ServiceRequest
@@ -29,7 +30,7 @@ from domain.spatial.coverage import (
 from domain.spatial.models import ServiceCategory
 from domain.spatial.phone import normalize_phone
 from domain.templates import local_time
-from domain.workdays import Due, Limit
+from domain.workdays import Due, Limit, Unit
 from geo.sql import geography_distance_sql, within_metres_sql
 
 MAX_DESCRIPTION = 4000
@@ -153,9 +154,11 @@ async def submit_request(session: AsyncSession, new: NewRequest, *, now: datetim
                          tuning: Tuning, where: str = "input") -> Submitted:
     """Store a new request (or return the one a retried `idempotency_key` made).
 
-    A new request costs three statements: where it is (coverage), the calendar of its
-    community, and one that stores it with its first two events and the resident's
-    confirmation and finds its possible duplicates (`_STORE`)."""
+    A new request costs two statements: where it is (coverage), and one that stores it
+    with its first two events and the resident's confirmation and finds its possible
+    duplicates (`_STORE`), its time limit counted on the national calendar; only when its
+    community has an override on a day that count looked at, the community's calendar is
+    read and the request stored with the limit counted on it (two statements more)."""
     errors = _check(new, where)
     if errors:
         raise InvalidInput(errors)
@@ -164,17 +167,34 @@ async def submit_request(session: AsyncSession, new: NewRequest, *, now: datetim
         if existing is not None:
             return Submitted(existing, False, await _duplicates(session, existing, now))
     found = await _locate(session, new, tuning, where)
-    calendar = await community_calendar(session, found.community_id)
-    due = due_at(new.category, now, due_limits(tuning.limits, tuning.due_hours), calendar)
+    limits = due_limits(tuning.limits, tuning.due_hours)
+    due = due_at(new.category, now, limits)  # the national calendar; see _overrides_window
     nonce = new_nonce()
     code = derive_code(tuning.tracking_key, nonce)
-    stored = await _store(session, new, found, now, due, tuning.channel,
-                          {"nonce": nonce, "hash": code_hash(code), "notify": new.notify})
-    if stored is None:  # a concurrent retry with the same key won
+    tracking = {"nonce": nonce, "hash": code_hash(code), "notify": new.notify}
+    stored = await _store(session, new, found, now, due, tuning.channel, tracking,
+                          _overrides_window(now, due, limits[new.category]))
+    if stored == "overridden":  # the community's calendar changes the time limit
+        calendar = await community_calendar(session, found.community_id)
+        due = due_at(new.category, now, limits, calendar)
+        stored = await _store(session, new, found, now, due, tuning.channel, tracking, None)
+    if stored is None or stored == "overridden":  # a concurrent retry with the same key won
         return Submitted(await _by_key(session, new.idempotency_key or "") or 0, False, [])
     row, duplicates = stored
     assert row.id is not None
     return Submitted(row.id, True, duplicates, code, row)
+
+
+def _overrides_window(now: datetime, due: Due, limit: Limit) -> tuple[date, date] | None:
+    """The days whose community overrides could change `due`, counted on the national
+    calendar from `now`: from the day of submission to the due day (in China Standard
+    Time), the only days the count looks at. None when no override can change it: a limit
+    round the clock. A count that fell back to calendar days (a year the national calendar
+    does not know) may change with any override: every day from the submission's on."""
+    if limit.unit is Unit.HOURS:
+        return None
+    first = now.astimezone(ZONE).date()
+    return (first, date.max if due.fallback else due.at.astimezone(ZONE).date())
 
 
 async def _by_key(session: AsyncSession, key: str) -> int | None:
@@ -210,17 +230,21 @@ _COLUMNS = list(ServiceRequest.__table__.columns)  # type: ignore[attr-defined]
 #: row is not among them, a statement does not see its own inserts). No row when the
 #: idempotency key is taken.
 _STORE = text(f"""
-    WITH r AS (
+    WITH overridden AS (
+      SELECT 1 FROM calendar_override WHERE community_id = :community_id
+        AND day BETWEEN CAST(:first_day AS date) AND CAST(:last_day AS date) LIMIT 1),
+    r AS (
       INSERT INTO service_request (number, category, description, status, address, location,
           building_id, group_id, grid_id, community_id, submitted_at, updated_at, due_at,
           contact_name, contact_phone, idempotency_key, due_fallback, tracking_nonce,
           tracking_hash, notify)
-      VALUES ('GS' || to_char(CAST(:now AS timestamptz), 'YYMMDD') ||
+      SELECT 'GS' || to_char(CAST(:now AS timestamptz), 'YYMMDD') ||
               lpad((nextval('service_request_number_seq') % 1000000)::text, 6, '0'),
               :category, :description, 'SUBMITTED', :address,
               ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :building_id, :group_id, :grid_id,
               :community_id, :now, :now, :due_at, :contact_name, :contact_phone, :key,
-              :fallback, :nonce, :hash, :notify)
+              :fallback, :nonce, :hash, :notify
+      WHERE NOT EXISTS (SELECT 1 FROM overridden)
       ON CONFLICT (idempotency_key) DO NOTHING RETURNING *),
     events AS (
       INSERT INTO request_event (request_id, at, kind, to_status, actor, note)
@@ -241,18 +265,21 @@ _STORE = text(f"""
     SELECT {", ".join(f"r.{c.name}" for c in _COLUMNS)},
            ARRAY(SELECT id FROM nearby ORDER BY submitted_at DESC, id DESC) AS nearby_ids,
            ARRAY(SELECT metres FROM nearby ORDER BY submitted_at DESC, id DESC)
-             AS nearby_metres
-    FROM r""").columns(*_COLUMNS, column("nearby_ids", ARRAY(Integer)),
-                       column("nearby_metres", ARRAY(Float)))
-_STORED = select(ServiceRequest, _STORE.selected_columns.nearby_ids,
-                 _STORE.selected_columns.nearby_metres).from_statement(_STORE)
+             AS nearby_metres, false AS overridden
+    FROM r
+    UNION ALL
+    SELECT {", ".join("NULL" for _ in _COLUMNS)}, NULL, NULL, true FROM overridden""").columns(
+        *_COLUMNS, column("nearby_ids", ARRAY(Integer)), column("nearby_metres", ARRAY(Float)),
+        column("overridden", Boolean))
 
 
 async def _store(session: AsyncSession, new: NewRequest, found: CoverageResult,
-                 now: datetime, due: Due, channel: str,
-                 tracking: dict[str, Any]) -> tuple[ServiceRequest, list[Nearby]] | None:
+                 now: datetime, due: Due, channel: str, tracking: dict[str, Any],
+                 window: tuple[date, date] | None
+                 ) -> tuple[ServiceRequest, list[Nearby]] | Literal["overridden"] | None:
     """The new request's row and its possible duplicates (`_STORE`); None when another
-    request holds the idempotency key."""
+    request holds the idempotency key; "overridden", storing nothing, when the community
+    has an override within `window` (None: whatever its overrides)."""
     values: dict[str, Any] = {
         "category": new.category, "description": new.description.strip(),
         "address": found.matched_address or new.address, "lon": found.lon, "lat": found.lat,
@@ -264,11 +291,16 @@ async def _store(session: AsyncSession, new: NewRequest, found: CoverageResult,
         "key": new.idempotency_key, "note": _located_note(found), "channel": channel,
         "received": _RECEIVED_FORMAT, "category_name": templates.category_name(new.category),
         "due": local_time(due.at), "track": TRACK, "stop": STOP,
+        "first_day": window[0] if window else date.max, "last_day": window[1] if window
+        else date.min,
     }
-    stored = (await session.execute(_STORED, values)).first()
+    stored = (await session.execute(_STORE, values)).first()
     if stored is None:
         return None
-    row, ids, metres = stored
+    if stored.overridden:
+        return "overridden"
+    row = ServiceRequest(**{c.name: stored._mapping[c] for c in _COLUMNS})
+    ids, metres = stored.nearby_ids, stored.nearby_metres
     return row, [Nearby(int(i), float(m)) for i, m in zip(ids, metres, strict=True)]
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.file_uploads import Upload
 
 from domain.errors import InvalidInput
-from domain.infra.db import transaction
+from domain.infra.db import autocommit, transaction
 from domain.media.images import PreparedPhoto
 from domain.media.models import PhotoStage
 from domain.requests import actions, queries, waiting
@@ -89,13 +89,16 @@ def _tuning(info: Info) -> Tuning:
 async def submit(info: Info, data: SubmitRequestInput) -> RequestPayload:
     """Store a resident's request and offer possible duplicates; dispatch it after commit.
     A replayed idempotency key answers the earlier request as the caller may see it.
-    Its photos are checked before anything is stored, and stored with it."""
+    Its photos are checked before anything is stored, and stored with it, in one
+    transaction. Without photos the request is stored by one statement (submit_request),
+    so the session is in autocommit: no BEGIN and COMMIT round trips."""
     photos: list[PreparedPhoto] = []
     try:
         photos = await read_photos(data.photos, "input.photos")
         new = _new_request(data)
         now = datetime.now(UTC)
-        async with undone_on_failure(info), transaction(info.context.sessions) as session:
+        opened = transaction if photos else autocommit
+        async with undone_on_failure(info), opened(info.context.sessions) as session:
             done = await submit_request(session, new, now=now, tuning=_tuning(info))
             if done.created:
                 await store_photos(info, session, request_id=done.request_id,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import ARRAY, Boolean, Float, Integer, column, text
+from sqlalchemy import ARRAY, Boolean, Float, Integer, column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import templates
@@ -271,6 +271,8 @@ _STORE = text(f"""
     SELECT {", ".join("NULL" for _ in _COLUMNS)}, NULL, NULL, true FROM overridden""").columns(
         *_COLUMNS, column("nearby_ids", ARRAY(Integer)), column("nearby_metres", ARRAY(Float)),
         column("overridden", Boolean))
+_STORED = select(ServiceRequest, *(_STORE.selected_columns[name] for name in (
+    "nearby_ids", "nearby_metres", "overridden"))).from_statement(_STORE)
 
 
 async def _store(session: AsyncSession, new: NewRequest, found: CoverageResult,
@@ -294,13 +296,12 @@ async def _store(session: AsyncSession, new: NewRequest, found: CoverageResult,
         "first_day": window[0] if window else date.max, "last_day": window[1] if window
         else date.min,
     }
-    stored = (await session.execute(_STORE, values)).first()
+    stored = (await session.execute(_STORED, values)).first()
     if stored is None:
         return None
-    if stored.overridden:
+    row, ids, metres, overridden = stored
+    if overridden:
         return "overridden"
-    row = ServiceRequest(**{c.name: stored._mapping[c] for c in _COLUMNS})
-    ids, metres = stored.nearby_ids, stored.nearby_metres
     return row, [Nearby(int(i), float(m)) for i, m in zip(ids, metres, strict=True)]
 
 

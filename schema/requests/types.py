@@ -359,6 +359,14 @@ class RequestPayload:
                 if row is not None]
 
     @strawberry.field(description=(
+        "The same requests as possibleDuplicates, as anyone may see them: number, category, "
+        "status, distance and time; for a resident's \"perhaps someone reported this "
+        "already\". Empty for the other mutations."))
+    async def possible_duplicates_public(self, info: Info) -> list[PublicServiceRequest]:
+        return [PublicServiceRequest.of(row, metres)
+                for row, metres in await self._nearby_rows(info)]
+
+    @strawberry.field(description=(
         "After submitServiceRequest without a `point` (an address, or no place at all): "
         "where the first of its photos that carries GPS tags was taken, as a Point in "
         "`crs` — a suggestion to show the resident, never used on its own: to use it, "
@@ -368,11 +376,3 @@ class RequestPayload:
         if self.photo_position is None:
             return None
         return point_out(*self.photo_position, crs)
-
-    @strawberry.field(description=(
-        "The same requests as possibleDuplicates, as anyone may see them: number, category, "
-        "status, distance and time; for a resident's \"perhaps someone reported this "
-        "already\". Empty for the other mutations."))
-    async def possible_duplicates_public(self, info: Info) -> list[PublicServiceRequest]:
-        return [PublicServiceRequest.of(row, metres)
-                for row, metres in await self._nearby_rows(info)]

@@ -32,8 +32,10 @@ CLOSE_SECONDS = 10.0
 #: A dispatch that comes within this many seconds of the previous one waits as long for
 #: others to go with it in one `dispatch_requests` message (up to DISPATCH_BATCH): under a
 #: burst the workers get a few messages with several requests each instead of one message
-#: per request, each a transaction; a dispatch after a quiet moment goes at once.
-LINGER_SECONDS = 0.005
+#: per request, each a transaction and a delivery (a burst of 3,000 over HTTP: workers'
+#: CPU 2.1 ms per request with 5 ms, 1.1 ms with 20 ms); a dispatch after a quiet moment
+#: goes at once, so a request submitted alone is not held up.
+LINGER_SECONDS = 0.02
 DISPATCH_BATCH = 50
 
 #: An enqueue: the actor's name and its argument.

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+#: Clock ticks per second, the unit of the CPU times in /proc.
 TICK = _TICK = float(os.sysconf("SC_CLK_TCK"))
 
 

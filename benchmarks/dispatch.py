@@ -246,8 +246,9 @@ def options() -> argparse.ArgumentParser:
     add("--burst", type=int, default=10_000,
         help="(b) and (c) submissions in the burst (0 skips both)")
     add("--burst-concurrency", type=int, default=8, help="(b) concurrent submitters")
-    add("--burst-via", choices=("domain", "http"), default="domain",
-        help="(b) the API's submit + enqueue in this process, or over HTTP")
+    add("--burst-via", choices=("domain", "http"), default="http",
+        help="(b) over HTTP to the API (issue 14's target), or the API's submit + enqueue "
+        "in this process")
     add("--no-backlog", dest="backlog", action="store_false",
         help="skip (c): the burst submitted with no worker running, then the worker started")
     add("--processes", type=int, default=2, help="worker processes")

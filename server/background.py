@@ -29,6 +29,14 @@ log = logging.getLogger("gridsteward.background")
 RETRY_SECONDS = 2.0
 #: How long `close()` waits for what is queued to be sent.
 CLOSE_SECONDS = 10.0
+#: A dispatch that comes within this many seconds of the previous one waits as long for
+#: others to go with it in one `dispatch_requests` message (up to DISPATCH_BATCH): under a
+#: burst the workers get a few messages with several requests each instead of one message
+#: per request, each a transaction and a delivery (a burst of 3,000 over HTTP: workers'
+#: CPU 2.1 ms per request with 5 ms, 1.1 ms with 20 ms); a dispatch after a quiet moment
+#: goes at once, so a request submitted alone is not held up.
+LINGER_SECONDS = 0.02
+DISPATCH_BATCH = 50
 
 #: An enqueue: the actor's name and its argument.
 Enqueue = tuple[str, int]
@@ -88,7 +96,8 @@ def _describe(error: BaseException) -> str:
 
 
 class DramatiqBackground:
-    """Sends `dispatch_request` and `deliver_message` messages to the workers' broker.
+    """Sends `dispatch_request` (`dispatch_requests` for several submitted together) and
+    `deliver_message` messages to the workers' broker.
 
     Build one per process (in the app's lifespan) from the settings, and `close()` it on
     shutdown. Its broker is its own: it does not touch Dramatiq's global broker."""
@@ -139,8 +148,10 @@ class DramatiqBackground:
         self._queue.put(item)
 
     def _run(self) -> None:
-        """The enqueue thread: send each item as it comes; retry the failed ones when one
-        goes through, or when their pause is over."""
+        """The enqueue thread: send what comes (dispatches that come together in one
+        message); retry the failed ones when one goes through, or when their pause is
+        over."""
+        last_dispatch = -float("inf")
         while True:
             try:
                 item = self._queue.get(timeout=self.failed.wait_seconds(time.monotonic()))
@@ -149,11 +160,55 @@ class DramatiqBackground:
                 continue
             if item is None:
                 break
-            if self._send(item) and self.failed:
+            linger = item[0] == "dispatch_request" and \
+                time.monotonic() - last_dispatch < LINGER_SECONDS
+            items, stop = self._gather(item, linger)
+            dispatches = [i for name, i in items if name == "dispatch_request"]
+            if dispatches:
+                last_dispatch = time.monotonic()
+            sent = self._send_dispatches(dispatches) if dispatches else True
+            for other in (i for i in items if i[0] != "dispatch_request"):
+                sent = self._send(other) and sent
+            if sent and self.failed:
                 self._retry()
+            if stop:
+                break
         if self.failed:
             log.warning("%d enqueues not sent before stopping; the sweep will send them",
                         len(self.failed))
+
+    def _gather(self, first: Enqueue, linger: bool) -> tuple[list[Enqueue], bool]:
+        """`first` and what is queued behind it (waiting up to LINGER_SECONDS for more when
+        `linger`), at most DISPATCH_BATCH dispatches; and whether close() was called."""
+        items = [first]
+        dispatches = int(first[0] == "dispatch_request")
+        deadline = time.monotonic() + (LINGER_SECONDS if linger else 0.0)
+        while dispatches < DISPATCH_BATCH:
+            try:
+                wait = deadline - time.monotonic()
+                item = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                return items, True
+            items.append(item)
+            dispatches += item[0] == "dispatch_request"
+        return items, False
+
+    def _send_dispatches(self, request_ids: list[int]) -> bool:
+        """One `dispatch_request`, or one `dispatch_requests` for several; a failure keeps
+        each request to be sent again on its own."""
+        if len(request_ids) == 1:
+            return self._send(("dispatch_request", request_ids[0]))
+        try:
+            self.actors.dispatch_requests.send(request_ids)
+        except Exception as exc:
+            for request_id in request_ids:
+                self.failed.add(("dispatch_request", request_id), exc, now=time.monotonic())
+            log.warning("could not enqueue dispatch_requests(%s); retrying until the broker "
+                        "answers: %s", request_ids, self.failed.last_error)
+            return False
+        return True
 
     def _send(self, item: Enqueue) -> bool:
         try:

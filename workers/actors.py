@@ -1,4 +1,4 @@
-"""The actors: dispatch requests, deliver messages.
+"""The actors: dispatch requests (one, or several sent together), deliver messages.
 
 They are declared by `declare_actors(broker, runtime)`, never at import, so the broker is
 always chosen first and explicitly. Each takes ids only, runs one transaction through the
@@ -47,6 +47,7 @@ class Actors:
     dispatch_request: dramatiq.Actor[[int], None]
     deliver_message: dramatiq.Actor[[int], None]
     deliver_messages: dramatiq.Actor[[list[int]], None]
+    dispatch_requests: dramatiq.Actor[[list[int]], None]
 
 
 def chunks(ids: Sequence[int], size: int = DELIVERY_BATCH) -> list[list[int]]:
@@ -93,7 +94,14 @@ def declare_actors(broker: dramatiq.Broker, runtime: Runtime) -> Actors:
         """Offer a SUBMITTED request to the best member of its group, or escalate it, and
         likewise up to `domain.requests.dispatch.BATCH` other waiting requests in the same
         transaction; then send the notices that wrote."""
-        message_ids = runtime.run(lambda s: jobs.dispatch_job(s, settings, request_id))
+        message_ids = runtime.run(lambda s: jobs.dispatch_job(s, settings, [request_id]))
+        send_quietly(deliver_messages, chunks(message_ids))
+
+    @dramatiq.actor(broker=broker, queue_name=DISPATCH_QUEUE)
+    def dispatch_requests(request_ids: list[int]) -> None:
+        """`dispatch_request` for several requests at once: the API sends those submitted
+        within a few milliseconds of each other in one message (server.background)."""
+        message_ids = runtime.run(lambda s: jobs.dispatch_job(s, settings, request_ids))
         send_quietly(deliver_messages, chunks(message_ids))
 
     def deliver(message_ids: list[int]) -> None:
@@ -121,4 +129,4 @@ def declare_actors(broker: dramatiq.Broker, runtime: Runtime) -> Actors:
         backoff, so it does not raise here."""
         deliver(message_ids)
 
-    return Actors(dispatch_request, deliver_message, deliver_messages)
+    return Actors(dispatch_request, deliver_message, deliver_messages, dispatch_requests)

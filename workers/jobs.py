@@ -5,6 +5,7 @@ enqueued inside the transaction: a trigger must not outrun the commit it points 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -27,23 +28,34 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-async def dispatch_job(sessions: Sessions, settings: Settings, request_id: int) -> list[int]:
-    """Dispatch or escalate one request, and with it a batch of others waiting; the ids of
-    the notices written, to send. Should the batch fail, the request is tried alone (and
-    that failure raised, for Dramatiq to retry), so one request that cannot be dispatched
-    never holds up the others."""
+async def dispatch_job(sessions: Sessions, settings: Settings,
+                       request_ids: Sequence[int]) -> list[int]:
+    """Dispatch or escalate the requests `request_ids`, and with them a batch of others
+    waiting; the ids of the notices written, to send. Should the batch fail, each request
+    asked for is tried alone (and the first failure raised, for Dramatiq to retry), so one
+    request that cannot be dispatched never holds up the others."""
     try:
-        return await _dispatch(sessions, settings, request_id, BATCH)
+        return await _dispatch(sessions, settings, request_ids, BATCH)
     except Exception:
-        log.exception("dispatch batch with request %s failed; trying it alone", request_id)
-        return await _dispatch(sessions, settings, request_id, 0)
+        log.exception("dispatch batch with requests %s failed; trying each alone",
+                      list(request_ids))
+    written: list[int] = []
+    failure: Exception | None = None
+    for request_id in request_ids:
+        try:
+            written += await _dispatch(sessions, settings, [request_id], 0)
+        except Exception as exc:
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+    return written
 
 
-async def _dispatch(sessions: Sessions, settings: Settings, request_id: int,
+async def _dispatch(sessions: Sessions, settings: Settings, request_ids: Sequence[int],
                     extra: int) -> list[int]:
     async with transaction(sessions) as session:
         outcomes = await dispatch_batch(
-            session, request_ids=[request_id], now=utcnow(),
+            session, request_ids=request_ids, now=utcnow(),
             accept_timeout=settings.accept_timeout, channel=settings.outbound_channel,
             extra=extra)
         return [i for outcome in outcomes.values() for i in outcome.message_ids]

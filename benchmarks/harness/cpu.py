@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-_TICK = float(os.sysconf("SC_CLK_TCK"))
+#: Clock ticks per second, the unit of the CPU times in /proc.
+TICK = _TICK = float(os.sysconf("SC_CLK_TCK"))
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,14 @@ when a project module moves or is renamed, this is the one file to change."""
 from __future__ import annotations
 
 from domain.access import Viewer
-from domain.infra.db import NO_JIT, libpq_url, make_async_engine, session_factory, transaction
+from domain.infra.db import (
+    NO_JIT,
+    autocommit,
+    libpq_url,
+    make_async_engine,
+    session_factory,
+    transaction,
+)
 from domain.requests.queries import request_stats, requests_by_ids
 from domain.requests.submit import NewRequest, Tuning, submit_request
 from domain.settings import Settings
@@ -44,6 +51,7 @@ __all__ = [
     "Viewer",
     "address_key",
     "assess_period",
+    "autocommit",
     "build_schema",
     "coverage_statements",
     "decode_id",

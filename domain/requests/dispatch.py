@@ -12,21 +12,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.requests.notices import ESCALATED, notify_resident
-from domain.requests.outbox import Message, write_message, write_messages
+from domain.requests.outbox import Message, write_message
 from domain.requests.policy import (
+    CANDIDATES_AFTER_REQ,
     Candidate,
-    candidates,
     choose,
     dispatch_notice,
     escalation_notice,
 )
-from domain.requests.state import assign_many, record_event
+from domain.requests.state import Notices, assign_many, record_event
 from domain.templates import LEVEL_NAMES
 
 DISPATCHER = "dispatcher"
@@ -55,17 +54,40 @@ class Escalation:
 #: for: a burst is dispatched in batches (a few statements per batch, not per request).
 BATCH = 50
 
-_CLAIM_GIVEN = text("""
-    SELECT id, number, category, address FROM service_request
-    WHERE id = ANY(:ids) AND status = 'SUBMITTED' AND escalation_level = 0
-    ORDER BY id FOR UPDATE SKIP LOCKED""")
 #: How long a member has to accept a request offered to them (ACCEPT_TIMEOUT_SECONDS).
 ACCEPT_TIMEOUT = timedelta(minutes=30)
 
-_CLAIM_WAITING = text("""
-    SELECT id, number, category, address FROM service_request
-    WHERE status = 'SUBMITTED' AND escalation_level = 0 AND id <> ALL(:ids)
-    ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED""")
+#: The batch, locked, with every candidate of each of its requests, in one statement: the
+#: requests asked for (`given`) and up to :limit others waiting, oldest first, each
+#: SUBMITTED at level 0 and not locked by another dispatcher; a request whose group has no
+#: candidate comes once, with no member.
+_CLAIM = text(f"""
+WITH given AS (
+  SELECT id, number, category, address, group_id, location FROM service_request
+  WHERE id = ANY(:ids) AND status = 'SUBMITTED' AND escalation_level = 0
+  ORDER BY id FOR UPDATE SKIP LOCKED),
+waiting AS (
+  SELECT id, number, category, address, group_id, location FROM service_request
+  WHERE status = 'SUBMITTED' AND escalation_level = 0 AND id <> ALL(:ids)
+  ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED),
+claimed AS (
+  SELECT *, 0 AS part FROM given UNION ALL SELECT *, 1 AS part FROM waiting),
+req AS (SELECT * FROM claimed WHERE group_id IS NOT NULL),
+{CANDIDATES_AFTER_REQ}
+SELECT claimed.id, claimed.number, claimed.category, claimed.address, pair.member_id,
+       pair.phone, pair.open_load, pair.last_handed, pair.distance
+FROM claimed LEFT JOIN pair ON pair.request_id = claimed.id
+ORDER BY claimed.part, claimed.id""")
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    """A request of the batch: what its notice says."""
+
+    id: int
+    number: str
+    category: str
+    address: str | None
 
 
 async def dispatch_batch(session: AsyncSession, *, request_ids: Sequence[int], now: datetime,
@@ -74,11 +96,16 @@ async def dispatch_batch(session: AsyncSession, *, request_ids: Sequence[int], n
     """Dispatch or escalate the given requests and up to `extra` more that are waiting
     (SUBMITTED at level 0, oldest first), in the caller's transaction; the outcome of each
     request acted on, by id. Requests not waiting, or locked by another dispatcher right
-    now (who will act on them), are skipped: missing from the result."""
-    claimed = await _claim(session, request_ids, extra)
-    order = [r.id for r in claimed]
-    picks = choose(order, await candidates(session, order), now)
-    outcomes = await _dispatch_picked(session, claimed, picks, now, accept_timeout, channel)
+    now (who will act on them), are skipped: missing from the result. Two statements for
+    the batch (claim with candidates; statuses, events and notices), and one escalation
+    for each request its group cannot serve."""
+    claimed, options = await _claim(session, request_ids, extra)
+    if not claimed:
+        return {}
+    order = list(claimed)
+    picks = choose(order, options, now)
+    outcomes = await _dispatch_picked(session, list(claimed.values()), picks, now,
+                                      accept_timeout, channel)
     for request_id in order:
         if request_id not in picks:
             raised = await escalate(session, request_id=request_id, now=now, to_level=1,
@@ -90,34 +117,37 @@ async def dispatch_batch(session: AsyncSession, *, request_ids: Sequence[int], n
 
 
 async def _claim(session: AsyncSession, request_ids: Sequence[int],
-                 extra: int) -> list[Row[Any]]:
-    given = list((await session.execute(_CLAIM_GIVEN, {"ids": list(request_ids)})).all())
-    if extra <= 0:
-        return given
-    more = await session.execute(_CLAIM_WAITING, {"ids": list(request_ids), "limit": extra})
-    return given + list(more.all())
+                 extra: int) -> tuple[dict[int, _Claimed], list[Candidate]]:
+    """The batch in order (given first, then the waiting, each by id) and its candidates."""
+    rows = await session.execute(_CLAIM, {"ids": list(request_ids), "limit": max(0, extra)})
+    claimed: dict[int, _Claimed] = {}
+    options = []
+    for r in rows:
+        if r.id not in claimed:
+            claimed[r.id] = _Claimed(int(r.id), r.number, r.category, r.address)
+        if r.member_id is not None:
+            options.append(Candidate(int(r.id), int(r.member_id), r.phone, int(r.open_load),
+                                     r.distance, r.last_handed))
+    return claimed, options
 
 
-async def _dispatch_picked(session: AsyncSession, claimed: Sequence[Row[Any]],
+async def _dispatch_picked(session: AsyncSession, claimed: Sequence[_Claimed],
                            picks: dict[int, Candidate], now: datetime,
                            accept_timeout: timedelta, channel: str) -> dict[int, Outcome]:
-    """Hand each picked request to its member, with a DISPATCH_NOTICE each."""
+    """Hand each picked request to its member, with a DISPATCH_NOTICE each (one
+    statement)."""
+    minutes = max(1, int(accept_timeout.total_seconds() // 60))
+    texts = {row.id: (picks[row.id].phone or f"member:{picks[row.id].member_id}",
+                      dispatch_notice(row.number, row.category, row.address, minutes))
+             for row in claimed if row.id in picks}
     changed = await assign_many(
         session, action="dispatch", now=now, actor=DISPATCHER,
         picks=[(request_id, pick.member_id) for request_id, pick in picks.items()],
-        changes={"dispatched_at": now, "accept_deadline": now + accept_timeout})
-    minutes = max(1, int(accept_timeout.total_seconds() // 60))
-    notices = {row.id: Message(
-        recipient=picks[row.id].phone or f"member:{picks[row.id].member_id}",
-        kind="DISPATCH_NOTICE", body=dispatch_notice(row.number, row.category, row.address,
-                                                     minutes),
-        dedupe_key=f"DISPATCH_NOTICE:{changed[row.id].event_id}", request_id=row.id,
-        member_id=picks[row.id].member_id, channel=channel)
-        for row in claimed if row.id in changed}
-    written = await write_messages(session, list(notices.values()))
+        changes={"dispatched_at": now, "accept_deadline": now + accept_timeout},
+        notices=Notices("DISPATCH_NOTICE", channel, texts))
     return {request_id: Outcome("DISPATCHED", member_id=picks[request_id].member_id,
-                                message_ids=_ids(written.get(notice.dedupe_key)))
-            for request_id, notice in notices.items()}
+                                message_ids=_ids(change.message_id))
+            for request_id, change in changed.items()}
 
 
 def _ids(message_id: int | None) -> tuple[int, ...]:

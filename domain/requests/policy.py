@@ -37,31 +37,40 @@ DEFAULT_DUE_HOURS: dict[str, int] = {
 
 CATEGORY_NAMES = templates.CATEGORY_NAMES
 
-#: For each request, the ACTIVE members of its group who have the skill and have not declined
-#: it or let it time out, with what ranks them: open load, distance from their home building,
-#: and when they were last handed a request (DISPATCHED or ASSIGNED).
-_CANDIDATES = text("""
-WITH req AS (
-  SELECT id, group_id, category, location FROM service_request
-  WHERE id = ANY(:ids) AND group_id IS NOT NULL),
+#: For each request of `req` (id, group_id, category, location), the ACTIVE members of its
+#: group who have the skill and have not declined it or let it time out, with what ranks
+#: them: open load, distance from their home building, and when they were last handed a
+#: request (DISPATCHED or ASSIGNED). Follows the CTE `req` (dispatch claims into it).
+#: `busy` is MATERIALIZED: each candidate's load counted once, where an inlined `busy` was
+#: counted again for every pair (138 pairs x 192 candidates in a batch of 50: 36-81 ms).
+CANDIDATES_AFTER_REQ = """
 cand AS (
   SELECT m.id, m.phone, m.group_id, m.skills, home.location AS home
   FROM member m LEFT JOIN building home ON home.id = m.building_id
   WHERE m.group_id IN (SELECT group_id FROM req) AND m.status = 'ACTIVE'),
-busy AS (
+busy AS MATERIALIZED (
   SELECT c.id,
     (SELECT count(*) FROM service_request open WHERE open.assignee_id = c.id
       AND open.status IN ('DISPATCHED', 'ACCEPTED', 'IN_PROGRESS', 'WAITING_RESIDENT'))
       AS open_load,
     (SELECT max(e.at) FROM request_event e WHERE e.member_id = c.id
       AND e.kind IN ('DISPATCHED', 'ASSIGNED')) AS last_handed
-  FROM cand c)
-SELECT req.id AS request_id, c.id AS member_id, c.phone, busy.open_load, busy.last_handed,
-       ST_Distance(c.home::geography, req.location::geography) AS distance
-FROM req JOIN cand c ON c.group_id = req.group_id AND c.skills @> ARRAY[req.category]::text[]
-JOIN busy ON busy.id = c.id
-WHERE NOT EXISTS (SELECT 1 FROM request_event e WHERE e.request_id = req.id
-                  AND e.member_id = c.id AND e.kind IN ('DECLINED', 'ACCEPT_TIMEOUT'))""")
+  FROM cand c),
+pair AS (
+  SELECT req.id AS request_id, c.id AS member_id, c.phone, busy.open_load, busy.last_handed,
+         ST_Distance(c.home::geography, req.location::geography) AS distance
+  FROM req JOIN cand c ON c.group_id = req.group_id
+    AND c.skills @> ARRAY[req.category]::text[]
+  JOIN busy ON busy.id = c.id
+  WHERE NOT EXISTS (SELECT 1 FROM request_event e WHERE e.request_id = req.id
+                    AND e.member_id = c.id AND e.kind IN ('DECLINED', 'ACCEPT_TIMEOUT')))"""
+
+_CANDIDATES = text(f"""
+WITH req AS (
+  SELECT id, group_id, category, location FROM service_request
+  WHERE id = ANY(:ids) AND group_id IS NOT NULL),
+{CANDIDATES_AFTER_REQ}
+SELECT * FROM pair""")
 
 _NEVER = datetime.min.replace(tzinfo=UTC)
 

@@ -62,6 +62,19 @@ class Changed:
     from_status: str
     to_status: str
     event_id: int
+    #: The notice written with it (`Notices`), when one was asked for.
+    message_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Notices:
+    """Messages `assign_many` writes to the outbox with its transitions, in the same
+    statement: of `kind` on `channel`, to each request's (recipient, body) in `texts`, with
+    the dedupe key `<kind>:<event id>` (the event the transition wrote)."""
+
+    kind: str
+    channel: str
+    texts: dict[int, tuple[str, str]]
 
 
 _RECORD_EVENT = text("""
@@ -125,14 +138,23 @@ async def transition(session: AsyncSession, *, request_id: int, action: str, now
 
 
 @lru_cache(maxsize=16)
-def _assign_many_sql(sets: tuple[str, ...]) -> TextClause:
+def _assign_many_sql(sets: tuple[str, ...], notices: bool) -> TextClause:
     """`_transition_sql` for many requests at once, each handed to its own member (one
-    statement, one event per request changed)."""
+    statement, one event per request changed), and with `notices` a message per event."""
     assignments = "".join(f", {name} = :{name}" for name in sets)
+    notice = """,
+        notice AS (
+          INSERT INTO outbound_message (channel, recipient, kind, body, request_id, member_id,
+                                        dedupe_key)
+          SELECT CAST(:channel AS text), pick.recipient, CAST(:kind AS text), pick.body,
+                 event.request_id, pick.member_id, CAST(:kind AS text) || ':' || event.id
+          FROM event JOIN pick ON pick.id = event.request_id
+          ON CONFLICT (dedupe_key) DO NOTHING RETURNING request_id, id)""" if notices else ""
     return text(f"""
         WITH pick AS (
-          SELECT * FROM unnest(CAST(:ids AS integer[]), CAST(:members AS integer[]))
-            AS p(id, member_id)),
+          SELECT * FROM unnest(CAST(:ids AS integer[]), CAST(:members AS integer[]),
+                               CAST(:recipients AS text[]), CAST(:bodies AS text[]))
+            AS p(id, member_id, recipient, body)),
         old AS (
           SELECT r.id, r.status, pick.member_id FROM service_request r JOIN pick USING (id)
           FOR UPDATE OF r),
@@ -145,19 +167,23 @@ def _assign_many_sql(sets: tuple[str, ...]) -> TextClause:
           INSERT INTO request_event (request_id, at, kind, from_status, to_status, actor,
                                      member_id)
           SELECT id, :now, :event, from_status, :target, :actor, member_id FROM changed
-          RETURNING id, request_id)
-        SELECT changed.id AS request_id, changed.from_status, event.id AS event_id
-        FROM changed JOIN event ON event.request_id = changed.id""")
+          RETURNING id, request_id){notice}
+        SELECT changed.id AS request_id, changed.from_status, event.id AS event_id,
+               {"notice.id" if notices else "NULL"} AS message_id
+        FROM changed JOIN event ON event.request_id = changed.id
+        {"LEFT JOIN notice ON notice.request_id = changed.id" if notices else ""}""")
 
 
 async def assign_many(session: AsyncSession, *, action: str, now: datetime,
                       actor: str | None, picks: Sequence[tuple[int, int]],
-                      changes: dict[str, Any] | None = None) -> dict[int, Changed]:
+                      changes: dict[str, Any] | None = None,
+                      notices: Notices | None = None) -> dict[int, Changed]:
     """Apply `action` to many requests at once, each `(request_id, member_id)` pair making
-    that member the assignee (the event names them too), with `changes` set on every row.
-    Returns the transitions that happened, by request id; a request not in a source state
-    is left alone and missing from the result (the caller holds the rows locked, or asks
-    `transition` for the reason)."""
+    that member the assignee (the event names them too), with `changes` set on every row
+    and, with `notices`, a message for each transition (Changed.message_id; None when its
+    dedupe key was taken). Returns the transitions that happened, by request id; a request
+    not in a source state is left alone and missing from the result (the caller holds the
+    rows locked, or asks `transition` for the reason). One statement."""
     if not picks:
         return {}
     step = TRANSITIONS[action]
@@ -165,12 +191,18 @@ async def assign_many(session: AsyncSession, *, action: str, now: datetime,
     unknown = set(changes) - (_SETTABLE - {"assignee_id"})
     if unknown:
         raise ValueError(f"cannot set {sorted(unknown)} through a transition")
-    rows = await session.execute(_assign_many_sql(tuple(sorted(changes))), {
+    texts = notices.texts if notices is not None else {}
+    none = (None, None)
+    rows = await session.execute(_assign_many_sql(tuple(sorted(changes)), notices is not None), {
         "ids": [r for r, _ in picks], "members": [m for _, m in picks],
+        "recipients": [texts.get(r, none)[0] for r, _ in picks],
+        "bodies": [texts.get(r, none)[1] for r, _ in picks],
         "target": step.target.value, "now": now, "sources": [s.value for s in step.sources],
-        "event": step.event, "actor": actor, **changes})
-    return {int(r.request_id): Changed(int(r.request_id), r.from_status, step.target.value,
-                                       int(r.event_id)) for r in rows}
+        "event": step.event, "actor": actor, **changes,
+        **({"kind": notices.kind, "channel": notices.channel} if notices else {})})
+    return {int(r.request_id): Changed(
+        int(r.request_id), r.from_status, step.target.value, int(r.event_id),
+        None if r.message_id is None else int(r.message_id)) for r in rows}
 
 
 async def _why_not(session: AsyncSession, request_id: int, step: Transition,

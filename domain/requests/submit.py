@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Literal
 
-from sqlalchemy import text
+from sqlalchemy import ARRAY, Boolean, Float, Integer, column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain import templates
+from domain.calendar import ZONE
 from domain.errors import InvalidInput, UserError
 from domain.requests import notices
+from domain.requests.models import ServiceRequest
 from domain.requests.outbox import DEFAULT_CHANNEL
 from domain.requests.overrides import community_calendar
 from domain.requests.policy import due_at, due_limits
-from domain.requests.tracking import code_hash, derive_code, new_nonce
+from domain.requests.tracking import STOP, TRACK, code_hash, derive_code, new_nonce
 from domain.spatial.coverage import (
     ADDRESS_MATCH_THRESHOLD,
     NEAREST_BUILDING_METRES,
@@ -27,7 +30,7 @@ from domain.spatial.coverage import (
 from domain.spatial.models import ServiceCategory
 from domain.spatial.phone import normalize_phone
 from domain.templates import local_time
-from domain.workdays import Due, Limit
+from domain.workdays import Due, Limit, Unit
 from geo.sql import geography_distance_sql, within_metres_sql
 
 MAX_DESCRIPTION = 4000
@@ -61,13 +64,15 @@ class Nearby:
 @dataclass(frozen=True)
 class Submitted:
     """The stored request's id, whether it is new (False: an earlier submission with the same
-    idempotency key), possible duplicates nearby, newest first, and the tracking code of a
-    new request (None for a replay: it was given to the first submission only)."""
+    idempotency key), possible duplicates nearby, newest first, the tracking code of a
+    new request (None for a replay: it was given to the first submission only) and, for a
+    new request, its row as stored (None for a replay: read it)."""
 
     request_id: int
     created: bool
     duplicates: list[Nearby]
     tracking_code: str | None = None
+    row: ServiceRequest | None = None
 
     @property
     def possible_duplicates(self) -> list[int]:
@@ -147,7 +152,13 @@ async def _locate(session: AsyncSession, new: NewRequest, tuning: Tuning,
 
 async def submit_request(session: AsyncSession, new: NewRequest, *, now: datetime,
                          tuning: Tuning, where: str = "input") -> Submitted:
-    """Store a new request (or return the one a retried `idempotency_key` made)."""
+    """Store a new request (or return the one a retried `idempotency_key` made).
+
+    A new request costs two statements: where it is (coverage), and one that stores it
+    with its first two events and the resident's confirmation and finds its possible
+    duplicates (`_STORE`), its time limit counted on the national calendar; only when its
+    community has an override on a day that count looked at, the community's calendar is
+    read and the request stored with the limit counted on it (two statements more)."""
     errors = _check(new, where)
     if errors:
         raise InvalidInput(errors)
@@ -156,27 +167,34 @@ async def submit_request(session: AsyncSession, new: NewRequest, *, now: datetim
         if existing is not None:
             return Submitted(existing, False, await _duplicates(session, existing, now))
     found = await _locate(session, new, tuning, where)
-    calendar = await community_calendar(session, found.community_id)
-    due = due_at(new.category, now, due_limits(tuning.limits, tuning.due_hours), calendar)
+    limits = due_limits(tuning.limits, tuning.due_hours)
+    due = due_at(new.category, now, limits)  # the national calendar; see _overrides_window
     nonce = new_nonce()
     code = derive_code(tuning.tracking_key, nonce)
-    request_id = await _insert(session, new, found, now, due,
-                               {"nonce": nonce, "hash": code_hash(code), "notify": new.notify})
-    if request_id is None:  # a concurrent retry with the same key won
+    tracking = {"nonce": nonce, "hash": code_hash(code), "notify": new.notify}
+    stored = await _store(session, new, found, now, due, tuning.channel, tracking,
+                          _overrides_window(now, due, limits[new.category]))
+    if stored == "overridden":  # the community's calendar changes the time limit
+        calendar = await community_calendar(session, found.community_id)
+        due = due_at(new.category, now, limits, calendar)
+        stored = await _store(session, new, found, now, due, tuning.channel, tracking, None)
+    if stored is None or stored == "overridden":  # a concurrent retry with the same key won
         return Submitted(await _by_key(session, new.idempotency_key or "") or 0, False, [])
-    await session.execute(_FIRST_EVENTS, {"id": request_id, "now": now,
-                                           "note": _located_note(found)})
-    await notices.notify_resident(session, request_id=request_id, kind=notices.RECEIVED,
-                                  channel=tuning.channel, due=local_time(due.at))
-    return Submitted(request_id, True, await _duplicates(session, request_id, now), code)
+    row, duplicates = stored
+    assert row.id is not None
+    return Submitted(row.id, True, duplicates, code, row)
 
 
-#: A new request's first two timeline events, SUBMITTED then LOCATED, in one round trip (what
-#: two state.record_event calls would write, in the same order).
-_FIRST_EVENTS = text("""
-    INSERT INTO request_event (request_id, at, kind, to_status, actor, note)
-    VALUES (:id, :now, 'SUBMITTED', 'SUBMITTED', 'resident', NULL),
-           (:id, :now, 'LOCATED', NULL, 'coverage', :note)""")
+def _overrides_window(now: datetime, due: Due, limit: Limit) -> tuple[date, date] | None:
+    """The days whose community overrides could change `due`, counted on the national
+    calendar from `now`: from the day of submission to the due day (in China Standard
+    Time), the only days the count looks at. None when no override can change it: a limit
+    round the clock. A count that fell back to calendar days (a year the national calendar
+    does not know) may change with any override: every day from the submission's on."""
+    if limit.unit is Unit.HOURS:
+        return None
+    first = now.astimezone(ZONE).date()
+    return (first, date.max if due.fallback else due.at.astimezone(ZONE).date())
 
 
 async def _by_key(session: AsyncSession, key: str) -> int | None:
@@ -186,8 +204,84 @@ async def _by_key(session: AsyncSession, key: str) -> int | None:
     return None if value is None else int(value)
 
 
-async def _insert(session: AsyncSession, new: NewRequest, found: CoverageResult,
-                  now: datetime, due: Due, tracking: dict[str, Any]) -> int | None:
+#: Open requests of the same category as `p` (its id, category and point g) within
+#: DUPLICATE_METRES of it, submitted in the last DUPLICATE_DAYS, newest first, ten at most.
+_NEARBY = f"""
+    SELECT o.id, {geography_distance_sql("o.location", "p.g")} AS metres, o.submitted_at
+    FROM p, service_request o
+    WHERE o.category = p.category
+      AND o.status IN ('SUBMITTED', 'DISPATCHED', 'ACCEPTED', 'IN_PROGRESS')
+      AND o.submitted_at >= CAST(:now AS timestamptz) - interval '{DUPLICATE_DAYS} days'
+      AND {within_metres_sql("o.location", "p.g", str(DUPLICATE_METRES))}
+      AND o.id <> p.id
+    ORDER BY o.submitted_at DESC, o.id DESC LIMIT 10"""
+
+#: The resident's confirmation (notices.RECEIVED) as a format() string of the number and
+#: the fields known before the insert, in this order.
+_RECEIVED_FIELDS = ("number", "category", "due", "track", "stop")
+_RECEIVED_FORMAT = templates.sql_format(notices.RECEIVED, _RECEIVED_FIELDS)
+
+_COLUMNS = list(ServiceRequest.__table__.columns)  # type: ignore[attr-defined]
+
+#: A new request in one round trip: the row (its number from the sequence), its first two
+#: timeline events, SUBMITTED then LOCATED (what two state.record_event calls would write,
+#: in that order), the confirmation to the contact phone (what notices.notify_resident
+#: writes for RECEIVED), and the possible duplicates (ids and metres, newest first: the new
+#: row is not among them, a statement does not see its own inserts). No row when the
+#: idempotency key is taken.
+_STORE = text(f"""
+    WITH overridden AS (
+      SELECT 1 FROM calendar_override WHERE community_id = :community_id
+        AND day BETWEEN CAST(:first_day AS date) AND CAST(:last_day AS date) LIMIT 1),
+    r AS (
+      INSERT INTO service_request (number, category, description, status, address, location,
+          building_id, group_id, grid_id, community_id, submitted_at, updated_at, due_at,
+          contact_name, contact_phone, idempotency_key, due_fallback, tracking_nonce,
+          tracking_hash, notify)
+      SELECT 'GS' || to_char(CAST(:now AS timestamptz), 'YYMMDD') ||
+              lpad((nextval('service_request_number_seq') % 1000000)::text, 6, '0'),
+              :category, :description, 'SUBMITTED', :address,
+              ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :building_id, :group_id, :grid_id,
+              :community_id, :now, :now, :due_at, :contact_name, :contact_phone, :key,
+              :fallback, :nonce, :hash, :notify
+      WHERE NOT EXISTS (SELECT 1 FROM overridden)
+      ON CONFLICT (idempotency_key) DO NOTHING RETURNING *),
+    events AS (
+      INSERT INTO request_event (request_id, at, kind, to_status, actor, note)
+      SELECT id, CAST(:now AS timestamptz), 'SUBMITTED', 'SUBMITTED', 'resident', NULL
+      FROM r
+      UNION ALL SELECT id, CAST(:now AS timestamptz), 'LOCATED', NULL, 'coverage',
+                       CAST(:note AS text) FROM r),
+    received AS (
+      INSERT INTO outbound_message (channel, recipient, kind, body, request_id, dedupe_key)
+      SELECT CAST(:channel AS text), contact_phone, '{notices.RECEIVED}',
+             format(CAST(:received AS text), number, CAST(:category_name AS text),
+                    CAST(:due AS text), CAST(:track AS text), CAST(:stop AS text)), id,
+             '{notices.RECEIVED}:' || id
+      FROM r WHERE contact_phone IS NOT NULL
+      ON CONFLICT (dedupe_key) DO NOTHING),
+    p AS (SELECT id, category, location AS g FROM r),
+    nearby AS ({_NEARBY})
+    SELECT {", ".join(f"r.{c.name}" for c in _COLUMNS)},
+           ARRAY(SELECT id FROM nearby ORDER BY submitted_at DESC, id DESC) AS nearby_ids,
+           ARRAY(SELECT metres FROM nearby ORDER BY submitted_at DESC, id DESC)
+             AS nearby_metres, false AS overridden
+    FROM r
+    UNION ALL
+    SELECT {", ".join("NULL" for _ in _COLUMNS)}, NULL, NULL, true FROM overridden""").columns(
+        *_COLUMNS, column("nearby_ids", ARRAY(Integer)), column("nearby_metres", ARRAY(Float)),
+        column("overridden", Boolean))
+_STORED = select(ServiceRequest, *(_STORE.selected_columns[name] for name in (
+    "nearby_ids", "nearby_metres", "overridden"))).from_statement(_STORE)
+
+
+async def _store(session: AsyncSession, new: NewRequest, found: CoverageResult,
+                 now: datetime, due: Due, channel: str, tracking: dict[str, Any],
+                 window: tuple[date, date] | None
+                 ) -> tuple[ServiceRequest, list[Nearby]] | Literal["overridden"] | None:
+    """The new request's row and its possible duplicates (`_STORE`); None when another
+    request holds the idempotency key; "overridden", storing nothing, when the community
+    has an override within `window` (None: whatever its overrides)."""
     values: dict[str, Any] = {
         "category": new.category, "description": new.description.strip(),
         "address": found.matched_address or new.address, "lon": found.lon, "lat": found.lat,
@@ -196,22 +290,19 @@ async def _insert(session: AsyncSession, new: NewRequest, found: CoverageResult,
         "due_at": due.at, "fallback": due.fallback, **tracking,
         "contact_name": (new.contact_name or "").strip() or None,
         "contact_phone": normalize_phone(new.contact_phone) if new.contact_phone else None,
-        "key": new.idempotency_key,
+        "key": new.idempotency_key, "note": _located_note(found), "channel": channel,
+        "received": _RECEIVED_FORMAT, "category_name": templates.category_name(new.category),
+        "due": local_time(due.at), "track": TRACK, "stop": STOP,
+        "first_day": window[0] if window else date.max, "last_day": window[1] if window
+        else date.min,
     }
-    row = await session.execute(text("""
-        INSERT INTO service_request (number, category, description, status, address, location,
-            building_id, group_id, grid_id, community_id, submitted_at, updated_at, due_at,
-            contact_name, contact_phone, idempotency_key, due_fallback, tracking_nonce,
-            tracking_hash, notify)
-        VALUES ('GS' || to_char(CAST(:now AS timestamptz), 'YYMMDD') ||
-                lpad((nextval('service_request_number_seq') % 1000000)::text, 6, '0'),
-                :category, :description, 'SUBMITTED', :address,
-                ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), :building_id, :group_id, :grid_id,
-                :community_id, :now, :now, :due_at, :contact_name, :contact_phone, :key,
-                :fallback, :nonce, :hash, :notify)
-        ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"""), values)
-    value = row.scalar_one_or_none()
-    return None if value is None else int(value)
+    stored = (await session.execute(_STORED, values)).first()
+    if stored is None:
+        return None
+    row, ids, metres, overridden = stored
+    if overridden:
+        return "overridden"
+    return row, [Nearby(int(i), float(m)) for i, m in zip(ids, metres, strict=True)]
 
 
 def _located_note(found: CoverageResult) -> str:
@@ -226,13 +317,8 @@ def _located_note(found: CoverageResult) -> str:
 
 
 _DUPLICATES = text(f"""
-    SELECT o.id, {geography_distance_sql("o.location", "r.location")} AS metres
-    FROM service_request o JOIN service_request r ON r.id = :id
-    WHERE o.id <> r.id AND o.category = r.category
-      AND o.status IN ('SUBMITTED', 'DISPATCHED', 'ACCEPTED', 'IN_PROGRESS')
-      AND o.submitted_at >= CAST(:now AS timestamptz) - interval '{DUPLICATE_DAYS} days'
-      AND {within_metres_sql("o.location", "r.location", str(DUPLICATE_METRES))}
-    ORDER BY o.submitted_at DESC LIMIT 10""")
+    WITH p AS (SELECT id, category, location AS g FROM service_request WHERE id = :id)
+    {_NEARBY}""")
 
 
 async def _duplicates(session: AsyncSession, request_id: int, now: datetime) -> list[Nearby]:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.file_uploads import Upload
 
 from domain.errors import InvalidInput
-from domain.infra.db import transaction
+from domain.infra.db import autocommit, transaction
 from domain.media.images import PreparedPhoto
 from domain.media.models import PhotoStage
 from domain.requests import actions, queries, waiting
@@ -29,7 +29,6 @@ from schema.common.rate_limits import SUBMISSION, RateLimited
 from schema.media.uploads import first_position, read_photos, store_photos, undone_on_failure
 from schema.requests.tracking import TrackingMutation
 from schema.requests.types import (
-    PublicServiceRequest,
     RequestPayload,
     ServiceRequest,
     SubmitRequestInput,
@@ -90,34 +89,35 @@ def _tuning(info: Info) -> Tuning:
 async def submit(info: Info, data: SubmitRequestInput) -> RequestPayload:
     """Store a resident's request and offer possible duplicates; dispatch it after commit.
     A replayed idempotency key answers the earlier request as the caller may see it.
-    Its photos are checked before anything is stored, and stored with it."""
+    Its photos are checked before anything is stored, and stored with it, in one
+    transaction. Without photos the request is stored by one statement (submit_request),
+    so the session is in autocommit: no BEGIN and COMMIT round trips."""
     photos: list[PreparedPhoto] = []
     try:
         photos = await read_photos(data.photos, "input.photos")
         new = _new_request(data)
         now = datetime.now(UTC)
-        async with undone_on_failure(info), transaction(info.context.sessions) as session:
+        opened = transaction if photos else autocommit
+        async with undone_on_failure(info), opened(info.context.sessions) as session:
             done = await submit_request(session, new, now=now, tuning=_tuning(info))
             if done.created:
                 await store_photos(info, session, request_id=done.request_id,
                                    stage=PhotoStage.PROBLEM, photos=photos, now=now,
                                    field="input.photos")
-            rows = await queries.requests_by_ids(
-                session, [done.request_id, *done.possible_duplicates])
+            row = done.row
+            if row is None:  # a replay: the earlier request as it is now
+                (row,) = await queries.requests_by_ids(session, [done.request_id])
     except InvalidInput as exc:
         failed = _failed(exc)
         failed.photo_position = _suggested(data, photos)
         return failed
     if done.created:
         _dispatch_later(info, done.request_id)
-    nearby = [(row, d.metres) for row, d in zip(rows[1:], done.duplicates, strict=True)
-              if row is not None]
     return RequestPayload(
         photo_position=_suggested(data, photos),
-        request=_wrap(info, rows[0], submitter=done.created), replayed=not done.created,
+        request=_wrap(info, row, submitter=done.created), replayed=not done.created,
         tracking_code=done.tracking_code,
-        possible_duplicates=[_wrap(info, row) for row, _ in nearby],
-        possible_duplicates_public=[PublicServiceRequest.of(row, m) for row, m in nearby])
+        nearby=tuple((d.request_id, d.metres) for d in done.duplicates))
 
 
 def _suggested(data: SubmitRequestInput,

@@ -334,13 +334,37 @@ class RequestPayload:
     replayed: bool = strawberry.field(default=False, description=(
         "After submitServiceRequest: true when the idempotencyKey matched an earlier "
         "submission, which `request` is; nothing new was stored."))
-    possible_duplicates: list[ServiceRequest] = strawberry.field(
-        default_factory=list, description="After submitServiceRequest: open requests of the "
-        "same category within 50 m submitted in the last 7 days, newest first — perhaps "
-        "someone reported this already. Whole for callers who may see them (dispatch "
-        "screens); for anyone else only their public part (see ServiceRequest): a "
-        "resident's form should show possibleDuplicatesPublic. Empty for the other "
-        "mutations.")
+    #: After submitServiceRequest: the possible duplicates' ids and distances in metres,
+    #: newest first; their rows are read only when a caller asks for them.
+    nearby: strawberry.Private[tuple[tuple[int, float], ...]] = ()
+
+    @strawberry.field(description=(
+        "After submitServiceRequest: open requests of the same category within 50 m "
+        "submitted in the last 7 days, newest first — perhaps someone reported this "
+        "already. Whole for callers who may see them (dispatch screens); for anyone else "
+        "only their public part (see ServiceRequest): a resident's form should show "
+        "possibleDuplicatesPublic. Empty for the other mutations."))
+    async def possible_duplicates(self, info: Info) -> list[ServiceRequest]:
+        return [ServiceRequest.of(row, info.context.viewer)
+                for row, _ in await self._nearby_rows(info)]
+
+    async def _nearby_rows(self, info: Info) -> list[tuple[request_models.ServiceRequest,
+                                                            float]]:
+        """The possible duplicates' rows (through the request loader: one statement for
+        both duplicate fields) with their distances; one closed meanwhile stays listed."""
+        if not self.nearby:
+            return []
+        rows = await info.context.loaders.request.load_many([i for i, _ in self.nearby])
+        return [(row, metres) for row, (_, metres) in zip(rows, self.nearby, strict=True)
+                if row is not None]
+
+    @strawberry.field(description=(
+        "The same requests as possibleDuplicates, as anyone may see them: number, category, "
+        "status, distance and time; for a resident's \"perhaps someone reported this "
+        "already\". Empty for the other mutations."))
+    async def possible_duplicates_public(self, info: Info) -> list[PublicServiceRequest]:
+        return [PublicServiceRequest.of(row, metres)
+                for row, metres in await self._nearby_rows(info)]
 
     @strawberry.field(description=(
         "After submitServiceRequest without a `point` (an address, or no place at all): "
@@ -352,8 +376,3 @@ class RequestPayload:
         if self.photo_position is None:
             return None
         return point_out(*self.photo_position, crs)
-
-    possible_duplicates_public: list[PublicServiceRequest] = strawberry.field(
-        default_factory=list, description="The same requests as possibleDuplicates, as "
-        "anyone may see them: number, category, status, distance and time; for a resident's "
-        "\"perhaps someone reported this already\". Empty for the other mutations.")

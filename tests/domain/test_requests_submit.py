@@ -4,7 +4,7 @@ limits from the configured hours, retries answered like the first submission."""
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +12,9 @@ from sqlalchemy import text
 
 from domain.errors import InvalidInput
 from domain.infra.db import transaction
+from domain.requests.policy import due_at, due_limits
 from domain.requests.submit import NewRequest, Submitted, Tuning, submit_request
+from domain.workdays import WorkCalendar
 from tests.factories import X0, Y0, load
 
 NOW = datetime(2026, 11, 23, 8, tzinfo=UTC)
@@ -100,3 +102,32 @@ async def test_duplicates_are_open_requests_within_50_metres(
     lat = IN_B1[1] + north / 110_790
     again = await _submit(sessions, point=(lon, lat))
     assert again.possible_duplicates == ([first.request_id] if duplicate else [])
+
+
+@pytest.mark.parametrize(("category", "override"), [
+    ("MAINTENANCE", None), ("MAINTENANCE", (date(2026, 11, 24), False)),
+    ("MAINTENANCE", (date(2026, 11, 26), False)), ("MAINTENANCE", (date(2026, 11, 27), False)),
+    ("MAINTENANCE", (date(2026, 11, 21), False)), ("MAINTENANCE", (date(2026, 11, 23), False)),
+    ("MAINTENANCE", (date(2026, 11, 29), True)), ("ASSISTANCE", (date(2026, 11, 24), False)),
+    ("ASSISTANCE", (date(2026, 11, 25), False)), ("EMERGENCY", (date(2026, 11, 23), False))])
+async def test_time_limits_count_with_the_communitys_overrides_wherever_they_fall(
+        sessions: Any, category: str, override: tuple[date, bool] | None) -> None:
+    """The limit is counted on the national calendar and stored in one statement unless the
+    community has an override on a day that count looked at; either way it is what the
+    community's calendar says (submitted Monday 23 Nov 2026 at 16:00 in China)."""
+    await load(sessions)
+    overrides = dict([override]) if override else {}
+    async with transaction(sessions) as session:
+        for day, working in overrides.items():
+            await session.execute(text(
+                "INSERT INTO calendar_override (community_id, day, working) "
+                "SELECT id, :day, :working FROM community"), {"day": day, "working": working})
+    new = NewRequest(category=category, description="路灯不亮", point=IN_B1)
+    async with transaction(sessions) as session:  # the default limits: working days
+        done = await submit_request(session, new, now=NOW, tuning=Tuning(due_hours={}))
+    assert done.row is not None
+    expected = due_at(category, NOW, due_limits(), WorkCalendar(overrides)).at
+    assert done.row.due_at == expected
+    async with sessions() as session:
+        stored = (await session.execute(text("SELECT due_at FROM service_request"))).scalar_one()
+    assert stored == expected

@@ -4,11 +4,13 @@ broker that is away is logged, and what failed is kept to be sent again once it 
 from __future__ import annotations
 
 import logging
+import threading
 
 import pytest
 
 from server.background import DramatiqBackground, FailedEnqueues
 from tests.settings import make_settings
+from workers.actors import Actors
 
 UNREACHABLE = ["amqp://guest:guest@127.0.0.1:1/", "redis://127.0.0.1:1/0"]
 
@@ -60,3 +62,42 @@ def test_failed_enqueues_back_off_up_to_the_longest_pause() -> None:
     assert pauses == [0.5, 1.0, 2.0, 2.0, 2.0, 2.0]
     failed.sent(("deliver_message", 7))
     assert failed.wait_seconds(now=30.0) is None and not failed
+
+
+class _Recording:
+    """An actor that records what it was sent; a send says it started (`sending`) and
+    waits for `go`."""
+
+    def __init__(self, name: str, sent: list[tuple[str, object]], sending: threading.Event,
+                 go: threading.Event) -> None:
+        self.name, self.sent, self.sending, self.go = name, sent, sending, go
+        self.broker = self
+
+    def send(self, argument: object) -> None:
+        self.sending.set()
+        self.go.wait(timeout=10)
+        self.sent.append((self.name, argument))
+
+    def close(self) -> None:
+        return None
+
+
+def test_dispatches_queued_together_go_in_one_message() -> None:
+    """While one enqueue is on its way, the dispatches queued behind it leave together
+    (dispatch_requests), and other enqueues after them; a lone dispatch goes as before."""
+    background = DramatiqBackground(make_settings(database_url="",
+                                                  broker_url=UNREACHABLE[0]))
+    sent: list[tuple[str, object]] = []
+    sending, go = threading.Event(), threading.Event()
+    background.actors = Actors(*(  # type: ignore[arg-type]
+        _Recording(name, sent, sending, go) for name in (
+            "dispatch_request", "deliver_message", "deliver_messages", "dispatch_requests")))
+    background.dispatch(1)
+    assert sending.wait(timeout=10)  # held up in send() until go
+    for request_id in (2, 3, 4):
+        background.dispatch(request_id)
+    background.send(9)
+    go.set()
+    background.close()
+    assert sent == [("dispatch_request", 1), ("dispatch_requests", [2, 3, 4]),
+                    ("deliver_message", 9)]

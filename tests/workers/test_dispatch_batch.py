@@ -140,7 +140,8 @@ def test_choose_carries_a_pick_into_the_next_request() -> None:
 async def test_a_request_that_cannot_be_dispatched_holds_up_no_other(
         sessions: Any, worker_settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
     """A batch that fails (here a database trigger refuses one request's update) falls back
-    to the request it was sent for, alone; the poisoned one stays waiting."""
+    to the requests it was sent for, each alone; the poisoned one stays waiting, and its
+    failure is raised (for Dramatiq to retry) once the others are dispatched."""
     await community_with_stewards(sessions, 2)
     poison, good = await submit(sessions, 2, now=T0)
     async with transaction(sessions) as session:
@@ -151,12 +152,16 @@ async def test_a_request_that_cannot_be_dispatched_holds_up_no_other(
             WHEN (OLD.id = {poison}) EXECUTE FUNCTION test_refuse();"""))
     try:
         with caplog.at_level(logging.ERROR, logger="gridsteward.workers"):
-            notices = await jobs.dispatch_job(sessions, worker_settings, good)
+            notices = await jobs.dispatch_job(sessions, worker_settings, [good])
         assert len(notices) == 1
-        assert "trying it alone" in caplog.text
+        assert "trying each alone" in caplog.text
         assert await events(sessions, "DISPATCHED") == {good: 1}
         with pytest.raises(DBAPIError, match="refused"):
-            await jobs.dispatch_job(sessions, worker_settings, poison)
+            await jobs.dispatch_job(sessions, worker_settings, [poison])
+        (later,) = await submit(sessions, 1, now=T0)
+        with pytest.raises(DBAPIError, match="refused"):
+            await jobs.dispatch_job(sessions, worker_settings, [poison, later])
+        assert await events(sessions, "DISPATCHED") == {good: 1, later: 1}
     finally:
         async with transaction(sessions) as session:
             await session.execute(text("DROP TRIGGER test_refuse ON service_request; "

@@ -156,7 +156,8 @@ async def test_a_real_worker_sends_surveys_on_schedule(sessions: Any, workers: W
 async def test_a_worker_killed_mid_dispatch_loses_and_doubles_nothing(
         sessions: Any, database_url: str, rabbitmq_url: str, rabbit_workers: Workers) -> None:
     await community_with_stewards(sessions, 3)
-    ids = await submit(sessions, 200, now=datetime.now(UTC))
+    # Enough that the kill lands mid-way: a batch of 50 takes a few milliseconds.
+    ids = await submit(sessions, 1000, now=datetime.now(UTC))
     _enqueue(_config(database_url, rabbitmq_url), ids)
     first = rabbit_workers.start(processes=1, threads=2)
 

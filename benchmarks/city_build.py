@@ -6,7 +6,7 @@ A unit of scale is the coverage benchmark's synthetic city (benchmarks/synthetic
 communities of 50 grids, 50 buildings a grid, a building group per four of them), one steward
 a group and a grid worker a grid (benchmarks/stewards.py: 13 + 1 = 14 members a grid, 28,000
 a unit), and 500 requests a grid over the 12 months before `end` (benchmarks/city_history.py:
-about 7.4 events a request, 3 in 4 requests with an answered survey), as issue #14 sizes the
+about 7 events a request, 3 in 4 requests with an answered survey), as issue #14 sizes the
 city: 10x is 20,000 grids, 1,000,000 buildings, 280,000 members, 10,000,000 requests.
 
 How it is built (each a step, committed with its row in `bench_build_step`, so an interrupted

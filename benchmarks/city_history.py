@@ -38,7 +38,7 @@ SELECT n, 'Y' || lpad(n::text, 9, '0'), (%(categories)s::text[])[1 + n %% %(ncat
        CASE WHEN state.status IN ('COMPLETED', 'CLOSED')
             THEN t.at + {_unit('n', 13)} * interval '72 hours' END,
        t.at, '139' || lpad(n::text, 8, '0')
-FROM generate_series(%(lo)s, %(hi)s) AS n
+FROM generate_series(%(lo)s::int, %(hi)s::int) AS n
 CROSS JOIN LATERAL (
   SELECT %(end)s::timestamptz - {_unit('n', 11)} * interval '365 days' AS at,
          1 + (hashint4extended(n, 12) & 2147483647) %% %(buildings)s AS building_id,

@@ -5,15 +5,19 @@ benchmarks/city_reads.py measures them at 1x and 10x of the benchmark city."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlmodel import col
 
 from benchmarks import stewards, synthetic_city
 from domain.access import Territories, Viewer
-from domain.spatial.directory import _search_clause
+from domain.infra.paging import count_rows
+from domain.organisation.notice_board import notice_board
+from domain.organisation.suggestions import group_suggestions
+from domain.spatial.directory import Scope, _search_clause, list_members
 from domain.spatial.models import Building, Member
 from domain.spatial.tiles import vector_tile
 from domain.visibility import Kind, visible_clause
@@ -87,3 +91,63 @@ async def test_open_requests_tiles_read_only_open_requests_by_place(sessions: An
         assert indexes_reading(scans, "service_request") == {
             "service_request_open_location_idx"}, scans
         await session.rollback()
+
+
+async def test_a_community_s_group_suggestions_count_only_its_members(
+        sessions: Any, database_url: str, engine: Any) -> None:
+    """groupSuggestions for one community counts the party members of its buildings, found
+    through the member's building_id index, not every member of the city."""
+    _small_city(database_url)
+    async with sessions() as session:
+        nodes = await _plan_of_last(engine, session, lambda s: group_suggestions(
+            s, viewer=Viewer(admin=True), community_id=1))
+    reads = [n for n in nodes if n.get("Relation Name") == "member"]
+    assert reads and all("building_id" in n.get("Index Cond", "") for n in reads), reads
+
+
+async def test_a_notice_board_looks_its_members_up_by_group_and_building(
+        sessions: Any, database_url: str, engine: Any) -> None:
+    """The board's people are found through member.group_id and building.group_id, never a
+    read of every member."""
+    _small_city(database_url)
+    async with sessions() as session:
+        nodes = await _plan_of_last(engine, session, lambda s: notice_board(
+            s, group_id=1, now=datetime.now(UTC)))
+    reads = [n for n in nodes if n.get("Relation Name") in ("member", "building")]
+    assert reads and not any(n["Node Type"] == "Seq Scan" for n in reads), reads
+
+
+async def _plan_of_last(engine: Any, session: Any, read: Any) -> list[dict[str, Any]]:
+    """The plan nodes of the last statement `read(session)` sent (the real planner)."""
+    sent: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, params: Any, *args: Any) -> None:
+        sent.append((statement, params))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        await read(session)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+    statement, params = sent[-1]
+    connection = await session.connection()
+    result = await connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, params)
+    return list(_nodes(result.scalar_one()[0]["Plan"]))
+
+
+async def test_a_community_s_member_count_reads_only_its_members(
+        sessions: Any, database_url: str, engine: Any) -> None:
+    """members(scope: {communityId}) is one IN over the place's group members and grid
+    workers: counting it joins from those ids instead of filtering every member."""
+    _small_city(database_url)
+
+    async def count(session: Any) -> None:
+        page = await list_members(session, scope=Scope(community_id=1), role=None, skill=None,
+                                  status=None, first=50, after=None)
+        assert page.listed is not None
+        assert (await count_rows(session, page.listed)).rows == 200  # 150 stewards, 50 workers
+    async with sessions() as session:
+        nodes = await _plan_of_last(engine, session, count)
+    # a join from the few ids, not every member tested against hashed subplans
+    filters = [n.get("Filter", "") for n in nodes if n.get("Relation Name") == "member"]
+    assert filters and not any("SubPlan" in f for f in filters), filters

@@ -521,7 +521,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             figures[scale].update(heavy_figures(db.sqlalchemy_url, args.timeout))
     lines = table(args.scales, figures)
     text = "\n".join([*report.heading(
-        "The city at 1x and 10x", INTRO, ".venv/bin/python -m benchmarks.city_reads "
+        "The city at 1x and 10x: every read", INTRO, ".venv/bin/python -m benchmarks.city_reads "
         + command.options_text(args, ["scales", "runs"]), run, "Shared with other work."),
         "- **Data**: " + "; ".join(
             f"{s:g}x: " + ", ".join(f"{v:,} {k}" for k, v in sizes[s].items())

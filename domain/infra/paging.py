@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
@@ -63,8 +63,11 @@ async def fetch_page(session: AsyncSession, stmt: Select[Any], id_column: Any, *
 async def count_rows(session: AsyncSession, stmt: Select[Any],
                      limit: int = EXACT_COUNT_LIMIT) -> Count:
     """The rows of `stmt`: counted when at most `limit` (reading at most `limit` + 1 of
-    them), else the planner's estimate (at least `limit` + 1)."""
-    capped = select(func.count()).select_from(stmt.limit(limit + 1).subquery())
+    them, and none of their columns, so that an index holding the filters' columns answers
+    alone), else the planner's estimate (at least `limit` + 1)."""
+    ones: Select[Any] = stmt.with_only_columns(literal_column("1"),
+                                               maintain_column_froms=True)
+    capped = select(func.count()).select_from(ones.limit(limit + 1).subquery())
     rows = int((await session.execute(capped)).scalar_one())
     if rows <= limit:
         return Count(rows, exact=True)

@@ -74,6 +74,8 @@ class ServiceRequest(SQLModel, table=True):
             "NOT overdue AND status IN ('SUBMITTED','DISPATCHED','ACCEPTED','IN_PROGRESS')")),
         Index("request_waiting_idx", "id", postgresql_where=text(
             "status = 'SUBMITTED' AND escalation_level = 0")),
+        Index(  # a community's requests in id order: its staff's pages (migration 0019)
+            "service_request_community_page_idx", "community_id", "id"),
         Index(  # the open requests' map layer and tiles filter by box (migration 0019)
             "service_request_open_location_idx", "location", postgresql_using="gist",
             postgresql_where=text("status IN ('SUBMITTED', 'DISPATCHED', 'ACCEPTED', "

@@ -5,6 +5,10 @@
   building_address_key_gin (0006) for the normalised address: each arm of the search's OR is
   a bitmap index scan, where before every search read every building (about 0.1 s at 100,000
   buildings, 1 s at a million);
+- service_request_community_page_idx: (community_id, id), one community's requests in the
+  order serviceRequests pages them, for its staff (domain.requests.queries binds their
+  communities as values): a page is an index range instead of a scan of the primary key
+  that filters out the rest of the city;
 - service_request_open_location_idx: GiST on the location of the open requests only, for the
   OPEN_REQUESTS map layer and the open_requests vector tiles (domain.spatial.tiles), which
   otherwise intersected the box's requests of every status with the status index's
@@ -34,11 +38,14 @@ def upgrade() -> None:
     for column in SEARCHED:
         op.create_index(f'building_{column}_gin', 'building', [column], unique=False,
                         postgresql_using='gin', postgresql_ops={column: 'gin_trgm_ops'})
+    op.create_index('service_request_community_page_idx', 'service_request',
+                    ['community_id', 'id'])
     op.create_index('service_request_open_location_idx', 'service_request', ['location'],
                     postgresql_using='gist', postgresql_where=sa.text(OPEN))
 
 
 def downgrade() -> None:
     op.drop_index('service_request_open_location_idx', table_name='service_request')
+    op.drop_index('service_request_community_page_idx', table_name='service_request')
     for column in SEARCHED:
         op.drop_index(f'building_{column}_gin', table_name='building')

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 from sqlmodel import col
 
 from benchmarks import stewards, synthetic_city
@@ -17,6 +17,7 @@ from domain.access import Territories, Viewer
 from domain.infra.paging import count_rows
 from domain.organisation.notice_board import notice_board
 from domain.organisation.suggestions import group_suggestions
+from domain.requests.queries import RequestFilter, list_requests
 from domain.spatial.directory import Scope, _search_clause, list_members
 from domain.spatial.models import Building, Member
 from domain.spatial.tiles import vector_tile
@@ -151,3 +152,20 @@ async def test_a_community_s_member_count_reads_only_its_members(
     # a join from the few ids, not every member tested against hashed subplans
     filters = [n.get("Filter", "") for n in nodes if n.get("Relation Name") == "member"]
     assert filters and not any("SubPlan" in f for f in filters), filters
+
+
+async def test_a_community_s_requests_are_paged_as_an_index_range(sessions: Any,
+                                                                  engine: Any) -> None:
+    """Staff of a community page its requests through (community_id, id) (migration 0019):
+    their communities are bound as values beside the visibility rule, so the page is an
+    index range in id order, not a scan of every request's id."""
+    await load(sessions)
+    async with sessions() as session:
+        await session.execute(text("SET LOCAL enable_seqscan = off"))
+        nodes = await _plan_of_last(engine, session, lambda s: list_requests(
+            s, viewer=COMMUNITY_ADMIN, filters=RequestFilter(scope=Scope()),
+            now=datetime.now(UTC), first=50, after=1000))
+        await session.rollback()
+    reads = [n for n in nodes if n.get("Relation Name") == "service_request"]
+    assert [n.get("Index Name") for n in reads] == ["service_request_community_page_idx"], reads
+    assert "id > " in reads[0].get("Index Cond", ""), reads

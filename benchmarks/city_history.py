@@ -40,7 +40,7 @@ SELECT n, 'Y' || lpad(n::text, 9, '0'), (%(categories)s::text[])[1 + n %% %(ncat
        CASE WHEN state.status IN ('COMPLETED', 'CLOSED')
             THEN t.at + {_unit('n', 13)} * interval '72 hours' END,
        t.at, '139' || lpad(n::text, 8, '0')
-FROM generate_series(1, %(requests)s) AS n
+FROM generate_series(%(lo)s::int, %(hi)s::int) AS n
 CROSS JOIN LATERAL (
   SELECT %(end)s::timestamptz - {_unit('n', 11)} * interval '365 days' AS at,
          1 + (hashint4extended(n, 12) & 2147483647) %% %(buildings)s AS building_id,
@@ -76,11 +76,12 @@ SELECT r.id, CASE WHEN step.kind = 'CLOSED' THEN r.completed_at + interval '1 da
        step.kind, step.from_status, step.to_status, 'bench',
        CASE WHEN step.ord >= 3 THEN r.assignee_id END
 FROM service_request r CROSS JOIN {_STEPS}
-WHERE step.who = 'any'
+WHERE r.id BETWEEN %(lo)s AND %(hi)s AND (
+      step.who = 'any'
    OR (step.who = 'handed' AND r.status <> 'SUBMITTED')
    OR (step.who = 'declined' AND r.status <> 'SUBMITTED' AND {_unit('r.id', 15)} < 0.2)
    OR (step.who = 'served' AND r.status IN ('COMPLETED', 'CLOSED'))
-   OR (step.who = 'closed' AND r.status = 'CLOSED')
+   OR (step.who = 'closed' AND r.status = 'CLOSED'))
 ORDER BY r.id, step.ord
 """
 
@@ -91,8 +92,20 @@ SELECT r.id, 'ANSWERED', r.contact_phone, r.completed_at + interval '1 hour',
        r.completed_at + interval '1 hour', r.completed_at + interval '7 days',
        r.completed_at + interval '1 day', 1 + (hashint4extended(r.id, 16) & 2147483647) %% 5,
        {_unit('r.id', 17)} < 0.9
-FROM service_request r WHERE r.status = 'CLOSED'
+FROM service_request r WHERE r.id BETWEEN %(lo)s AND %(hi)s AND r.status = 'CLOSED'
 """
+
+
+#: The three steps for the request ids `lo` to `hi` (parameters: `params` and lo, hi), for a
+#: build in chunks (benchmarks/city_build.py).
+REQUESTS_IN, EVENTS_IN, SURVEYS_IN = _REQUESTS, _EVENTS, _SURVEYS
+
+
+def params(*, buildings: int, end: datetime) -> dict[str, Any]:
+    """The statements' parameters but lo and hi: requests go to buildings 1 to `buildings`,
+    over the 12 months before `end`."""
+    return {"categories": CATEGORIES, "ncat": len(CATEGORIES), "end": end,
+            "buildings": buildings}
 
 
 def add_history(conninfo: str, *, requests: int, end: datetime) -> dict[str, float]:
@@ -101,11 +114,10 @@ def add_history(conninfo: str, *, requests: int, end: datetime) -> dict[str, flo
     with psycopg.connect(conninfo) as conn:
         row = conn.execute("SELECT max(id) FROM building").fetchone()
         buildings = int(row[0]) if row and row[0] else 0
-        params: dict[str, Any] = {"categories": CATEGORIES, "ncat": len(CATEGORIES),
-                                  "requests": requests, "end": end, "buildings": buildings}
         conn.execute("SET session_replication_role = replica")
         seconds = run_steps(conn, (("requests", _REQUESTS), ("events", _EVENTS),
-                                   ("surveys", _SURVEYS)), params,
+                                   ("surveys", _SURVEYS)),
+                            {**params(buildings=buildings, end=end), "lo": 1, "hi": requests},
                             ("service_request", "request_event", "survey"))
         # the statistics' roll-ups, whose triggers were skipped (migration 0018)
         started = time.perf_counter()

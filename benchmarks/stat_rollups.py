@@ -5,9 +5,9 @@ then the quarter's assessment snapshot in a child process (time, peak RSS).
 
     .venv/bin/python -m benchmarks.stat_rollups [--scale 2] [--skip-load] [--runs 5]
 
-Builds (unless --skip-load) its own database, gridsteward_bench_rollups in the local cluster,
-with benchmarks.city_reads.build (the triggers of migration 0018 on: the build's time
-includes keeping the roll-ups). Wall time of the domain function in this process, median of
+Uses the city benchmark's database at `--scale` (benchmarks/city_build.py:
+gridsteward_bench_city_2x for --scale 2), rebuilt unless --skip-load (the build loads without
+triggers, then `rollup_rebuild()` fills the roll-ups). Wall time of the domain function in this process, median of
 `--runs` after one warm-up; prints a Markdown table (docs/benchmarks.md, "Statistics from
 roll-ups"). Kept apart from benchmarks/city_reads.py, which measures every read.
 """
@@ -29,16 +29,15 @@ from typing import Any
 
 from sqlalchemy import text
 
-from benchmarks.city_reads import END, PERIOD, build
-from benchmarks.harness import processes
-from benchmarks.harness.project import make_async_engine, session_factory, upgrade_database
+from benchmarks import city_build
+from benchmarks.city_reads import END, PERIOD
+from benchmarks.harness.project import make_async_engine, session_factory
 from domain.access import Territories, Viewer
 from domain.requests import queries
 from domain.spatial.directory import Scope
 from domain.surveys import satisfaction as sat
 from domain.surveys.assessment import assess_period
 
-DATABASE = "gridsteward_bench_rollups"
 ADMIN = Viewer(admin=True)
 WINDOWS = {"month": (END - timedelta(days=30), END), "year": (END - timedelta(days=365), END),
            "month, ragged": (END - timedelta(days=30, minutes=17), END - timedelta(minutes=41))}
@@ -113,13 +112,8 @@ def main() -> None:
     if args.child:
         print(json.dumps(asyncio.run(_snapshot(args.child))))
         return
-    db = processes.bench_database(DATABASE)
-    if args.skip_load:
-        upgrade_database(db.sqlalchemy_url)
-    else:
-        processes.recreate(db)
-        for step, seconds in build(db.sqlalchemy_url, args.scale).items():
-            print(f"built {step}: {seconds:.1f} s", flush=True)
+    db = city_build.prepare(args.scale, rebuild=not args.skip_load)  # the city benchmark's
+    city_build.build(db.conninfo, city_build.Size(args.scale), END)
     print(f"measured {datetime.now():%Y-%m-%d %H:%M}")
     print("| read | roll-ups ms | raw rows ms |\n|---|---:|---:|")
     for name, fast, slow in asyncio.run(measure(db.sqlalchemy_url, args.runs)):

@@ -49,11 +49,16 @@ SELECT made.id, substr(made.code, 2)::int FROM made
 def add_stewards(conninfo: str, per_group: int) -> None:
     """Add the stewards and grid workers; ANALYZE their tables."""
     with psycopg.connect(conninfo) as conn:
-        conn.execute(_STEWARDS, {"categories": list(CATEGORIES), "per_group": per_group})
-        conn.execute(_GRID_WORKERS)
+        insert_members(conn, per_group=per_group)
         conn.commit()
         conn.execute("ANALYZE member")
         conn.execute("ANALYZE grid_worker")
+
+
+def insert_members(conn: psycopg.Connection[Any], *, per_group: int) -> None:
+    """Insert the stewards and grid workers on `conn` (not committed)."""
+    conn.execute(_STEWARDS, {"categories": list(CATEGORIES), "per_group": per_group})
+    conn.execute(_GRID_WORKERS)
 
 
 @dataclass(frozen=True)

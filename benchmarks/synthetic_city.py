@@ -47,6 +47,10 @@ SLOT_COLUMNS, SLOT_ROWS = 6, 9
 MAX_BUILDINGS_PER_GRID = SLOT_COLUMNS * SLOT_ROWS
 BUILDINGS_PER_GROUP = 4
 NUMBERS_PER_ROAD = 200
+#: Fewer road names pass `_road_is_stable` than a city of a million buildings needs at 200
+#: numbers a road: a larger city numbers its roads further (up to 999, in steps of 200).
+MAX_NUMBERS_PER_ROAD = 999
+USABLE_ROADS = 1391  # len(road_names(...)) of every candidate; checked by the tests
 PARK_WEST_METRES, PARK_EAST_METRES = 151.0, 173.0  # empty ground, > 30 m from any building
 
 PLACE_WORDS = (
@@ -86,8 +90,17 @@ class CityLayout:
                    groups_per_grid=math.ceil(per_grid / BUILDINGS_PER_GROUP))
 
     @property
+    def numbers_per_road(self) -> int:
+        """200, or the multiple of 200 (at most 999) that leaves enough road names."""
+        slots = self.grids * self.per_grid
+        numbers = NUMBERS_PER_ROAD
+        while math.ceil(slots / numbers) > USABLE_ROADS and numbers < MAX_NUMBERS_PER_ROAD:
+            numbers = min(numbers + NUMBERS_PER_ROAD, MAX_NUMBERS_PER_ROAD)
+        return numbers
+
+    @property
     def roads(self) -> int:
-        return math.ceil(self.grids * self.per_grid / NUMBERS_PER_ROAD)
+        return math.ceil(self.grids * self.per_grid / self.numbers_per_road)
 
     @property
     def building_groups(self) -> int:
@@ -201,8 +214,8 @@ SELECT i + 1, 'B' || lpad((i + 1)::text, 8, '0'), NULL, addr, addr,
        fp, g + 1, g * %(q)s + s / {BUILDINGS_PER_GROUP} + 1
 FROM (
   SELECT i, g, s, gx, gy, cx, cy,
-         (%(roads)s::text[])[(g * %(p)s + s) / {NUMBERS_PER_ROAD} + 1]
-           || (mod(g * %(p)s + s, {NUMBERS_PER_ROAD}) + 1)::text || '号' AS addr,
+         (%(roads)s::text[])[(g * %(p)s + s) / %(npr)s + 1]
+           || (mod(g * %(p)s + s, %(npr)s) + 1)::text || '号' AS addr,
          CASE WHEN mod(i, 10) = 9 THEN NULL
               ELSE ST_MakeEnvelope(gx + (cx - w / 2) * %(mx)s, gy + (cy - h / 2) * %(my)s,
                                    gx + (cx + w / 2) * %(mx)s, gy + (cy + h / 2) * %(my)s,
@@ -268,18 +281,8 @@ def run_steps(conn: psycopg.Connection[Any], steps: tuple[tuple[str, str], ...],
 
 def generate(conninfo: str, layout: CityLayout, *, sample: int = 2000) -> Generated:
     """Fill an empty, migrated database with the city; VACUUM ANALYZE; check it."""
-    roads = road_names(layout.roads)
-    params: dict[str, Any] = {
-        "x0": ORIGIN_LON, "y0": ORIGIN_LAT, "dlon": GRID_DLON, "dlat": GRID_DLAT,
-        "mx": MX, "my": MY, "ccols": COMMUNITY_COLUMNS, "communities": layout.communities,
-        "grids": layout.grids, "buildings": layout.buildings, "p": layout.per_grid,
-        "q": layout.groups_per_grid, "roads": roads, "words": list(PLACE_WORDS),
-        "nwords": len(PLACE_WORDS),
-    }
     with psycopg.connect(conninfo) as conn:
-        seconds = run_steps(conn, (("communities", _COMMUNITIES), ("grids", _GRIDS),
-                                   ("building groups", _GROUPS), ("buildings", _BUILDINGS)),
-                            params, _SEQUENCES)
+        seconds = fill(conn, layout)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         started = time.perf_counter()
         conn.execute("VACUUM (ANALYZE)")
@@ -288,6 +291,23 @@ def generate(conninfo: str, layout: CityLayout, *, sample: int = 2000) -> Genera
         check(conn, sample=sample)
         seconds["checks"] = time.perf_counter() - started
     return Generated(layout=layout, seconds=seconds)
+
+
+def fill(conn: psycopg.Connection[Any], layout: CityLayout) -> dict[str, float]:
+    """Insert the city's communities, grids, groups and buildings on `conn` and commit; the
+    seconds of each step."""
+    roads = road_names(layout.roads)
+    params: dict[str, Any] = {
+        "x0": ORIGIN_LON, "y0": ORIGIN_LAT, "dlon": GRID_DLON, "dlat": GRID_DLAT,
+        "mx": MX, "my": MY, "ccols": COMMUNITY_COLUMNS, "communities": layout.communities,
+        "grids": layout.grids, "buildings": layout.buildings, "p": layout.per_grid,
+        "q": layout.groups_per_grid, "roads": roads, "npr": layout.numbers_per_road,
+        "words": list(PLACE_WORDS),
+        "nwords": len(PLACE_WORDS),
+    }
+    return run_steps(conn, (("communities", _COMMUNITIES), ("grids", _GRIDS),
+                            ("building groups", _GROUPS), ("buildings", _BUILDINGS)),
+                     params, _SEQUENCES)
 
 
 def check(conn: psycopg.Connection[Any], *, sample: int = 2000) -> None:

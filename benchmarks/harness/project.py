@@ -3,7 +3,7 @@ when a project module moves or is renamed, this is the one file to change."""
 
 from __future__ import annotations
 
-from domain.access import Viewer
+from domain.access import CITY_ADMIN, Territories, Viewer
 from domain.infra.db import (
     NO_JIT,
     autocommit,
@@ -20,6 +20,7 @@ from domain.spatial.directory import BBox, Scope
 from domain.spatial.map_layers import map_features
 from domain.spatial.models import ServiceCategory
 from domain.spatial.tiles import LAYERS as TILE_LAYERS
+from domain.spatial.tiles import vector_tile
 from domain.surveys.assessment import assess_period
 from domain.surveys.batch import BatchCounts, SurveyTimes, run_survey_batch
 from geo.address import address_key, house_number_signature, similarity
@@ -27,7 +28,7 @@ from geo.sql import degrees_for_metres
 from migrations.runner import upgrade_database
 from schema.app import build_schema
 from schema.common.context import Context
-from schema.common.ids import decode_id, encode_id
+from schema.common.ids import decode_id, encode_cursor, encode_id
 from schema.common.loaders import Loaders
 from server.auth import issue_token
 from server.background import DramatiqBackground
@@ -35,6 +36,7 @@ from server.localdb import ensure_local_cluster
 from tests.factories import load as load_fixtures
 
 __all__ = [
+    "CITY_ADMIN",
     "NO_JIT",
     "TILE_LAYERS",
     "BBox",
@@ -47,6 +49,7 @@ __all__ = [
     "ServiceCategory",
     "Settings",
     "SurveyTimes",
+    "Territories",
     "Tuning",
     "Viewer",
     "address_key",
@@ -56,6 +59,7 @@ __all__ = [
     "coverage_statements",
     "decode_id",
     "degrees_for_metres",
+    "encode_cursor",
     "encode_id",
     "ensure_local_cluster",
     "house_number_signature",
@@ -73,6 +77,7 @@ __all__ = [
     "submit_request",
     "transaction",
     "upgrade_database",
+    "vector_tile",
 ]
 
 

@@ -20,13 +20,19 @@ _PEOPLE = text("""
     SELECT m.id, m.name, m.roles, m.skills, m.phone, m.publish_phone, m.status,
            n.ends_at AS notice_ends_at
     FROM member m
-    LEFT JOIN building b ON b.id = m.building_id
     LEFT JOIN LATERAL (
       SELECT ends_at FROM candidate_notice cn WHERE cn.member_id = m.id
         AND cn.posted_at <= :now AND cn.ends_at > :now ORDER BY cn.id DESC LIMIT 1) n ON true
-    WHERE (m.group_id = :group OR (m.group_id IS NULL AND b.group_id = :group))
+    WHERE m.id IN (SELECT g.id FROM member g WHERE g.group_id = :group
+                   UNION ALL
+                   SELECT h.id FROM building b JOIN member h ON h.building_id = b.id
+                   WHERE b.group_id = :group AND h.group_id IS NULL)
       AND (m.status = 'ACTIVE' OR (m.status = 'CANDIDATE' AND n.ends_at IS NOT NULL))
     ORDER BY m.id""")
+#: The group's members are those of the group, and those without a group living in its
+#: buildings: two index look-ups (member.group_id; building.group_id, then
+#: member.building_id). As one OR across the join, they read every member of the city
+#: (63 ms at 280,000 members, growing with the city).
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,12 @@ class ServiceRequest(SQLModel, table=True):
         Index("request_submitted_at_idx", "submitted_at"),
         Index("request_done_at_idx", "completed_at",
               postgresql_where=text("status IN ('COMPLETED', 'CLOSED')")),
+        Index(  # a community's requests in id order: its staff's pages (migration 0019)
+            "service_request_community_page_idx", "community_id", "id"),
+        Index(  # the open requests' map layer and tiles filter by box (migration 0019)
+            "service_request_open_location_idx", "location", postgresql_using="gist",
+            postgresql_where=text("status IN ('SUBMITTED', 'DISPATCHED', 'ACCEPTED', "
+                                  "'IN_PROGRESS', 'WAITING_RESIDENT')")),
     )
 
     id: int | None = Field(default=None, primary_key=True)

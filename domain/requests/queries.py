@@ -123,8 +123,21 @@ class RequestFilter:
     overdue: bool | None = None
 
 
+def _territory(viewer: Viewer) -> Any:
+    """For staff of subdistricts or communities, their communities as literal values: the
+    same rows as the visibility rule (which resolves them while the statement runs, too late
+    for the planner), said so that the planner knows how few they are and pages one
+    community through service_request_community_page_idx (community_id, id) in id order.
+    Without it, a community's page scanned the primary key for its 1/400 of a 10x city's
+    requests (223 ms); `true()` for everyone else."""
+    if viewer.territorial and viewer.member_id is None and not viewer.grid_ids:
+        return col(Request.community_id).in_(sorted(viewer.communities))
+    return true()
+
+
 def _filtered(viewer: Viewer, filters: RequestFilter, now: datetime) -> Select[Any]:
-    stmt = select(Request).where(visible_clause(viewer), scope_clause(filters.scope))
+    stmt = select(Request).where(visible_clause(viewer), _territory(viewer),
+                                 scope_clause(filters.scope))
     if filters.statuses:
         stmt = stmt.where(col(Request.status).in_(list(filters.statuses)))
     if filters.category is not None:

@@ -176,6 +176,10 @@ def _scope_members(stmt: Any, scope: Scope) -> Any:
         workers = select(col(GridWorker.member_id)).where(col(GridWorker.grid_id).in_(grids))
     else:
         return stmt
+    # One IN over a UNION (the place's group members, its grid workers): a semi-join the
+    # planner drives from the few ids by index. As an OR of two INs it filtered every member
+    # of the city (a count of one community's 700 members read all 280,000 at 10x: 195 ms).
     groups = select(col(BuildingGroup.id)).where(grid_filter)
-    return stmt.where(or_(col(Member.group_id).in_(groups), col(Member.id).in_(workers)))
+    placed = select(col(Member.id)).where(col(Member.group_id).in_(groups))
+    return stmt.where(col(Member.id).in_(placed.union(workers)))
 

@@ -162,6 +162,9 @@ class Building(SQLModel, table=True):
             "building_shape_idx", text("COALESCE(footprint, location)"),
             postgresql_using="gist",
         ),
+        # buildings(search:) compares these with ILIKE '%…%' (domain.spatial.directory)
+        *(Index(f"building_{name}_gin", name, postgresql_using="gin",
+                postgresql_ops={name: "gin_trgm_ops"}) for name in ("address", "name", "code")),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -6,10 +6,11 @@ then the quarter's assessment snapshot in a child process (time, peak RSS).
     .venv/bin/python -m benchmarks.stat_rollups [--scale 2] [--skip-load] [--runs 5]
 
 Uses the city benchmark's database at `--scale` (benchmarks/city_build.py:
-gridsteward_bench_city_2x for --scale 2), rebuilt unless --skip-load (the build loads without
-triggers, then `rollup_rebuild()` fills the roll-ups). Wall time of the domain function in this process, median of
-`--runs` after one warm-up; prints a Markdown table (docs/benchmarks.md, "Statistics from
-roll-ups"). Kept apart from benchmarks/city_reads.py, which measures every read.
+gridsteward_bench_city_2x for --scale 2), rebuilt unless --skip-load (the build loads
+without triggers, then `rollup_rebuild()` fills the roll-ups). Wall time of the domain
+function in this process, median of `--runs` after one warm-up; prints a Markdown table
+(docs/benchmarks.md, "Statistics from roll-ups"). Kept apart from benchmarks/city_reads.py,
+which measures every read.
 """
 
 from __future__ import annotations

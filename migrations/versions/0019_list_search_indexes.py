@@ -35,13 +35,15 @@ OPEN = "status IN ('SUBMITTED', 'DISPATCHED', 'ACCEPTED', 'IN_PROGRESS', 'WAITIN
 
 
 def upgrade() -> None:
+    # IF NOT EXISTS: the benchmark cities built while this revision followed 0016 have them.
     for column in SEARCHED:
         op.create_index(f'building_{column}_gin', 'building', [column], unique=False,
-                        postgresql_using='gin', postgresql_ops={column: 'gin_trgm_ops'})
+                        postgresql_using='gin', postgresql_ops={column: 'gin_trgm_ops'},
+                        if_not_exists=True)
     op.create_index('service_request_community_page_idx', 'service_request',
-                    ['community_id', 'id'])
+                    ['community_id', 'id'], if_not_exists=True)
     op.create_index('service_request_open_location_idx', 'service_request', ['location'],
-                    postgresql_using='gist', postgresql_where=sa.text(OPEN))
+                    postgresql_using='gist', postgresql_where=sa.text(OPEN), if_not_exists=True)
 
 
 def downgrade() -> None:

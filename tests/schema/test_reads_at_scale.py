@@ -58,7 +58,10 @@ async def test_request_stats_from_roll_ups_read_raw_rows_only_by_index(sessions:
     await load(sessions)
     bounded = {"request_due_idx", "request_submitted_at_idx", "request_done_at_idx",
                "request_event_handed_at_idx", "ix_request_event_request_id",
-               "service_request_pkey"}
+               "service_request_pkey",
+               # a community's requests (migration 0019), which the planner may AND with the
+               # time indexes above when sequential scans are off
+               "service_request_community_page_idx"}
     async with sessions() as session:
         for scope in (Scope(), Scope(community_id=1)):
             for since, until in ((NOW - timedelta(days=365), NOW),

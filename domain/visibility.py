@@ -86,10 +86,14 @@ _WITHIN: dict[Kind, str] = {
     Kind.GRID: f"{{a}}.community_id = ANY({_COMMUNITIES})",
     Kind.BUILDING: f"{{a}}.grid_id IN ({_GRID_IN})",
     Kind.BUILDING_GROUP: f"{{a}}.grid_id IN ({_GRID_IN})",
-    Kind.MEMBER: (f"({{a}}.group_id IN (SELECT bg.id FROM building_group bg WHERE bg.grid_id IN "
-                  f"({_GRID_IN})) OR {{a}}.building_id IN (SELECT b.id FROM building b WHERE "
-                  f"b.grid_id IN ({_GRID_IN})) OR {{a}}.id IN (SELECT gw.member_id FROM "
-                  f"grid_worker gw WHERE gw.grid_id IN ({_GRID_IN})))"),
+    # One IN over a UNION of index look-ups (members by group, by home, grid workers), not an
+    # OR of three: with the OR, a community's staff listing members tested every member of
+    # the city against the three (86 ms at 280,000 members, 30 ms at 28,000).
+    Kind.MEMBER: (f"{{a}}.id IN (SELECT m.id FROM member m WHERE m.group_id IN (SELECT bg.id "
+                  f"FROM building_group bg WHERE bg.grid_id IN ({_GRID_IN})) UNION SELECT m.id "
+                  f"FROM member m WHERE m.building_id IN (SELECT b.id FROM building b WHERE "
+                  f"b.grid_id IN ({_GRID_IN})) UNION SELECT gw.member_id FROM grid_worker gw "
+                  f"WHERE gw.grid_id IN ({_GRID_IN}))"),
     Kind.SERVICE_REQUEST: f"{{a}}.community_id = ANY({_COMMUNITIES})",
     Kind.SERVED_REQUEST: f"{{a}}.community_id = ANY({_COMMUNITIES})",
     Kind.STAFF_ACCOUNT: (f"CAST(:v_staff AS boolean) AND NOT EXISTS (SELECT 1 FROM "
@@ -167,8 +171,26 @@ def sees_all(viewer: Viewer | None, kind: Kind) -> bool:
 
 
 def condition(viewer: Viewer | None, kind: Kind, alias: str) -> str:
-    """`visible_sql`, or TRUE when the viewer sees every row (a plan without the OR)."""
-    return "TRUE" if sees_all(viewer, kind) else visible_sql(kind, alias)
+    """`visible_sql`, or TRUE when the viewer sees every row (a plan without the OR), or for
+    staff of territories their rule alone (`where_sql`). For a WHERE clause: it may be NULL
+    where the row is not visible."""
+    if sees_all(viewer, kind):
+        return "TRUE"
+    return where_sql(kind, alias) if _staff_only(viewer) else visible_sql(kind, alias)
+
+
+def where_sql(kind: Kind, alias: str) -> str:
+    """What staff of territories see of `kind`, alone: the other parts of `visible_sql` are
+    false for them, and without the OR and COALESCE around it the planner can take an IN
+    rule as a semi-join (a community's members counted through their groups, homes and
+    grids: 26 ms for 700 of 280,000 members with the OR, which tested every member)."""
+    return "(" + _WITHIN[kind].format(a=alias, member=_WITHIN[Kind.MEMBER].format(a="m")) + ")"
+
+
+def _staff_only(viewer: Viewer | None) -> bool:
+    """Staff of territories, and nothing else: neither a member nor a grid worker."""
+    return viewer is not None and viewer.staff and not viewer.admin \
+        and viewer.member_id is None and not viewer.grid_ids
 
 
 def visible_clause(viewer: Viewer | None, kind: Kind, table: Any) -> Any:
@@ -178,7 +200,7 @@ def visible_clause(viewer: Viewer | None, kind: Kind, table: Any) -> Any:
     if sees_all(viewer, kind):
         return true()
     name = table if isinstance(table, str) else table.__tablename__
-    sql = visible_sql(kind, name)
+    sql = condition(viewer, kind, name)
     return text(sql).bindparams(**{key: value for key, value in visible_params(viewer).items()
                                    if f":{key}" in sql})
 
@@ -190,9 +212,11 @@ async def visible_ids(session: AsyncSession, viewer: Viewer | None, kind: Kind,
     wanted = sorted(set(ids))
     if not wanted or sees_all(viewer, kind):
         return set(wanted)
+    sql = condition(viewer, kind, "a")
+    params = {key: value for key, value in visible_params(viewer).items() if f":{key}" in sql}
     rows = await session.execute(text(
         f"SELECT a.id FROM {TABLES[kind]} a WHERE a.id = ANY(CAST(:ids AS bigint[])) "
-        f"AND {visible_sql(kind, 'a')}"), {"ids": wanted, **visible_params(viewer)})
+        f"AND {sql}"), {"ids": wanted, **params})
     return {int(pk) for pk in rows.scalars()}
 
 

@@ -396,10 +396,11 @@ async def _child(url: str, what: str) -> dict[str, Any]:
                 await session.commit()
         else:
             schema, sessions, after = build_schema(), session_factory(engine), None
+            configured = settings()
             while True:
                 result = await schema.execute(
                     _ASSESSMENTS_PAGED, variable_values={"after": after},
-                    context_value=Context(sessions=sessions, settings=settings(),
+                    context_value=Context(sessions=sessions, settings=configured,
                                           viewer=CITY_ADMIN))
                 if result.errors:
                     return {"error": result.errors[0].message[:120]}

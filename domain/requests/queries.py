@@ -14,8 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from geoalchemy2.functions import ST_Intersects
-from sqlalchemy import and_, func, or_, select, text, true
+from sqlalchemy import Integer, and_, bindparam, cast, func, or_, select, text, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 from sqlmodel import col
 
@@ -130,9 +132,14 @@ def _territory(viewer: Viewer) -> Any:
     community through service_request_community_page_idx (community_id, id) in id order.
     Without it, a community's page scanned the primary key for its 1/400 of a 10x city's
     requests (223 ms); `true()` for everyone else."""
-    if viewer.territorial and viewer.member_id is None and not viewer.grid_ids:
+    if _territorial(viewer):
         return col(Request.community_id).in_(sorted(viewer.communities))
     return true()
+
+
+def _territorial(viewer: Viewer) -> bool:
+    """Staff of subdistricts or communities only (neither a member nor a grid worker)."""
+    return viewer.territorial and viewer.member_id is None and not viewer.grid_ids
 
 
 def _filtered(viewer: Viewer, filters: RequestFilter, now: datetime) -> Select[Any]:
@@ -153,8 +160,34 @@ def _filtered(viewer: Viewer, filters: RequestFilter, now: datetime) -> Select[A
 async def list_requests(session: AsyncSession, *, viewer: Viewer, filters: RequestFilter,
                         now: datetime, first: int, after: int | None) -> Page[Request]:
     """The requests `viewer` may see that match `filters`, paged by id in SQL."""
-    return await fetch_page(session, _filtered(viewer, filters, now), Request.id,
-                            first=first, after=after)
+    listed = _filtered(viewer, filters, now)
+    communities = sorted(viewer.communities) if _territorial(viewer) else []
+    if len(communities) < 2:
+        return await fetch_page(session, listed, Request.id, first=first, after=after)
+    return await _page_of_communities(session, listed, communities, first=first, after=after)
+
+
+async def _page_of_communities(session: AsyncSession, listed: Select[Any],
+                               communities: list[int], *, first: int,
+                               after: int | None) -> Page[Request]:
+    """A page of `listed` for staff of several communities (a subdistrict's ten, say): each
+    community's next first + 1 requests in id order from service_request_community_page_idx
+    (a LATERAL per community), merged by id. PostgreSQL cannot read several communities'
+    ranges of (community_id, id) as one ordered range, so a subdistrict's page otherwise
+    scanned the primary key and dropped the other communities' requests (33-45 ms at 10x,
+    growing with the city)."""
+    community = func.unnest(cast(bindparam("communities", communities, type_=ARRAY(Integer)),
+                                 ARRAY(Integer))).table_valued("id").render_derived(name="c")
+    each = listed.where(col(Request.community_id) == community.c.id)
+    if after is not None:
+        each = each.where(col(Request.id) > after)
+    ranges = each.order_by(col(Request.id)).limit(first + 1).lateral("r")
+    row = aliased(Request, ranges)
+    stmt = select(row).select_from(community.join(ranges, true())).order_by(ranges.c.id) \
+        .limit(first + 1)
+    rows = (await session.execute(stmt)).scalars().all()
+    return Page(items=list(rows[:first]), has_next=len(rows) > first,
+                has_previous=after is not None, listed=listed)
 
 
 async def requests_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[Request | None]:

@@ -12,11 +12,12 @@ import psycopg
 from sqlalchemy import event, select, text
 from sqlmodel import col
 
-from benchmarks import stewards, synthetic_city
+from benchmarks import city_history, stewards, synthetic_city
 from domain.access import Territories, Viewer
 from domain.infra.paging import count_rows
 from domain.organisation.notice_board import notice_board
 from domain.organisation.suggestions import group_suggestions
+from domain.requests.models import ServiceRequest
 from domain.requests.queries import RequestFilter, list_requests
 from domain.spatial.directory import Scope, _search_clause, list_members
 from domain.spatial.models import Building, Member
@@ -169,3 +170,40 @@ async def test_a_community_s_requests_are_paged_as_an_index_range(sessions: Any,
     reads = [n for n in nodes if n.get("Relation Name") == "service_request"]
     assert [n.get("Index Name") for n in reads] == ["service_request_community_page_idx"], reads
     assert "id > " in reads[0].get("Index Cond", ""), reads
+
+
+async def test_a_subdistrict_s_requests_are_paged_community_by_community(
+        sessions: Any, engine: Any, database_url: str) -> None:
+    """Staff of several communities page their requests by a LATERAL per community through
+    (community_id, id), merged by id: every page in id order, none lost or repeated, the same
+    requests as the visibility rule gives."""
+    _small_city(database_url)
+    conninfo = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(conninfo) as conn:
+        conn.execute(city_history.REQUESTS_IN, {**city_history.params(
+            buildings=10_000, end=datetime(2026, 10, 1, tzinfo=UTC)), "lo": 1, "hi": 3000})
+        conn.commit()
+    staff = Viewer(account_id=1, territories=Territories(community_ids=frozenset({2, 5, 9})),
+                   communities=frozenset({2, 5, 9}))
+    async with sessions() as session:
+        wanted = list((await session.execute(select(col(ServiceRequest.id)).where(
+            visible_clause(staff, Kind.SERVICE_REQUEST, ServiceRequest)).order_by(
+            col(ServiceRequest.id)))).scalars())
+        seen: list[int] = []
+        after = None
+        sent: list[str] = []
+
+        def capture(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            sent.append(statement)
+
+        event.listen(engine.sync_engine, "before_cursor_execute", capture)
+        while True:
+            page = await list_requests(session, viewer=staff, filters=RequestFilter(
+                scope=Scope()), now=datetime.now(UTC), first=7, after=after)
+            seen += [r.id for r in page.items if r.id is not None]
+            if not page.has_next:
+                break
+            after = seen[-1]
+        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+    assert len(wanted) > 100 and seen == wanted
+    assert all("LATERAL" in statement for statement in sent), sent[0]

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from domain.access import ANONYMOUS, Territories, Viewer
+from domain.calendar import ZONE
 from domain.infra.db import transaction
 from domain.requests.sweep import sweep
 from domain.requests.tracking import VALID_AFTER_CLOSE, find_tracked, tracking_key
@@ -294,7 +295,7 @@ async def test_waiting_from_any_other_state_is_refused_and_changes_nothing(
 
 async def test_due_at_counts_working_days_with_the_communitys_overrides(world: World) -> None:
     community = await scalar(world, "SELECT id FROM community")
-    today = datetime.now(UTC)
+    today = datetime.now(ZONE)  # China's date: from 16:00 UTC on, the UTC date is yesterday's
     next_days = [(today + timedelta(days=i)).date() for i in range(1, 8)]
     working = [d for d in next_days if WorkCalendar().working(d)]
     result = await world.api.data(OVERRIDE, {"c": encode_id("Community", community),

@@ -176,7 +176,7 @@ def condition(viewer: Viewer | None, kind: Kind, alias: str) -> str:
     where the row is not visible."""
     if sees_all(viewer, kind):
         return "TRUE"
-    return where_sql(kind, alias) if _staff_only(viewer) else visible_sql(kind, alias)
+    return where_sql(kind, alias) if territorial_only(viewer) else visible_sql(kind, alias)
 
 
 def where_sql(kind: Kind, alias: str) -> str:
@@ -187,10 +187,16 @@ def where_sql(kind: Kind, alias: str) -> str:
     return "(" + _WITHIN[kind].format(a=alias, member=_WITHIN[Kind.MEMBER].format(a="m")) + ")"
 
 
-def _staff_only(viewer: Viewer | None) -> bool:
-    """Staff of territories, and nothing else: neither a member nor a grid worker."""
-    return viewer is not None and viewer.staff and not viewer.admin \
-        and viewer.member_id is None and not viewer.grid_ids
+def territorial_only(viewer: Viewer | None) -> bool:
+    """Staff of territories, and nothing else: neither a member nor a grid worker (their
+    rows are exactly those of their communities)."""
+    return viewer is not None and viewer.territorial and viewer.member_id is None \
+        and not viewer.grid_ids
+
+
+def _params_in(sql: str, viewer: Viewer | None) -> dict[str, Any]:
+    """The `visible_params` that `sql` names."""
+    return {key: value for key, value in visible_params(viewer).items() if f":{key}" in sql}
 
 
 def visible_clause(viewer: Viewer | None, kind: Kind, table: Any) -> Any:
@@ -201,8 +207,7 @@ def visible_clause(viewer: Viewer | None, kind: Kind, table: Any) -> Any:
         return true()
     name = table if isinstance(table, str) else table.__tablename__
     sql = condition(viewer, kind, name)
-    return text(sql).bindparams(**{key: value for key, value in visible_params(viewer).items()
-                                   if f":{key}" in sql})
+    return text(sql).bindparams(**_params_in(sql, viewer))
 
 
 async def visible_ids(session: AsyncSession, viewer: Viewer | None, kind: Kind,
@@ -213,10 +218,9 @@ async def visible_ids(session: AsyncSession, viewer: Viewer | None, kind: Kind,
     if not wanted or sees_all(viewer, kind):
         return set(wanted)
     sql = condition(viewer, kind, "a")
-    params = {key: value for key, value in visible_params(viewer).items() if f":{key}" in sql}
     rows = await session.execute(text(
         f"SELECT a.id FROM {TABLES[kind]} a WHERE a.id = ANY(CAST(:ids AS bigint[])) "
-        f"AND {sql}"), {"ids": wanted, **params})
+        f"AND {sql}"), {"ids": wanted, **_params_in(sql, viewer)})
     return {int(pk) for pk in rows.scalars()}
 
 

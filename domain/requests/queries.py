@@ -132,14 +132,9 @@ def _territory(viewer: Viewer) -> Any:
     community through service_request_community_page_idx (community_id, id) in id order.
     Without it, a community's page scanned the primary key for its 1/400 of a 10x city's
     requests (223 ms); `true()` for everyone else."""
-    if _territorial(viewer):
+    if visibility.territorial_only(viewer):
         return col(Request.community_id).in_(sorted(viewer.communities))
     return true()
-
-
-def _territorial(viewer: Viewer) -> bool:
-    """Staff of subdistricts or communities only (neither a member nor a grid worker)."""
-    return viewer.territorial and viewer.member_id is None and not viewer.grid_ids
 
 
 def _filtered(viewer: Viewer, filters: RequestFilter, now: datetime) -> Select[Any]:
@@ -161,7 +156,7 @@ async def list_requests(session: AsyncSession, *, viewer: Viewer, filters: Reque
                         now: datetime, first: int, after: int | None) -> Page[Request]:
     """The requests `viewer` may see that match `filters`, paged by id in SQL."""
     listed = _filtered(viewer, filters, now)
-    communities = sorted(viewer.communities) if _territorial(viewer) else []
+    communities = sorted(viewer.communities) if visibility.territorial_only(viewer) else []
     if len(communities) < 2:
         return await fetch_page(session, listed, Request.id, first=first, after=after)
     return await _page_of_communities(session, listed, communities, first=first, after=after)

@@ -25,6 +25,7 @@ from domain.spatial.tiles import vector_tile
 from domain.visibility import Kind, visible_clause
 from tests.factories import load
 from tests.plans import explained_scans, indexes_reading
+from tests.schema.test_n_plus_one import counting
 
 COMMUNITY_ADMIN = Viewer(account_id=1, territories=Territories(community_ids=frozenset({1})),
                          communities=frozenset({1}))
@@ -191,19 +192,13 @@ async def test_a_subdistrict_s_requests_are_paged_community_by_community(
             col(ServiceRequest.id)))).scalars())
         seen: list[int] = []
         after = None
-        sent: list[str] = []
-
-        def capture(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-            sent.append(statement)
-
-        event.listen(engine.sync_engine, "before_cursor_execute", capture)
-        while True:
-            page = await list_requests(session, viewer=staff, filters=RequestFilter(
-                scope=Scope()), now=datetime.now(UTC), first=7, after=after)
-            seen += [r.id for r in page.items if r.id is not None]
-            if not page.has_next:
-                break
-            after = seen[-1]
-        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+        with counting(engine) as sent:
+            while True:
+                page = await list_requests(session, viewer=staff, filters=RequestFilter(
+                    scope=Scope()), now=datetime.now(UTC), first=7, after=after)
+                seen += [r.id for r in page.items if r.id is not None]
+                if not page.has_next:
+                    break
+                after = seen[-1]
     assert len(wanted) > 100 and seen == wanted
     assert all("LATERAL" in statement for statement in sent), sent[0]

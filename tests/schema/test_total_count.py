@@ -3,32 +3,16 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
 from domain.infra.paging import count_rows
 from domain.spatial.models import Building
 from tests.factories import load
-
-
-@contextlib.contextmanager
-def statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    """The SQL statements sent on `engine` inside the block."""
-    sent: list[str] = []
-
-    def capture(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        sent.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", capture)
-    try:
-        yield sent
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+from tests.schema.test_n_plus_one import counting
 
 
 def _counts(sent: list[str]) -> list[str]:
@@ -38,7 +22,7 @@ def _counts(sent: list[str]) -> list[str]:
 async def test_a_page_without_total_count_sends_no_count(api: Any, sessions: Any,
                                                          engine: AsyncEngine) -> None:
     await load(sessions)
-    with statements(engine) as sent:
+    with counting(engine) as sent:
         data = await api.data("{ buildings(first: 1) { edges { node { code } } "
                               "pageInfo { hasNextPage } } }")
     assert data["buildings"]["pageInfo"]["hasNextPage"] is True
@@ -48,7 +32,7 @@ async def test_a_page_without_total_count_sends_no_count(api: Any, sessions: Any
 async def test_total_count_is_one_count_however_many_count_fields(api: Any, sessions: Any,
                                                                   engine: AsyncEngine) -> None:
     await load(sessions)
-    with statements(engine) as sent:
+    with counting(engine) as sent:
         data = await api.data("{ buildings(first: 1) { totalCount totalCountExact "
                               "edges { node { code } } } }")
     assert data["buildings"] == {"totalCount": 2, "totalCountExact": True,

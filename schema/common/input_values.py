@@ -40,9 +40,7 @@ def _converted(field: Any, definition: StrawberryObjectDefinition) -> Any:
     """The field's type when strawberry must convert its value; None for a plain scalar."""
     kind = field.resolve_type(type_definition=definition)
     bare = kind.of_type if isinstance(kind, StrawberryOptional) else kind
-    plain = isinstance(bare, type) and issubclass(bare, PLAIN) and not hasattr(
-        bare, "__strawberry_definition__") and bare.__module__ == "builtins"
-    return None if plain else kind
+    return None if bare in PLAIN else kind  # exactly these: an enum deriving from str is not
 
 
 def _from_input(cls: type, value: Mapping[str, Any], context: InputContext) -> Any:

@@ -26,7 +26,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
-import httpx
 import psycopg
 
 from benchmarks import synthetic_city as city
@@ -42,7 +41,7 @@ from benchmarks.dispatch_load import (
     steady,
 )
 from benchmarks.dispatch_report import BrokerRun, console_line, cpu_per_request, render
-from benchmarks.harness import command, cpu, processes
+from benchmarks.harness import command, cpu, load, processes
 from benchmarks.harness.processes import BROKERS, Database, Running
 from benchmarks.harness.project import settings
 from benchmarks.stewards import Report, add_stewards, reports
@@ -94,18 +93,16 @@ class Bench:
                                         threads=self.args.threads)
 
     @contextlib.asynccontextmanager
-    async def submitter(self, base: str | None, *, timeout: float = 120.0,
-                        limit: int | None = None) -> AsyncIterator[Submit]:
+    async def submitter(self, base: str | None, *,
+                        timeout: float = 120.0) -> AsyncIterator[Submit]:
         """Over HTTP to `base`, or the API's submit + enqueue in this process."""
         if base is None:
             async with domain_submitter(self.db.sqlalchemy_url, self.broker_url,
                                         self.args.burst_concurrency) as submit:
                 yield submit
             return
-        limits = httpx.Limits(max_connections=limit or 100,
-                              max_keepalive_connections=limit or 20)  # httpx's defaults
-        async with httpx.AsyncClient(base_url=base, timeout=timeout, limits=limits) as client:
-            yield http_submitter(client)
+        async with load.raw_poster(base, timeout=timeout) as post:
+            yield http_submitter(post)
 
     def measure(self, name: str, label: str, send: Callable[[], Awaitable[list[Sample]]],
                 watch: Watch, before: Callable[[], None] = lambda: None) -> None:
@@ -145,7 +142,7 @@ class Bench:
         a = self.args
 
         async def send() -> list[Sample]:
-            async with self.submitter(base, limit=a.burst_concurrency) as submit:
+            async with self.submitter(base) as submit:
                 return await burst(submit, cases, a.burst_concurrency)
         self.measure("burst", f"(b) burst of {len(cases):,} submissions ({a.burst_via}, "
                      f"{a.burst_concurrency} at a time)", send,

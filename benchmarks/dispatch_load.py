@@ -128,23 +128,22 @@ def _description(n: int) -> str:
     return f"楼道灯不亮，请来看看 {n}"
 
 
-def http_submitter(client: httpx.AsyncClient) -> Submit:
-    """submitServiceRequest over HTTP; the sample's error says what went wrong, if anything."""
+def http_submitter(post: load.Post) -> Submit:
+    """submitServiceRequest over HTTP (`post`: load.raw_poster's, or httpx's for an in-process
+    app); the sample's error says what went wrong, if anything."""
     async def submit(report: Report, n: int) -> Sample:
         body = load.graphql_body(MUTATION, {"i": {
             "category": report.category, "description": _description(n),
             "point": {"lon": report.lon, "lat": report.lat}, "contactPhone": CONTACT_PHONE}})
         started = time.time()
         try:
-            response = await client.post("/graphql", content=body,
-                                         headers={"Content-Type": "application/json"})
-            error, data = load.graphql_data(response.status_code, response.content)
+            error, data = load.graphql_data(*await post(body))
             payload = data.get("submitServiceRequest") or {}
             if error or payload.get("errors"):
                 return Sample(started, time.time(), None, error or f"errors: {payload}")
             request_id = decode_id(payload["request"]["id"], "ServiceRequest", "id")
             return Sample(started, time.time(), request_id)
-        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        except (httpx.HTTPError, OSError, EOFError, ValueError, KeyError, TypeError) as exc:
             return Sample(started, time.time(), None, f"{type(exc).__name__}: {exc}")
     return submit
 

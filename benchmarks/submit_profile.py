@@ -35,7 +35,7 @@ from sqlalchemy.engine import Engine
 
 from benchmarks.dispatch import BENCH_DATABASE, RESET
 from benchmarks.dispatch_load import Sample, burst, http_submitter
-from benchmarks.harness import cpu, processes
+from benchmarks.harness import cpu, load, processes
 from benchmarks.harness.processes import Database
 from benchmarks.stewards import reports
 
@@ -65,10 +65,8 @@ def over_http(db: Database, args: argparse.Namespace) -> int:
             db, workers=1, env={"BROKER_URL": broker, **dict(args.server_env)}) as (
             base, server):
         async def send(chunk: Sequence[Any]) -> list[Sample]:
-            limits = httpx.Limits(max_connections=args.concurrency,
-                                  max_keepalive_connections=args.concurrency)
-            async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
-                return await burst(http_submitter(client), chunk, args.concurrency)
+            async with load.raw_poster(base, timeout=60) as post:
+                return await burst(http_submitter(post), chunk, args.concurrency)
         _reset(db)
         asyncio.run(send(cases[:args.warmup]))
         spy = None
@@ -132,7 +130,7 @@ def in_process(db: Database, args: argparse.Namespace) -> int:
         async def run() -> list[Sample]:
             async with app.router.lifespan_context(app), httpx.AsyncClient(
                     transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
-                submit = http_submitter(client)
+                submit = http_submitter(load.httpx_poster(client))
                 await burst(submit, cases[:args.warmup], args.concurrency)
                 statements.clear()
                 profiler = None

@@ -68,15 +68,20 @@ def _handed_rows(requests: str, sign: str, events: str = "TRUE") -> str:
       WHERE {events}"""
 
 
-def _survey_rows(surveys: str, sign: str) -> str:
-    """0018's counts of the survey rows `surveys`, their community probed by key."""
+def _survey_counts(sign: str) -> str:
+    """0018's counts of one sent survey `s`, times `sign`."""
     answered = "(s.status = 'ANSWERED')"
-    return f"""
-      SELECT COALESCE({_COMMUNITY_OF_SURVEY}, 0) AS c, s.sent_at AS t, {sign} AS sent,
+    return f"""{sign} AS sent,
              {sign} * {answered}::int, {sign} * ({answered} AND s.score IS NOT NULL)::int,
              {sign} * CASE WHEN {answered} THEN COALESCE(s.score, 0) ELSE 0 END,
              {sign} * ({answered} AND s.score >= 4)::int,
-             {sign} * ({answered} AND s.resolved IS NOT FALSE)::int
+             {sign} * ({answered} AND s.resolved IS NOT FALSE)::int"""
+
+
+def _survey_rows(surveys: str, sign: str) -> str:
+    """0018's counts of the survey rows `surveys`, their community probed by key."""
+    return f"""
+      SELECT COALESCE({_COMMUNITY_OF_SURVEY}, 0) AS c, s.sent_at AS t, {_survey_counts(sign)}
       FROM {surveys} s
       WHERE s.sent_at IS NOT NULL"""
 
@@ -84,13 +89,8 @@ def _survey_rows(surveys: str, sign: str) -> str:
 def _moved_surveys(requests: str, sign: str) -> str:
     """The counts of the surveys of requests `requests` ((id, community_id)) in that
     community: what a moved request's survey takes out of one community and into another."""
-    answered = "(s.status = 'ANSWERED')"
     return f"""
-      SELECT COALESCE(r.community_id, 0) AS c, s.sent_at AS t, {sign} AS sent,
-             {sign} * {answered}::int, {sign} * ({answered} AND s.score IS NOT NULL)::int,
-             {sign} * CASE WHEN {answered} THEN COALESCE(s.score, 0) ELSE 0 END,
-             {sign} * ({answered} AND s.score >= 4)::int,
-             {sign} * ({answered} AND s.resolved IS NOT FALSE)::int
+      SELECT COALESCE(r.community_id, 0) AS c, s.sent_at AS t, {_survey_counts(sign)}
       FROM ({requests}) AS r (id, community_id)
       CROSS JOIN LATERAL (SELECT s.* FROM survey s WHERE s.request_id = r.id OFFSET 0) AS s
       WHERE s.sent_at IS NOT NULL"""
@@ -105,6 +105,17 @@ _HANDED_REQUESTS = f"""
       SELECT n.request_id,
              (SELECT r.community_id FROM service_request r WHERE r.id = n.request_id)
       FROM (SELECT DISTINCT n.request_id FROM new_rows n WHERE {HANDED.format(e='n')}) AS n"""
+
+def _function(name: str, statement: str) -> str:
+    """A statement-level trigger function that runs `statement`."""
+    return f"""
+CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  {statement};
+  RETURN NULL;
+END $$;
+"""
+
 
 FUNCTIONS = f"""
 CREATE OR REPLACE FUNCTION rollup_request_update() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -136,24 +147,10 @@ BEGIN
   RETURN NULL;
 END $$;
 
-CREATE OR REPLACE FUNCTION rollup_survey_insert() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  {_R._insert_surveys(_survey_rows('new_rows', '1'))};
-  RETURN NULL;
-END $$;
-
-CREATE OR REPLACE FUNCTION rollup_survey_update() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  {_R._insert_surveys(_survey_rows('old_rows', '-1') + ' UNION ALL '
-                      + _survey_rows('new_rows', '1'))};
-  RETURN NULL;
-END $$;
-
-CREATE OR REPLACE FUNCTION rollup_survey_delete() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  {_R._insert_surveys(_survey_rows('old_rows', '-1'))};
-  RETURN NULL;
-END $$;
+{_function('rollup_survey_insert', _R._insert_surveys(_survey_rows('new_rows', '1')))}
+{_function('rollup_survey_update', _R._insert_surveys(
+    _survey_rows('old_rows', '-1') + ' UNION ALL ' + _survey_rows('new_rows', '1')))}
+{_function('rollup_survey_delete', _R._insert_surveys(_survey_rows('old_rows', '-1')))}
 """
 
 _REPLACED = ('rollup_request_update', 'rollup_event_insert', 'rollup_survey_insert',

@@ -28,6 +28,8 @@ from workers.schedule import rollup_compaction
 T0 = datetime(2026, 9, 1, tzinfo=UTC)
 SPAN = timedelta(days=75)
 ONE_DAY = timedelta(days=1)
+#: Requests a dispatch batch writes at once (domain.requests.dispatch.BATCH).
+BATCH = 50
 CATEGORIES = ("MAINTENANCE", "ASSISTANCE", "CONSULTATION", "CULTURE", "EMERGENCY",
               "MEDIATION")
 STATUSES = ("SUBMITTED", "DISPATCHED", "ACCEPTED", "IN_PROGRESS", "WAITING_RESIDENT",
@@ -272,3 +274,58 @@ async def test_writers_of_one_community_do_not_wait_for_each_other(sessions: Any
         stats = await queries.request_stats(session, viewer=Viewer(admin=True), scope=Scope(),
                                             since=T0, until=T0 + ONE_DAY, now=T0)
     assert stats.submitted == 2
+
+
+#: Rows of service_request, request_event and survey (heap and index entries) a statement has
+#: read in this transaction, by this backend (its triggers' statements included).
+_READ_SO_FAR = text("""
+    SELECT COALESCE(sum(pg_stat_get_xact_tuples_returned(c.oid)), 0)
+    FROM pg_class c
+    WHERE c.oid IN ('service_request'::regclass, 'request_event'::regclass, 'survey'::regclass)
+       OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid IN (
+           'service_request'::regclass, 'request_event'::regclass, 'survey'::regclass))""")
+
+
+async def test_the_triggers_read_a_statement_s_rows_by_key(sessions: Any) -> None:
+    """A write's roll-up triggers read rows in proportion to the rows it wrote, not to the
+    tables (migration 0020 probes by key from a statement's own rows): a dispatch batch's
+    50 handing-over events, 50 status changes and 50 sent surveys among 5,000 requests
+    with their events. 0018 joined the transition rows with IN (...) and plain joins, which
+    let the planner hash a whole table for a batch (EXPLAIN of its handing-over statement
+    for 50 events among 3,000 requests: a hash semi-join over all 3,000)."""
+    await load(sessions)
+    async with transaction(sessions) as session:
+        community = (await session.execute(text("SELECT id FROM community"))).scalar_one()
+    requests = _json([{"number": f"B-{i}", "category": "MAINTENANCE", "status": "SUBMITTED",
+                       "community": community, "submitted": T0 + timedelta(minutes=i),
+                       "due": T0 + timedelta(days=2), "completed": None, "overdue": False,
+                       "fallback": False} for i in range(5000)])
+    writes = {
+        "a handing-over event": """
+            INSERT INTO request_event (request_id, at, kind, from_status, to_status, actor)
+            SELECT id, :at, 'DISPATCHED', 'SUBMITTED', 'DISPATCHED', 'test'
+            FROM unnest(CAST(:ids AS integer[])) AS id""",
+        "a status change": """
+            UPDATE service_request SET status = 'COMPLETED', completed_at = :at
+            WHERE id = ANY(CAST(:ids AS integer[]))""",
+        "a sent survey": """
+            INSERT INTO survey (request_id, status, phone, scheduled_for, sent_at)
+            SELECT id, 'SENT', '13900000000', :at, :at
+            FROM unnest(CAST(:ids AS integer[])) AS id"""}
+    at = {"at": T0 + timedelta(days=1)}
+    async with transaction(sessions) as session:
+        many = (await session.execute(text(INSERT_REQUEST), {"rows": requests})
+                ).scalars().all()
+        await session.execute(text(
+            "INSERT INTO request_event (request_id, at, kind, to_status, actor) "
+            "SELECT id, submitted_at, 'SUBMITTED', 'SUBMITTED', 'resident' "
+            "FROM service_request"))
+    async with sessions() as session:
+        await session.execute(text("ANALYZE service_request, request_event, survey"))
+        await session.commit()
+        for write, sql in writes.items():
+            before = (await session.execute(_READ_SO_FAR)).scalar_one()
+            await session.execute(text(sql), {"ids": many[-BATCH:], **at})
+            read = (await session.execute(_READ_SO_FAR)).scalar_one() - before
+            assert read < 10 * BATCH, f"{write} read {read} rows of the request tables"
+        await session.rollback()

@@ -30,7 +30,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
-from domain.infra.db import make_async_engine, session_factory
+from domain.infra.db import dispose_engine, make_async_engine, session_factory
 from domain.infra.rate_limit_stores import make_limiter
 from domain.infra.replica import RecentWriters
 from domain.media.stores import make_media_store
@@ -217,9 +217,9 @@ def create_app(settings: Settings) -> Starlette:
             await limiter.close()
         app.state.background.close()
         await app.state.events.stop()
-        await engine.dispose()
+        await dispose_engine(engine)
         if replica_engine is not None:
-            await replica_engine.dispose()
+            await dispose_engine(replica_engine)
 
     return Starlette(
         routes=[Route("/graphql", graphql, methods=["GET", "POST"]),

@@ -18,7 +18,8 @@ QUERY = "query ($a: String!) { coverage(address: $a) { matchedAddress } }"
 
 
 @pytest.fixture
-async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+async def client(database_url: str, sessions: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on a database emptied for the test (`sessions`)."""
     settings = Settings(DATABASE_URL=database_url, GRIDSTEWARD_ENV="test",
                         SECRET_KEY="json-post-secret-used-only-by-this-test-0123456789",
                         BROKER_URL="redis://127.0.0.1:6379/15")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -25,6 +26,7 @@ from graphql import (
     GraphQLError,
     GraphQLInputObjectType,
     GraphQLList,
+    GraphQLNamedType,
     GraphQLNonNull,
     GraphQLScalarType,
     ListValueNode,
@@ -34,6 +36,7 @@ from graphql import (
     StringValueNode,
     ValidationRule,
     VariableDefinitionNode,
+    get_named_type,
     type_from_ast,
 )
 
@@ -178,9 +181,28 @@ def variable_errors(schema: Any, operation: OperationDefinitionNode,
         if name not in variables:
             continue
         type_ = type_from_ast(schema, definition.type)
+        if type_ is None or not may_hold_checked(get_named_type(type_)):
+            continue  # e.g. a PointInput: floats and an enum, nothing to look at
         for path, problem in value_problems(variables[name], type_, [name]):
             errors.append(_error(path, problem, definition))
     return errors
+
+
+@lru_cache(maxsize=4096)
+def may_hold_checked(named: GraphQLNamedType) -> bool:
+    """Whether a value of this named input type can hold a scalar of CHECKS anywhere inside
+    (through input objects and lists, which may nest in circles); asked once per type."""
+    pending, seen = [named], set()
+    while pending:
+        kind = pending.pop()
+        if kind.name in seen:
+            continue
+        seen.add(kind.name)
+        if isinstance(kind, GraphQLScalarType) and kind.name in CHECKS:
+            return True
+        if isinstance(kind, GraphQLInputObjectType):
+            pending.extend(get_named_type(field.type) for field in kind.fields.values())
+    return False
 
 
 def check_variables(execution: Any) -> None:

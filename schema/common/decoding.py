@@ -176,16 +176,40 @@ def variable_errors(schema: Any, operation: OperationDefinitionNode,
                     variables: dict[str, Any]) -> list[GraphQLError]:
     """The problems of the variables given to `operation`, each a GraphQL error."""
     errors = []
-    for definition in operation.variable_definitions or ():
+    for definition, type_ in _checked_variables(schema, operation):
         name = definition.variable.name.value
         if name not in variables:
             continue
-        type_ = type_from_ast(schema, definition.type)
-        if type_ is None or not may_hold_checked(get_named_type(type_)):
-            continue  # e.g. a PointInput: floats and an enum, nothing to look at
         for path, problem in value_problems(variables[name], type_, [name]):
             errors.append(_error(path, problem, definition))
     return errors
+
+
+#: Per schema and operation node of a cached document (by identity, both kept so that their
+#: ids stay their own): its variables whose type may hold a checked scalar, with their types.
+#: Emptied when it holds MAX_OPERATIONS.
+_CHECKED: dict[tuple[int, int],
+               tuple[Any, OperationDefinitionNode, list[tuple[VariableDefinitionNode, Any]]]] = {}
+MAX_OPERATIONS = 4096
+
+
+def _checked_variables(schema: Any, operation: OperationDefinitionNode
+                       ) -> list[tuple[VariableDefinitionNode, Any]]:
+    """The variables of `operation` worth walking, e.g. not a PointInput (floats and an enum):
+    found once per operation of a cached document."""
+    key = (id(schema), id(operation))
+    kept = _CHECKED.get(key)
+    if kept is None or kept[0] is not schema or kept[1] is not operation:
+        if len(_CHECKED) >= MAX_OPERATIONS:
+            _CHECKED.clear()
+        found = []
+        for definition in operation.variable_definitions or ():
+            type_ = type_from_ast(schema, definition.type)
+            if type_ is not None and may_hold_checked(get_named_type(type_)):
+                found.append((definition, type_))
+        kept = (schema, operation, found)
+        _CHECKED[key] = kept
+    return kept[2]
 
 
 @lru_cache(maxsize=4096)

@@ -49,6 +49,7 @@ from benchmarks.harness.project import (
     Viewer,
     assess_period,
     build_schema,
+    dispose_engine,
     encode_cursor,
     encode_id,
     make_async_engine,
@@ -351,7 +352,7 @@ async def measure(url: str, runs: int, only: Sequence[str] = ()) -> dict[str, Fi
             print(f"  {read.name}: {figure.error or f'{figure.p50:,.1f} ms ({figure.note})'}",
                   flush=True)
     finally:
-        await engine.dispose()
+        await dispose_engine(engine)
     return out
 
 
@@ -411,7 +412,7 @@ async def _child(url: str, what: str) -> dict[str, Any]:
                     break
                 after = page[-1]["member"]["id"]
     finally:
-        await engine.dispose()
+        await dispose_engine(engine)
     return {"entries": entries, "pages": pages, "seconds": time.perf_counter() - started,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 

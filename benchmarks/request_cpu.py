@@ -7,8 +7,9 @@ one request after another, on the coverage benchmark's city.
 Measures the process's CPU time (user + system, `time.process_time`) over `--requests`
 requests of each case (point coverage, address coverage), after a warm-up, and prints
 microseconds of CPU per request; PostgreSQL's share is not in it (another process). With
-`--profile`, runs the point case again under pyinstrument (the call tree) or cProfile (the
-25 functions with the most time of their own) and prints it. It needs the city that
+`--profile`, runs the point case again under pyinstrument (the call tree) or cProfile (on CPU
+time: the `--top` functions with the most time of their own, then with the most in all) and
+prints it. It needs the city that
 `python -m benchmarks.coverage` or `benchmarks.peer` built (gridsteward_bench).
 
 What it is for: the step-by-step measure of the hot path's cost (issue #14, point 3); the
@@ -157,11 +158,13 @@ async def profile(client: InProcess, cases: Sequence[bytes], args: argparse.Name
         profiler.stop()
         print(profiler.output_text(unicode=True, color=False, show_all=False))
         return
-    prof = cProfile.Profile()
+    prof = cProfile.Profile(time.process_time)  # CPU: waiting on PostgreSQL is not counted
     prof.enable()
     await cpu_per_request(client, cases, args.requests)
     prof.disable()
-    pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(25)
+    stats = pstats.Stats(prof, stream=sys.stdout)
+    stats.sort_stats("tottime").print_stats(args.top)
+    stats.sort_stats("cumulative").print_stats(args.top)
 
 
 def options() -> argparse.ArgumentParser:
@@ -174,6 +177,8 @@ def options() -> argparse.ArgumentParser:
     parser.add_argument("--cases", type=int, default=2000, help="distinct points, addresses")
     parser.add_argument("--seed", type=int, default=20261123)
     parser.add_argument("--profile", choices=("pyinstrument", "cprofile"))
+    parser.add_argument("--top", type=int, default=25,
+                        help="functions cProfile prints, by own and by cumulative time")
     parser.add_argument("--database-url", help="default: gridsteward_bench, local cluster")
     return parser
 

@@ -18,6 +18,7 @@ from strawberry.types import ExecutionContext
 from strawberry.types.base import StrawberryObjectDefinition
 
 from schema.common.context import Info
+from schema.common.execution import Execution
 from schema.common.ids import decode_any
 from schema.common.input_values import install_input_plans
 from schema.common.limits import Documents, Limits
@@ -133,6 +134,7 @@ def build_schema(limits: Limits | None = None, *, replica: bool = False) -> stra
         query=Query, mutation=Mutation, subscription=Subscription,
         types=_TYPES, scalar_overrides=SCALAR_OVERRIDES,
         documents=Documents(limits or Limits()), replica=replica,
+        execution_context_class=Execution,
     )
 
 

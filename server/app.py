@@ -22,7 +22,7 @@ from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -30,7 +30,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
-from domain.infra.db import make_async_engine, session_factory
+from domain.infra.db import dispose_engine, make_async_engine, session_factory
 from domain.infra.rate_limit_stores import make_limiter
 from domain.infra.replica import RecentWriters
 from domain.media.stores import make_media_store
@@ -39,6 +39,7 @@ from schema.app import Limits, build_schema
 from schema.common.client_address import networks
 from schema.common.context import Context
 from schema.common.rate_limits import RateLimits
+from server import json_post
 from server.auth import (
     Claims,
     SessionTokens,
@@ -52,7 +53,7 @@ from server.events import EventHub
 from server.gc_tuning import tune_gc
 from server.health import health
 from server.media import PHOTO_ROUTE, photo
-from server.middleware import BearerAuth, BodyLimit, Outages, error_body, refusal
+from server.middleware import BearerAuth, BodyLimit, Outages
 from server.multipart import read_multipart
 from server.replica import Replica
 from server.request_json import Undecodable, decode_json
@@ -79,17 +80,20 @@ class GridStewardGraphQL(GraphQL[Context, None]):
         self.tokens = tokens
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """strawberry's endpoint, answering its HTTP refusals (a body that is not a JSON
-        object, a wrong method...) as JSON errors rather than plain text."""
+        """A JSON POST straight through the schema (server.json_post); anything else by
+        strawberry's endpoint, its HTTP refusals (a body that is not a JSON object, a wrong
+        method...) answered as JSON errors rather than plain text."""
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
+            return
+        if json_post.is_json_post(scope):
+            await json_post.answer(self, scope, receive, send)
             return
         request = Request(scope, receive)
         try:
             response = await self.run(request)
         except HTTPException as exc:
-            code = _HTTP_CODES.get(exc.status_code, "BAD_REQUEST")
-            response = JSONResponse(error_body(code, exc.reason), status_code=exc.status_code)
+            response = json_post.refused(exc)
         finally:
             await request.close()  # the uploaded files' temporary files, if any
         await response(scope, receive, send)
@@ -153,19 +157,14 @@ class GridStewardGraphQL(GraphQL[Context, None]):
         return UNSET
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
-        """The JSON answer; when nothing of the request was answered, HTTP 503 with
-        Retry-After because the database could not be reached, or 429 with Retry-After
-        because a rate limit refused it (server.middleware.refusal)."""
-        response = super().create_response(response_data, sub_response)
-        refused = refusal(response_data)
-        if refused is not None:
-            response.status_code, wait = refused
-            response.headers["Retry-After"] = str(wait)
+        """The JSON answer, with the status and headers of server.json_post.answer_status
+        (503 or 429 with Retry-After when nothing of the request was answered)."""
+        status, headers = json_post.answer_status(response_data, sub_response)
+        response = Response(self.encode_json(response_data), status_code=status,
+                            media_type="application/json")
+        response.headers.raw.extend(headers)
+        response.background = sub_response.background
         return response
-
-
-#: extensions.code of the HTTP refusals, by status.
-_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
 
 def _payload_authorization(params: Mapping[str, object]) -> str | None:
@@ -218,9 +217,9 @@ def create_app(settings: Settings) -> Starlette:
             await limiter.close()
         app.state.background.close()
         await app.state.events.stop()
-        await engine.dispose()
+        await dispose_engine(engine)
         if replica_engine is not None:
-            await replica_engine.dispose()
+            await dispose_engine(replica_engine)
 
     return Starlette(
         routes=[Route("/graphql", graphql, methods=["GET", "POST"]),

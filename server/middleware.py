@@ -41,7 +41,8 @@ async def _send_error(send: Send, status: int, code: str, message: str, *,
 class BodyLimit:
     """Refuses request bodies over `max_bytes` (MAX_BODY_BYTES) with 413 and a JSON error,
     before parsing; multipart/form-data bodies (photos) may have `max_upload_bytes`
-    (MAX_UPLOAD_BODY_BYTES) instead."""
+    (MAX_UPLOAD_BODY_BYTES) instead. A body that declares its length is judged by it (uvicorn
+    reads no more than that); one without (chunked) is counted as it arrives."""
 
     def __init__(self, app: ASGIApp, *, max_bytes: int, max_upload_bytes: int | None = None
                  ) -> None:
@@ -58,9 +59,14 @@ class BodyLimit:
         limit = (self.max_upload_bytes if content_type.startswith(b"multipart/form-data")
                  else self.max_bytes)
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _send_error(send, 413, "PAYLOAD_TOO_LARGE", self._message(limit))
-            return
+        if declared is not None and declared.isdigit():
+            if int(declared) > limit:
+                await _send_error(send, 413, "PAYLOAD_TOO_LARGE", self._message(limit))
+                return
+            if b"transfer-encoding" not in headers:
+                # uvicorn reads exactly the declared length: nothing more to count.
+                await self.app(scope, receive, send)
+                return
         await self._counted(scope, receive, send, limit)
 
     def _message(self, limit: int) -> str:

@@ -41,7 +41,10 @@ def decode_json(data: str | bytes) -> Any:
         raise
     except json.JSONDecodeError as exc:
         raise Undecodable(f"not JSON: {exc.msg} at position {exc.pos}") from None
-    if _deeper_than(value, MAX_JSON_DEPTH):
+    # Nesting needs an opening bracket or brace a level: with no more than MAX_JSON_DEPTH
+    # of them in the whole text (strings included), nothing can nest deeper.
+    if (data.count("[") + data.count("{") > MAX_JSON_DEPTH
+            and _deeper_than(value, MAX_JSON_DEPTH)):
         raise Undecodable(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     return value
 

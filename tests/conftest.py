@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from domain.access import Viewer
-from domain.infra.db import make_async_engine, session_factory
+from domain.infra.db import dispose_engine, make_async_engine, session_factory
 from domain.settings import Settings
 from migrations.runner import upgrade_database
 from schema.app import build_schema
@@ -70,7 +70,7 @@ def database_url() -> str:
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = make_async_engine(database_url, pool_size=5)
     yield engine
-    await engine.dispose()
+    await dispose_engine(engine)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from domain.access import CITY_ADMIN, Territories, Viewer
 from domain.infra.db import (
     NO_JIT,
     autocommit,
+    dispose_engine,
     libpq_url,
     make_async_engine,
     session_factory,
@@ -59,6 +60,7 @@ __all__ = [
     "coverage_statements",
     "decode_id",
     "degrees_for_metres",
+    "dispose_engine",
     "encode_cursor",
     "encode_id",
     "ensure_local_cluster",

@@ -29,6 +29,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from domain.infra import autocommit_pool
+
 #: A pooled connection used this recently is handed out without a ping (HikariCP's
 #: aliveBypassWindowMs has the same default).
 PING_AFTER_IDLE_SECONDS = 0.5
@@ -48,7 +50,9 @@ def one_of(column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
 
 
 def make_async_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """The async engine the API and workers share per process (psycopg 3).
+    """The async engine the API and workers share per process (psycopg 3), with its pool of
+    autocommit connections for the hottest reads (domain.infra.autocommit_pool: as many again,
+    made only when used); close it with `dispose_engine`.
 
     It opens up to 2 × `pool_size` connections, as `pool_size` plus as many overflow would,
     but keeps them all: overflow connections are closed whenever they come back to a full
@@ -66,7 +70,16 @@ def make_async_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     engine = create_async_engine(url, pool_size=2 * pool_size, max_overflow=0,
                                  connect_args={"options": options})
     _ping_when_idle(engine.sync_engine)
+    autocommit_pool.attach(engine, autocommit_pool.AutocommitPool(
+        libpq_url(url), options=options, size=2 * pool_size))
     return engine
+
+
+async def dispose_engine(engine: AsyncEngine) -> None:
+    """Close an engine of make_async_engine: its autocommit connections
+    (domain.infra.autocommit_pool), then its pool."""
+    await autocommit_pool.close_pool(engine)
+    await engine.dispose()
 
 
 def _ping_when_idle(engine: Engine) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -25,6 +26,7 @@ from graphql import (
     GraphQLError,
     GraphQLInputObjectType,
     GraphQLList,
+    GraphQLNamedType,
     GraphQLNonNull,
     GraphQLScalarType,
     ListValueNode,
@@ -34,6 +36,7 @@ from graphql import (
     StringValueNode,
     ValidationRule,
     VariableDefinitionNode,
+    get_named_type,
     type_from_ast,
 )
 
@@ -173,14 +176,57 @@ def variable_errors(schema: Any, operation: OperationDefinitionNode,
                     variables: dict[str, Any]) -> list[GraphQLError]:
     """The problems of the variables given to `operation`, each a GraphQL error."""
     errors = []
-    for definition in operation.variable_definitions or ():
+    for definition, type_ in _checked_variables(schema, operation):
         name = definition.variable.name.value
         if name not in variables:
             continue
-        type_ = type_from_ast(schema, definition.type)
         for path, problem in value_problems(variables[name], type_, [name]):
             errors.append(_error(path, problem, definition))
     return errors
+
+
+#: Per schema and operation node of a cached document (by identity, both kept so that their
+#: ids stay their own): its variables whose type may hold a checked scalar, with their types.
+#: Emptied when it holds MAX_OPERATIONS.
+_CHECKED: dict[tuple[int, int],
+               tuple[Any, OperationDefinitionNode, list[tuple[VariableDefinitionNode, Any]]]] = {}
+MAX_OPERATIONS = 4096
+
+
+def _checked_variables(schema: Any, operation: OperationDefinitionNode
+                       ) -> list[tuple[VariableDefinitionNode, Any]]:
+    """The variables of `operation` worth walking, e.g. not a PointInput (floats and an enum):
+    found once per operation of a cached document."""
+    key = (id(schema), id(operation))
+    kept = _CHECKED.get(key)
+    if kept is None or kept[0] is not schema or kept[1] is not operation:
+        if len(_CHECKED) >= MAX_OPERATIONS:
+            _CHECKED.clear()
+        found = []
+        for definition in operation.variable_definitions or ():
+            type_ = type_from_ast(schema, definition.type)
+            if type_ is not None and may_hold_checked(get_named_type(type_)):
+                found.append((definition, type_))
+        kept = (schema, operation, found)
+        _CHECKED[key] = kept
+    return kept[2]
+
+
+@lru_cache(maxsize=4096)
+def may_hold_checked(named: GraphQLNamedType) -> bool:
+    """Whether a value of this named input type can hold a scalar of CHECKS anywhere inside
+    (through input objects and lists, which may nest in circles); asked once per type."""
+    pending, seen = [named], set()
+    while pending:
+        kind = pending.pop()
+        if kind.name in seen:
+            continue
+        seen.add(kind.name)
+        if isinstance(kind, GraphQLScalarType) and kind.name in CHECKS:
+            return True
+        if isinstance(kind, GraphQLInputObjectType):
+            pending.extend(get_named_type(field.type) for field in kind.fields.values())
+    return False
 
 
 def check_variables(execution: Any) -> None:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event
 
 from domain.access import ANONYMOUS
-from domain.infra import rows
+from domain.infra import autocommit_pool, rows
 from geo.crs import CoordSystem, from_wgs84
 from tests.factories import X0, Y0, load
 
@@ -100,18 +100,27 @@ def _counted(fetch: Any, count: Any) -> Any:
 
 @contextmanager
 def database_use(engine: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
-    """Connections checked out of the pool and statements sent, while the block runs: those
-    through SQLAlchemy and the prepared ones of domain.infra.rows, which go to psycopg."""
+    """Connections checked out of the engine's pools (SQLAlchemy's and the autocommit one of
+    domain.infra.autocommit_pool) and statements sent, while the block runs: those through
+    SQLAlchemy and the prepared ones of domain.infra.rows, which go to psycopg."""
     seen = {"sessions": 0, "statements": 0}
 
     def checkout(*args: Any) -> None:
         seen["sessions"] += 1
+
+    pool = autocommit_pool.pool_of(engine)
+    take = pool.connection
+
+    def counted_connection() -> Any:
+        checkout()
+        return take()
 
     def statement(*args: Any) -> None:
         seen["statements"] += 1
 
     for name in ("fetch_one", "fetch_all"):
         monkeypatch.setattr(rows, name, _counted(getattr(rows, name), statement))
+    monkeypatch.setattr(pool, "connection", counted_connection)
     event.listen(engine.sync_engine.pool, "checkout", checkout)
     event.listen(engine.sync_engine, "before_cursor_execute", statement)
     try:

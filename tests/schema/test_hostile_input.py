@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from domain.access import ANONYMOUS
+from schema.common.decoding import may_hold_checked
 from schema.common.ids import encode_cursor, encode_id
 from tests.factories import X0, Y0, box, collection, feature, load, two_grid_community
 
@@ -225,3 +226,13 @@ async def test_period_years_out_of_range(loaded: Any, period: str) -> None:
     result = await loaded.run("query ($p: String!) { assessments(period: $p) { tier } }",
                               {"p": period})
     assert _graphql_error(result) == ("INVALID_PERIOD", "period")
+
+
+@pytest.mark.parametrize(("name", "walked"), [
+    ("PointInput", False), ("BBoxInput", False), ("CoordSystem", False), ("Float", False),
+    ("ScopeInput", True), ("SubmitRequestInput", True), ("String", True), ("DateTime", True),
+])
+def test_only_variables_that_may_hold_text_or_times_are_walked(gql_schema: Any, name: str,
+                                                               walked: bool) -> None:
+    assert may_hold_checked(gql_schema._schema.type_map[name]) is walked
+

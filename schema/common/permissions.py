@@ -41,7 +41,7 @@ from strawberry.utils.str_converters import to_camel_case
 from domain.access import mask_phone
 from domain.errors import InvalidInput
 from domain.infra.db import autocommit
-from domain.visibility import Kind, sees_all, visible_ids
+from domain.visibility import TABLES, Kind, check_sql, sees_all, visible_ids
 from schema.common.audit import reveal
 from schema.common.context import Info
 from schema.common.errors import PublicError
@@ -387,17 +387,21 @@ RULES: dict[str, Rule] = {
 
 
 def _loader(info: Info, kind: Kind) -> DataLoader[int, bool]:
-    """Per operation and kind: whether the caller may see each row id, batched."""
+    """Per operation and check: whether the caller may see each row id, batched. Kinds
+    whose check is the same for this caller share it (`check_sql`): for staff of
+    territories, a page of members checked for the page is checked for their phones too."""
     checks = info.context.checks
-    if kind not in checks:
+    loader: DataLoader[int, bool] | None = checks.get(kind)
+    if loader is None:
         viewer, sessions = info.context.viewer, info.context.sessions
-
-        async def load(ids: list[int]) -> list[bool]:
-            async with autocommit(sessions) as session:
-                seen = await visible_ids(session, viewer, kind, ids)
-            return [pk in seen for pk in ids]
-        checks[kind] = DataLoader(load_fn=load)
-    loader: DataLoader[int, bool] = checks[kind]
+        key = (TABLES[kind], check_sql(viewer, kind))
+        if key not in checks:
+            async def load(ids: list[int]) -> list[bool]:
+                async with autocommit(sessions) as session:
+                    seen = await visible_ids(session, viewer, kind, ids)
+                return [pk in seen for pk in ids]
+            checks[key] = DataLoader(load_fn=load)
+        loader = checks[kind] = checks[key]
     return loader
 
 

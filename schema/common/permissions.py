@@ -412,6 +412,17 @@ async def may_see(info: Info, kind: Kind, pk: int) -> bool:
     return await _loader(info, kind).load(pk)
 
 
+def _known(info: Info, kind: Kind, pk: int) -> bool | None:
+    """`may_see`'s answer when it needs no wait (the caller sees every row of `kind`, or
+    the row was checked already in this operation), else None."""
+    if sees_all(info.context.viewer, kind):
+        return True
+    checked = _loader(info, kind).cache_map.get(pk)
+    if checked is None or not checked.done() or checked.cancelled() or checked.exception():
+        return None
+    return bool(checked.result())
+
+
 def _attribute(source: Any, path: str) -> Any:
     for name in path.split("."):
         source = getattr(source, name)
@@ -550,6 +561,8 @@ class Guarded(FieldExtension):
         if self._hidden(source):
             return copy(self.blank)
         value = next_(source, info, **kwargs)
+        if self.rule.personal is Personal.PHONE:  # the phone, or an awaitable of it
+            return _member_phone(info, source, value)
         if self.rule.personal is Personal.RECIPIENT:
             _reveal_recipient(info, source, value)
         return value
@@ -565,7 +578,7 @@ class Guarded(FieldExtension):
         personal = self.rule.personal
         value = await _awaited(next_(source, info, **kwargs))
         if personal is Personal.PHONE:
-            return await _member_phone(info, source, value)
+            return await _awaited(_member_phone(info, source, value))
         if personal is Personal.RECIPIENT:
             _reveal_recipient(info, source, value)
         if self.rule.checked:
@@ -574,21 +587,36 @@ class Guarded(FieldExtension):
 
     @property
     def supports_sync(self) -> bool:
-        return not (self.rule.checked or self.rule.targets or self.rule.personal
-                    is Personal.PHONE)
+        return not (self.rule.checked or self.rule.targets)
 
 
 async def _awaited(value: Any) -> Any:
     return await value if isinstance(value, Awaitable) else value
 
 
-async def _member_phone(info: Info, member: Any, phone: str | None) -> str | None:
+def _member_phone(info: Info, member: Any,
+                  phone: str | None) -> str | Awaitable[str | None] | None:
     """Member.phone: whole for its owner (no reveal), for those the MEMBER_PHONE rule lets
-    read it (a PHONE_REVEALED), masked for anyone else."""
+    read it (a PHONE_REVEALED), masked for anyone else. Decided at once when the answer is
+    known (the caller sees every phone, or the page's members were checked already: for staff
+    of territories that check is the phones' too), else an awaitable of it."""
     viewer, pk = info.context.viewer, int(member.row.id or 0)
     if not phone or viewer.member_id == pk:
         return phone
-    if not (viewer.staff or viewer.grid_ids) or not await may_see(info, Kind.MEMBER_PHONE, pk):
+    if not (viewer.staff or viewer.grid_ids):
+        return mask_phone(phone)
+    known = _known(info, Kind.MEMBER_PHONE, pk)
+    if known is None:
+        return _phone_once_checked(info, pk, phone)
+    return _phone_shown(info, pk, phone, known)
+
+
+async def _phone_once_checked(info: Info, pk: int, phone: str) -> str | None:
+    return _phone_shown(info, pk, phone, await may_see(info, Kind.MEMBER_PHONE, pk))
+
+
+def _phone_shown(info: Info, pk: int, phone: str, allowed: bool) -> str | None:
+    if not allowed:
         return mask_phone(phone)
     reveal(info, ("Member", pk), whose="member")
     return phone

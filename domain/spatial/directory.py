@@ -171,16 +171,23 @@ async def list_members(session: AsyncSession, *, scope: Scope, role: str | None,
     return await fetch_page(session, stmt, Member.id, first=first, after=after)
 
 
+#: The most member ids `list_members` binds as values (a subdistrict of the 10x city holds
+#: 7,000); a territory of more is filtered by its rule in each statement instead.
+AMONG_LIMIT = 20_000
+
+
 async def _among(session: AsyncSession, scope: Scope, viewer: Viewer | None) -> list[int] | None:
     """The ids of the members `viewer` may see within `scope` when a territory or a place
-    bounds them (a few thousand at most, whatever the size of the city), else None."""
+    bounds them (at most AMONG_LIMIT, whatever the size of the city), else None."""
     placed = scope.grid_id is not None or scope.community_id is not None
     if not placed and not territorial_only(viewer):
         return None
     ids = select(col(Member.id))
     if viewer is not None:
         ids = ids.where(visible_clause(viewer, Kind.MEMBER, Member))
-    return list((await session.execute(_scope_members(ids, scope))).scalars())
+    found = list((await session.execute(_scope_members(ids, scope).limit(AMONG_LIMIT + 1)))
+                 .scalars())
+    return found if len(found) <= AMONG_LIMIT else None
 
 
 def _scope_members(stmt: Any, scope: Scope) -> Any:

@@ -157,6 +157,20 @@ async def test_members(shared: dict[str, Any], caller: str, seen: Any) -> None:
     assert data["members"]["totalCount"] == len(seen)
 
 
+@pytest.mark.parametrize(("caller", "seen"), [("c1", {"M1", "W1"}), ("c2", {"M2"}),
+                                            ("s1", EVERYONE)])
+async def test_members_of_a_territory_too_large_to_bind(shared: dict[str, Any], caller: str,
+                                                         seen: set[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond AMONG_LIMIT members a territory's list filters by its rule in each statement,
+    not by the ids bound as values: the same members either way."""
+    from domain.spatial import directory
+    monkeypatch.setattr(directory, "AMONG_LIMIT", 1)
+    data = await _read(shared, caller, MEMBERS)
+    assert {e["node"]["name"] for e in data["members"]["edges"]} == seen
+    assert data["members"]["totalCount"] == len(seen)
+
+
 @pytest.mark.parametrize(("caller", "whole"), [
     ("member", {"M1"}), ("worker", {"M1", "W1"}), ("c1", {"M1", "W1"}), ("c2", {"M2"}),
     ("s1", EVERYONE), ("city", EVERYONE)])

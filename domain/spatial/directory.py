@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from geoalchemy2.functions import ST_Intersects, ST_MakeEnvelope
@@ -20,7 +20,7 @@ from sqlmodel import SQLModel, col
 
 from domain.access import Viewer
 from domain.infra.db import one_of
-from domain.infra.paging import Page, fetch_page
+from domain.infra.paging import EXACT_COUNT_LIMIT, Count, Page, fetch_page
 from domain.spatial.models import Building, BuildingGroup, Grid, GridWorker, Member, Subdistrict
 from domain.visibility import Kind, territorial_only, visible_clause
 from geo.address import address_key
@@ -153,7 +153,7 @@ async def list_members(session: AsyncSession, *, scope: Scope, role: str | None,
     scope) are found once and bound as values (`_among`): the page and its count then read
     them by primary key, where each found them again through the place's groups, homes and
     grid workers (for one community of the 10x city, the page merged 20,000 ids of the
-    city's in order to find its first 50)."""
+    city's in order to find its first 50); unfiltered, their count is those ids'."""
     stmt = select(Member)
     if role:
         stmt = stmt.where(col(Member.roles).contains([role]))
@@ -162,13 +162,15 @@ async def list_members(session: AsyncSession, *, scope: Scope, role: str | None,
     if status:
         stmt = stmt.where(col(Member.status) == status)
     among = await _among(session, scope, viewer)
-    if among is not None:
-        stmt = stmt.where(one_of(col(Member.id), among))
-    else:
+    if among is None:
         if viewer is not None:
             stmt = stmt.where(visible_clause(viewer, Kind.MEMBER, Member))
-        stmt = _scope_members(stmt, scope)
-    return await fetch_page(session, stmt, Member.id, first=first, after=after)
+        return await fetch_page(session, _scope_members(stmt, scope), Member.id, first=first,
+                                after=after)
+    counted = not (role or skill or status) and len(among) <= EXACT_COUNT_LIMIT
+    page = await fetch_page(session, stmt.where(one_of(col(Member.id), among)), Member.id,
+                            first=first, after=after)
+    return replace(page, known=Count(len(among), exact=True)) if counted else page
 
 
 #: The most member ids `list_members` binds as values (a subdistrict of the 10x city holds

@@ -171,6 +171,22 @@ async def test_members_of_a_territory_too_large_to_bind(shared: dict[str, Any], 
     assert data["members"]["totalCount"] == len(seen)
 
 
+async def test_a_territorys_member_count_is_its_ids_unless_filtered(shared: dict[str, Any],
+                                                                   engine: AsyncEngine) -> None:
+    """Staff of a territory: totalCount of their members is the ids the page was found among
+    (no count statement); with a filter, it is counted."""
+    from tests.schema.test_n_plus_one import counting
+    with counting(engine) as sent:
+        whole = await _read(shared, "c1", "{ members { totalCount totalCountExact } }")
+    assert whole["members"] == {"totalCount": 2, "totalCountExact": True}
+    assert not [s for s in sent if "count(" in s.lower()]
+    with counting(engine) as sent:
+        workers = await _read(shared, "c1", "{ members(role: GRID_WORKER) { totalCount "
+                                            "edges { node { name } } } }")
+    assert workers["members"] == {"totalCount": 1, "edges": [{"node": {"name": "W1"}}]}
+    assert len([s for s in sent if "count(" in s.lower()]) == 1
+
+
 @pytest.mark.parametrize(("caller", "whole"), [
     ("member", {"M1"}), ("worker", {"M1", "W1"}), ("c1", {"M1", "W1"}), ("c2", {"M2"}),
     ("s1", EVERYONE), ("city", EVERYONE)])

@@ -45,6 +45,9 @@ class Page(Generic[T]):
     has_next: bool
     has_previous: bool
     listed: Select[Any] | None = None
+    #: The whole list's count when the reader knows it already (the ids it paged through),
+    #: so that none is read: exact, and at most EXACT_COUNT_LIMIT.
+    known: Count | None = None
 
 
 async def fetch_page(session: AsyncSession, stmt: Select[Any], id_column: Any, *,

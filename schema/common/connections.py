@@ -50,6 +50,7 @@ class Connection(Generic[N]):
     #: The whole list's statement, counted when totalCount or totalCountExact is selected.
     listed: strawberry.Private[Select[Any] | None] = None
     counted: strawberry.Private[asyncio.Future[Count] | None] = None
+    known: strawberry.Private[Count | None] = None
 
     @strawberry.field(description=(
         "Rows in the whole list, not this page: exact up to "
@@ -67,7 +68,10 @@ class Connection(Generic[N]):
         return (await self._count(info)).exact
 
     async def _count(self, info: Info) -> Count:
-        """One count a connection, however many of its count fields are selected."""
+        """One count a connection, however many of its count fields are selected (none when
+        the page knew it)."""
+        if self.known is not None:
+            return self.known
         if self.counted is None:
             self.counted = asyncio.get_running_loop().create_future()
             try:
@@ -100,4 +104,4 @@ def to_connection(page: Page[Any], wrap: Callable[[Any], N]) -> Connection[N]:
     info = PageInfo(has_next_page=page.has_next, has_previous_page=page.has_previous,
                     start_cursor=edges[0].cursor if edges else None,
                     end_cursor=edges[-1].cursor if edges else None)
-    return Connection(edges=edges, page_info=info, listed=page.listed)
+    return Connection(edges=edges, page_info=info, listed=page.listed, known=page.known)

@@ -41,7 +41,7 @@ from strawberry.utils.str_converters import to_camel_case
 from domain.access import mask_phone
 from domain.errors import InvalidInput
 from domain.infra.db import autocommit
-from domain.visibility import Kind, sees_all, visible_ids
+from domain.visibility import TABLES, Kind, check_sql, sees_all, visible_ids
 from schema.common.audit import reveal
 from schema.common.context import Info
 from schema.common.errors import PublicError
@@ -387,17 +387,21 @@ RULES: dict[str, Rule] = {
 
 
 def _loader(info: Info, kind: Kind) -> DataLoader[int, bool]:
-    """Per operation and kind: whether the caller may see each row id, batched."""
+    """Per operation and check: whether the caller may see each row id, batched. Kinds
+    whose check is the same for this caller share it (`check_sql`): for staff of
+    territories, a page of members checked for the page is checked for their phones too."""
     checks = info.context.checks
-    if kind not in checks:
+    loader: DataLoader[int, bool] | None = checks.get(kind)
+    if loader is None:
         viewer, sessions = info.context.viewer, info.context.sessions
-
-        async def load(ids: list[int]) -> list[bool]:
-            async with autocommit(sessions) as session:
-                seen = await visible_ids(session, viewer, kind, ids)
-            return [pk in seen for pk in ids]
-        checks[kind] = DataLoader(load_fn=load)
-    loader: DataLoader[int, bool] = checks[kind]
+        key = (TABLES[kind], check_sql(viewer, kind))
+        if key not in checks:
+            async def load(ids: list[int]) -> list[bool]:
+                async with autocommit(sessions) as session:
+                    seen = await visible_ids(session, viewer, kind, ids)
+                return [pk in seen for pk in ids]
+            checks[key] = DataLoader(load_fn=load)
+        loader = checks[kind] = checks[key]
     return loader
 
 
@@ -406,6 +410,17 @@ async def may_see(info: Info, kind: Kind, pk: int) -> bool:
     if sees_all(info.context.viewer, kind):
         return True
     return await _loader(info, kind).load(pk)
+
+
+def _known(info: Info, kind: Kind, pk: int) -> bool | None:
+    """`may_see`'s answer when it needs no wait (the caller sees every row of `kind`, or
+    the row was checked already in this operation), else None."""
+    if sees_all(info.context.viewer, kind):
+        return True
+    checked = _loader(info, kind).cache_map.get(pk)
+    if checked is None or not checked.done() or checked.cancelled() or checked.exception():
+        return None
+    return bool(checked.result())
 
 
 def _attribute(source: Any, path: str) -> Any:
@@ -437,16 +452,39 @@ async def _node_visible(info: Info, node: Any) -> bool:
     return await may_see(info, kind, int(row.id or 0))
 
 
+async def _nodes_visible(info: Info, nodes: list[Any]) -> list[bool]:
+    """`_node_visible` of each of `nodes`, as one batch of loads per kind (and no task per
+    node: a page of 50 made 50)."""
+    kept = [True] * len(nodes)
+    asked: dict[Kind, list[tuple[int, int]]] = {}
+    viewer = info.context.viewer
+    for index, node in enumerate(nodes):
+        whole = getattr(node, "whole", None)
+        if whole is not None:
+            kept[index] = bool(whole)
+            continue
+        kind = NODE_KINDS.get(type(node).__name__)
+        row = getattr(node, "row", None)
+        if kind is not None and row is not None and not sees_all(viewer, kind):
+            asked.setdefault(kind, []).append((index, int(row.id or 0)))
+    loads = [_loader(info, kind).load_many([pk for _, pk in wanted])
+             for kind, wanted in asked.items()]  # every kind's batch before the first await
+    for wanted, answers in zip(asked.values(), await asyncio.gather(*loads), strict=True):
+        for (index, _), answer in zip(wanted, answers, strict=True):
+            kept[index] = answer
+    return kept
+
+
 async def _visible(info: Info, value: Any) -> Any:
     """`value` without what the caller may not see: a Node or None, a list, a Connection."""
     if value is None:
         return None
     if isinstance(value, list):
-        kept = await asyncio.gather(*(_node_visible(info, item) for item in value))
+        kept = await _nodes_visible(info, value)
         return [item for item, keep in zip(value, kept, strict=True) if keep]
     edges = getattr(value, "edges", None)
-    if edges is not None:  # one batch for the page: the loads are gathered
-        kept = await asyncio.gather(*(_node_visible(info, edge.node) for edge in edges))
+    if edges is not None:  # one batch for the page
+        kept = await _nodes_visible(info, [edge.node for edge in edges])
         value.edges = [edge for edge, keep in zip(edges, kept, strict=True) if keep]
         return value
     return value if await _node_visible(info, value) else None
@@ -523,6 +561,8 @@ class Guarded(FieldExtension):
         if self._hidden(source):
             return copy(self.blank)
         value = next_(source, info, **kwargs)
+        if self.rule.personal is Personal.PHONE:  # the phone, or an awaitable of it
+            return _member_phone(info, source, value)
         if self.rule.personal is Personal.RECIPIENT:
             _reveal_recipient(info, source, value)
         return value
@@ -538,7 +578,7 @@ class Guarded(FieldExtension):
         personal = self.rule.personal
         value = await _awaited(next_(source, info, **kwargs))
         if personal is Personal.PHONE:
-            return await _member_phone(info, source, value)
+            return await _awaited(_member_phone(info, source, value))
         if personal is Personal.RECIPIENT:
             _reveal_recipient(info, source, value)
         if self.rule.checked:
@@ -547,21 +587,36 @@ class Guarded(FieldExtension):
 
     @property
     def supports_sync(self) -> bool:
-        return not (self.rule.checked or self.rule.targets or self.rule.personal
-                    is Personal.PHONE)
+        return not (self.rule.checked or self.rule.targets)
 
 
 async def _awaited(value: Any) -> Any:
     return await value if isinstance(value, Awaitable) else value
 
 
-async def _member_phone(info: Info, member: Any, phone: str | None) -> str | None:
+def _member_phone(info: Info, member: Any,
+                  phone: str | None) -> str | Awaitable[str | None] | None:
     """Member.phone: whole for its owner (no reveal), for those the MEMBER_PHONE rule lets
-    read it (a PHONE_REVEALED), masked for anyone else."""
+    read it (a PHONE_REVEALED), masked for anyone else. Decided at once when the answer is
+    known (the caller sees every phone, or the page's members were checked already: for staff
+    of territories that check is the phones' too), else an awaitable of it."""
     viewer, pk = info.context.viewer, int(member.row.id or 0)
     if not phone or viewer.member_id == pk:
         return phone
-    if not (viewer.staff or viewer.grid_ids) or not await may_see(info, Kind.MEMBER_PHONE, pk):
+    if not (viewer.staff or viewer.grid_ids):
+        return mask_phone(phone)
+    known = _known(info, Kind.MEMBER_PHONE, pk)
+    if known is None:
+        return _phone_once_checked(info, pk, phone)
+    return _phone_shown(info, pk, phone, known)
+
+
+async def _phone_once_checked(info: Info, pk: int, phone: str) -> str | None:
+    return _phone_shown(info, pk, phone, await may_see(info, Kind.MEMBER_PHONE, pk))
+
+
+def _phone_shown(info: Info, pk: int, phone: str, allowed: bool) -> str | None:
+    if not allowed:
         return mask_phone(phone)
     reveal(info, ("Member", pk), whose="member")
     return phone

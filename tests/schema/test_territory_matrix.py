@@ -28,7 +28,7 @@ from domain.requests.feed import load_event, visible_to
 from domain.requests.models import ServiceRequest as RequestRow
 from domain.requests.queries import can_see
 from domain.spatial.tiles import vector_tile
-from domain.visibility import Kind, visible_ids
+from domain.visibility import Kind, condition, visible_ids, visible_params
 from schema.common.ids import decode_any, encode_id
 from tests.conftest import TABLES, Api
 from tests.factories import X0, Y0, box, collection, feature, load, point
@@ -155,6 +155,36 @@ async def test_members(shared: dict[str, Any], caller: str, seen: Any) -> None:
         return
     assert {e["node"]["name"] for e in data["members"]["edges"]} == seen
     assert data["members"]["totalCount"] == len(seen)
+
+
+@pytest.mark.parametrize(("caller", "seen"), [("c1", {"M1", "W1"}), ("c2", {"M2"}),
+                                            ("s1", EVERYONE)])
+async def test_members_of_a_territory_too_large_to_bind(shared: dict[str, Any], caller: str,
+                                                         seen: set[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond AMONG_LIMIT members a territory's list filters by its rule in each statement,
+    not by the ids bound as values: the same members either way."""
+    from domain.spatial import directory
+    monkeypatch.setattr(directory, "AMONG_LIMIT", 1)
+    data = await _read(shared, caller, MEMBERS)
+    assert {e["node"]["name"] for e in data["members"]["edges"]} == seen
+    assert data["members"]["totalCount"] == len(seen)
+
+
+async def test_a_territorys_member_count_is_its_ids_unless_filtered(shared: dict[str, Any],
+                                                                   engine: AsyncEngine) -> None:
+    """Staff of a territory: totalCount of their members is the ids the page was found among
+    (no count statement); with a filter, it is counted."""
+    from tests.schema.test_n_plus_one import counting
+    with counting(engine) as sent:
+        whole = await _read(shared, "c1", "{ members { totalCount totalCountExact } }")
+    assert whole["members"] == {"totalCount": 2, "totalCountExact": True}
+    assert not [s for s in sent if "count(" in s.lower()]
+    with counting(engine) as sent:
+        workers = await _read(shared, "c1", "{ members(role: GRID_WORKER) { totalCount "
+                                            "edges { node { name } } } }")
+    assert workers["members"] == {"totalCount": 1, "edges": [{"node": {"name": "W1"}}]}
+    assert len([s for s in sent if "count(" in s.lower()]) == 1
 
 
 @pytest.mark.parametrize(("caller", "whole"), [
@@ -349,6 +379,60 @@ async def test_the_python_twin_agrees_with_the_sql_rule(shared: dict[str, Any],
     for row in rows:
         request = RequestRow(**row._mapping)
         assert can_see(viewer, request) == (row.id in seen)
+
+
+#: Members besides the world's, each reaching a community one way: a home in B2 only (C2),
+#: a group in L1 and a home in B2 (C1 and C2), the grid work of G2 only (C2), nothing.
+_REACHED = {"H2": ("B2", None, None), "L1H2": ("B2", "L1", None), "W2": (None, None, "G2"),
+            "N0": (None, None, None)}
+#: Which of the world's members and those staff see, by either rule (and whose phones).
+_BY_ROW_SEEN = {"c1": {"M1", "W1", "L1H2"},
+                "c2": {"M2", "H2", "L1H2", "W2"}, "s1": EVERYONE | {"H2", "L1H2", "W2"},
+                "city": EVERYONE | set(_REACHED)}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("kind", [Kind.MEMBER, Kind.MEMBER_PHONE])
+async def test_the_row_by_row_check_agrees_with_the_list_rule(shared: dict[str, Any],
+                                                              caller: str, kind: Kind) -> None:
+    """`visible_ids` checks members row by row (`_ROW_BY_ROW`); lists find them from the
+    territory down. Both must name the same members, however each reaches its community."""
+    ids, viewer = shared["ids"], shared["callers"][caller]
+    async with shared["api"].sessions() as session:  # rolled back: the world stays as it is
+        names = {ids[code]: code for code in EVERYONE}
+        for name, (home, group, grid) in _REACHED.items():
+            pk = (await session.execute(text(
+                "INSERT INTO member (name, status, party_member, building_id, group_id) "
+                "VALUES (:name, 'ACTIVE', true, :home, :group) RETURNING id"),
+                {"name": name, "home": ids.get(home or ""),
+                 "group": ids.get(group or "")})).scalar_one()
+            if grid:
+                await session.execute(text("INSERT INTO grid_worker (grid_id, member_id) "
+                                           "VALUES (:grid, :member)"),
+                                      {"grid": ids[grid], "member": pk})
+            names[pk] = name
+        listed_sql = condition(viewer, kind, "a")
+        listed = {names[pk] for pk in (await session.execute(
+            text(f"SELECT a.id FROM member a WHERE {listed_sql}"),
+            visible_params(viewer))).scalars()}
+        checked = {names[pk] for pk in await visible_ids(session, viewer, kind, list(names))}
+    assert checked == listed
+    if caller in _BY_ROW_SEEN:
+        assert checked == _BY_ROW_SEEN[caller]
+
+
+@pytest.mark.parametrize("caller", ["c1", "s1", "worker"])
+async def test_a_page_of_members_and_their_phones_is_one_check(shared: dict[str, Any],
+                                                              engine: AsyncEngine,
+                                                              caller: str) -> None:
+    """Staff of territories: the page's members and their phones are checked by one
+    statement (the two rules are one for them); a grid worker's phones by one too."""
+    from tests.schema.test_n_plus_one import counting
+    with counting(engine) as statements:
+        data = await _read(shared, caller, MEMBERS)
+    assert data["members"]["edges"]
+    checks = [s for s in statements if s.startswith("SELECT a.id FROM member a")]
+    assert len(checks) == 1
 
 
 @pytest.mark.parametrize(("caller", "seen"), [

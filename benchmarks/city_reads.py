@@ -133,6 +133,8 @@ _COMMUNITY_MEMBERS = ("SELECT m.id FROM member m JOIN building_group bg ON bg.id
                       "JOIN grid g ON g.id = bg.grid_id WHERE g.community_id = 1 UNION "
                       "SELECT gw.member_id FROM grid_worker gw JOIN grid g ON g.id = gw.grid_id "
                       "WHERE g.community_id = 1")
+_SUBDISTRICT_MEMBERS = _COMMUNITY_MEMBERS.replace(
+    "g.community_id = 1", "g.community_id IN (SELECT id FROM community WHERE subdistrict_id = 1)")
 
 READS: list[Read] = [
     Read("coverage, point", "query ($p: PointInput!) { coverage(point: $p) { "
@@ -179,6 +181,8 @@ READS: list[Read] = [
            ids="SELECT id FROM member WHERE status = 'ACTIVE'"),
     *_list("members, community admin", "members", "", _MEMBER, ids=_COMMUNITY_MEMBERS,
            viewer="community"),
+    *_list("members, subdistrict admin", "members", "", _MEMBER, ids=_SUBDISTRICT_MEMBERS,
+           viewer="subdistrict"),
     *_list("members, scope communityId", "members", ", scope: {communityId: $c}", _MEMBER,
            ids=_COMMUNITY_MEMBERS, variables=lambda f: {"c": f.community},
            declared=", $c: ID"),

@@ -45,7 +45,7 @@ class Runtime(Middleware):
         """Only ever called on the loop thread, so two threads never race to create it."""
         if self._sessions is None:
             self._engine = make_async_engine(self.settings.database_url,
-                                             pool_size=self.pool_size, custom_plans=True)
+                                             pool_size=self.pool_size)
             self._sessions = session_factory(self._engine)
         return self._sessions
 

@@ -38,8 +38,6 @@ PING_AFTER_IDLE_SECONDS = 0.5
 
 #: Session option of every pooled connection (see make_async_engine).
 NO_JIT = "-c jit=off"
-#: Session option of the workers' connections (see make_async_engine's `custom_plans`).
-CUSTOM_PLANS = "-c plan_cache_mode=force_custom_plan"
 
 
 def one_of(column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
@@ -51,8 +49,7 @@ def one_of(column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
                                ARRAY(Integer)))
 
 
-def make_async_engine(url: str, *, pool_size: int = 10,
-                      custom_plans: bool = False) -> AsyncEngine:
+def make_async_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """The async engine the API and workers share per process (psycopg 3), with its pool of
     autocommit connections for the hottest reads (domain.infra.autocommit_pool: as many again,
     made only when used); close it with `dispose_engine`.
@@ -67,19 +64,9 @@ def make_async_engine(url: str, *, pool_size: int = 10,
     estimated cost passes jit_above_cost, which a city-wide read does, and compiling took
     longer than the read itself (mapFeatures of a community of the 2x benchmark city: 0.9-2 s
     with JIT, 0.2-0.3 s without; requestStats of a community 120 ms against 60 ms; the
-    quarter's assessment figures 1.3 s against 0.9 s).
-
-    `custom_plans` (the workers): every statement is planned for its parameters and the
-    tables as they are (CUSTOM_PLANS), never from a generic plan kept for the connection.
-    psycopg prepares a statement run five times, and PostgreSQL then keeps a generic plan
-    when it looks no dearer; one chosen while the request tables were small (a new
-    database, or the dispatch benchmark's phases, which start from empty tables) stays a
-    sequential scan of them as they grow: the dispatch batch's candidates read every
-    request and event per member, 17 ms a batch by the end of a burst of 10,000. The
-    workers' statements are few and heavy, so planning each costs little beside that."""
+    quarter's assessment figures 1.3 s against 0.9 s)."""
     given = make_url(url).query.get("options")  # kept: ours is appended to the URL's own
-    ours = f"{NO_JIT} {CUSTOM_PLANS}" if custom_plans else NO_JIT
-    options = f"{given} {ours}" if isinstance(given, str) else ours
+    options = f"{given} {NO_JIT}" if isinstance(given, str) else NO_JIT
     engine = create_async_engine(url, pool_size=2 * pool_size, max_overflow=0,
                                  connect_args={"options": options})
     _ping_when_idle(engine.sync_engine)

@@ -10,13 +10,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import text
 
-from domain.infra.db import (
-    PING_AFTER_IDLE_SECONDS,
-    autocommit,
-    dispose_engine,
-    make_async_engine,
-    transaction,
-)
+from domain.infra.db import PING_AFTER_IDLE_SECONDS, autocommit, make_async_engine, transaction
 
 XID = text("SELECT txid_current()")
 
@@ -81,17 +75,3 @@ async def test_sessions_run_without_jit(sessions: Any) -> None:
     """JIT compiling a city-wide read took longer than the read (docs/benchmarks.md)."""
     async with sessions() as session:
         assert (await session.execute(text("SHOW jit"))).scalar_one() == "off"
-
-
-async def test_the_workers_plan_every_statement_afresh(database_url: str) -> None:
-    """The workers' engine never keeps a generic plan (one made on small tables stayed a
-    sequential scan as they grew); the API's keeps PostgreSQL's default."""
-    for custom, mode in ((True, "force_custom_plan"), (False, "auto")):
-        engine = make_async_engine(database_url, pool_size=1, custom_plans=custom)
-        try:
-            async with engine.connect() as conn:
-                shown = (await conn.execute(text("SHOW plan_cache_mode"))).scalar_one()
-                assert (shown, (await conn.execute(text("SHOW jit"))).scalar_one()) == (
-                    mode, "off")
-        finally:
-            await dispose_engine(engine)

@@ -1,4 +1,5 @@
-"""The real `gridsteward serve` process for end-to-end tests, on a free port."""
+"""The real `gridsteward serve` process for end-to-end tests, on a free port; and the same
+application in the test's own process behind httpx (`app_client`)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from domain.settings import Settings
+from server.app import create_app
 
 
 def free_port() -> int:
@@ -94,3 +98,17 @@ def multipart(base: str, query: str, variables: dict[str, Any], files: dict[str,
     if token:
         sent["Authorization"] = f"Bearer {token}"
     return httpx.post(f"{base}/graphql", files=parts, headers=sent, timeout=60)
+
+
+@contextlib.asynccontextmanager
+async def app_client(database_url: str, secret: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The application in this process, its lifespan run, behind httpx's ASGI transport
+    (an error in the app is answered as the server would answer it, not raised), at
+    http://api."""
+    settings = Settings(DATABASE_URL=database_url, GRIDSTEWARD_ENV="test", SECRET_KEY=secret,
+                        BROKER_URL="redis://127.0.0.1:6379/15")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            yield client

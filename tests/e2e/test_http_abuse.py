@@ -9,8 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from domain.settings import Settings
-from server.app import create_app
+from tests.e2e.serving import app_client
 
 JSON = {"content-type": "application/json"}
 BODIES = {
@@ -34,17 +33,13 @@ BODIES = {
     "no query": b'{"variables": {}}',
 }
 
+SECRET = "http-abuse-secret-used-only-by-this-test-0123456789"
+
 
 @pytest.fixture
 async def client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(DATABASE_URL=database_url, GRIDSTEWARD_ENV="test",
-                        SECRET_KEY="http-abuse-secret-used-only-by-this-test-0123456789",
-                        BROKER_URL="redis://127.0.0.1:6379/15")
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            yield client
+    async with app_client(database_url, SECRET) as client:
+        yield client
 
 
 def _refused(response: httpx.Response) -> dict[str, Any]:

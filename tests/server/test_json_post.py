@@ -10,24 +10,19 @@ from typing import Any
 import httpx
 import pytest
 
-from domain.settings import Settings
-from server.app import create_app
 from server.json_post import is_json_post
+from tests.e2e.serving import app_client
 
 QUERY = "query ($a: String!) { coverage(address: $a) { matchedAddress } }"
+
+SECRET = "json-post-secret-used-only-by-this-test-0123456789"
 
 
 @pytest.fixture
 async def client(database_url: str, sessions: Any) -> AsyncIterator[httpx.AsyncClient]:
     """The app on a database emptied for the test (`sessions`)."""
-    settings = Settings(DATABASE_URL=database_url, GRIDSTEWARD_ENV="test",
-                        SECRET_KEY="json-post-secret-used-only-by-this-test-0123456789",
-                        BROKER_URL="redis://127.0.0.1:6379/15")
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            yield client
+    async with app_client(database_url, SECRET) as client:
+        yield client
 
 
 def _scope(method: str, content_type: bytes | None) -> dict[str, Any]:

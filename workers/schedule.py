@@ -13,7 +13,11 @@
 - roll-up compaction, every ROLLUP_COMPACTION_INTERVAL_SECONDS (a minute), no lock (each
   table's fold takes a transaction lock): folds the rows of differences the statistics'
   triggers wrote into one row a key (domain.buckets); answers are the same before and
-  after, only the reads' row counts shrink.
+  after, only the reads' row counts shrink;
+- table statistics, every TABLE_STATISTICS_INTERVAL_SECONDS (5 s), no lock (the table runs in
+  one process): ANALYZEs the tables that grew past twice what their planner statistics say
+  (domain.infra.table_stats), so a burst on a new database is not planned as on empty
+  tables.
 
 The sweep talks to the database directly, so timeouts and escalations still happen while the
 broker is away; only its enqueueing waits for the broker. It does not re-enqueue an id within
@@ -37,6 +41,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.infra.db import session_factory
+from domain.infra.table_stats import analyze_grown
 from domain.people.audit_log import delete_expired
 from domain.people.expiry import purge_expired
 from domain.requests.rollups import compact_requests
@@ -64,6 +69,9 @@ SIGN_IN_PURGE_INTERVAL_SECONDS = 3600.0
 #: How often the statistics' roll-ups are compacted (domain.requests.rollups).
 ROLLUP_COMPACTION_INTERVAL_SECONDS = 60.0
 
+#: How often tables are checked for planner statistics far behind their size.
+TABLE_STATISTICS_INTERVAL_SECONDS = 5.0
+
 #: The pause between sweeps while a backlog of due messages is going out (see Sweep.pause).
 BACKLOG_PAUSE_SECONDS = 0.25
 
@@ -77,7 +85,7 @@ def periodic_jobs(settings: Settings, actors: Actors, engine: AsyncEngine,
     return [Periodic("sweep", sweep.pause, None, sweep),
             survey_batch(settings, engine, clock), assessment_refresh(settings, engine, clock),
             audit_retention(settings, engine, clock), sign_in_purge(engine, clock),
-            rollup_compaction(engine)]
+            rollup_compaction(engine), table_statistics(engine)]
 
 
 class Sweep:
@@ -205,3 +213,15 @@ def rollup_compaction(engine: AsyncEngine) -> Periodic:
                 "roll-up compaction: %d rows folded", folded)
         return folded
     return Periodic("roll-up compaction", lambda: ROLLUP_COMPACTION_INTERVAL_SECONDS, None, run)
+
+
+def table_statistics(engine: AsyncEngine) -> Periodic:
+    """The table statistics' row: tables that outgrew their planner statistics analyzed
+    (domain.infra.table_stats), logged when any were."""
+    async def run() -> int:
+        async with session_factory(engine)() as session:
+            analyzed = await analyze_grown(session)
+        log.log(logging.INFO if analyzed else logging.DEBUG,
+                "table statistics: %s analyzed", ", ".join(analyzed) or "no table")
+        return len(analyzed)
+    return Periodic("table statistics", lambda: TABLE_STATISTICS_INTERVAL_SECONDS, None, run)

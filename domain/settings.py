@@ -79,6 +79,8 @@ class Settings(BaseSettings):
                                                         alias="SCREEN_RASTER_CRS")
     assessment_interval_seconds: float = Field(
         default=3600.0, alias="ASSESSMENT_INTERVAL_SECONDS", gt=0)
+    table_statistics_interval_seconds: float = Field(
+        default=5.0, alias="TABLE_STATISTICS_INTERVAL_SECONDS", gt=0)
     accept_timeout_seconds: int = Field(default=_seconds(ACCEPT_TIMEOUT),
                                         alias="ACCEPT_TIMEOUT_SECONDS", gt=0)
     due_limits: dict[str, Limit] = Field(default_factory=dict, alias="DUE_LIMITS")

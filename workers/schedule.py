@@ -69,9 +69,6 @@ SIGN_IN_PURGE_INTERVAL_SECONDS = 3600.0
 #: How often the statistics' roll-ups are compacted (domain.requests.rollups).
 ROLLUP_COMPACTION_INTERVAL_SECONDS = 60.0
 
-#: How often tables are checked for planner statistics far behind their size.
-TABLE_STATISTICS_INTERVAL_SECONDS = 5.0
-
 #: The pause between sweeps while a backlog of due messages is going out (see Sweep.pause).
 BACKLOG_PAUSE_SECONDS = 0.25
 
@@ -85,7 +82,7 @@ def periodic_jobs(settings: Settings, actors: Actors, engine: AsyncEngine,
     return [Periodic("sweep", sweep.pause, None, sweep),
             survey_batch(settings, engine, clock), assessment_refresh(settings, engine, clock),
             audit_retention(settings, engine, clock), sign_in_purge(engine, clock),
-            rollup_compaction(engine), table_statistics(engine)]
+            rollup_compaction(engine), table_statistics(settings, engine)]
 
 
 class Sweep:
@@ -215,7 +212,7 @@ def rollup_compaction(engine: AsyncEngine) -> Periodic:
     return Periodic("roll-up compaction", lambda: ROLLUP_COMPACTION_INTERVAL_SECONDS, None, run)
 
 
-def table_statistics(engine: AsyncEngine) -> Periodic:
+def table_statistics(settings: Settings, engine: AsyncEngine) -> Periodic:
     """The table statistics' row: tables that outgrew their planner statistics analyzed
     (domain.infra.table_stats), logged when any were."""
     async def run() -> int:
@@ -224,4 +221,5 @@ def table_statistics(engine: AsyncEngine) -> Periodic:
         log.log(logging.INFO if analyzed else logging.DEBUG,
                 "table statistics: %s analyzed", ", ".join(analyzed) or "no table")
         return len(analyzed)
-    return Periodic("table statistics", lambda: TABLE_STATISTICS_INTERVAL_SECONDS, None, run)
+    return Periodic("table statistics", lambda: settings.table_statistics_interval_seconds,
+                    None, run)

@@ -72,6 +72,7 @@ def test_due_hours_override_some_categories_and_keep_the_others(
     {"SWEEP_INTERVAL_SECONDS": "0"},
     {"SURVEY_BATCH_INTERVAL_SECONDS": "0"},
     {"ASSESSMENT_INTERVAL_SECONDS": "-1"},
+    {"TABLE_STATISTICS_INTERVAL_SECONDS": "0"},
     {"SURVEY_LINK": "example.org/survey?token="},
 ])
 def test_bad_worker_settings_are_refused(env: dict[str, str]) -> None:

@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 
 import psycopg
 from geoalchemy2 import Geometry, WKBElement
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
+from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import configure_mappers
 
@@ -83,6 +84,13 @@ async def _cursor(on: Executor) -> psycopg.AsyncCursor[Any]:
 
 async def _driver(on: Executor) -> psycopg.AsyncConnection[Any]:
     return await driver_connection(on) if isinstance(on, AsyncSession) else on
+
+
+def pyformat(statement: str) -> str:
+    """A statement written with SQLAlchemy's `:name` parameters (as `text()` takes them) in
+    psycopg's `%(name)s` style, its percent signs doubled, for `fetch_one` and `fetch_all`.
+    Made once, at import, for a statement shared with or moved from `text()`."""
+    return str(text(statement).compile(dialect=psycopg_dialect.dialect()))
 
 
 @cache

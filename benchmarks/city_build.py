@@ -136,8 +136,7 @@ def steps(size: Size, end: datetime) -> list[Step]:
              # The load skipped the triggers that keep the statistics' roll-ups (0018).
              Step("roll-ups", lambda conn: conn.execute("SELECT rollup_rebuild()")),
              # ... and those that keep each member's communities (0022).
-             Step("member communities",
-                  lambda conn: conn.execute("SELECT member_community_rebuild()")),
+             Step("member communities", _member_communities),
              Step("vacuum analyze", lambda conn: conn.execute("VACUUM (ANALYZE)"),
                   autocommit=True)]
     return made
@@ -148,6 +147,11 @@ def _members(conn: psycopg.Connection[Any]) -> None:
     would refresh each member's rows: the step "member communities" fills them at once)."""
     conn.execute("SET LOCAL session_replication_role = replica")
     stewards.insert_members(conn, per_group=1)
+
+
+def _member_communities(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("SELECT member_community_rebuild()")
+    conn.execute("ANALYZE member_community")
 
 
 def _chunk(conn: psycopg.Connection[Any], sql: str, params: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.access import Territories, Viewer
 from domain.infra.db import transaction
+from domain.infra.paging import Count, count_rows
 from domain.spatial.directory import Scope, list_members
 
 #: S1 holds C1 (grids G1, G2) and C2 (G3); S2 holds C3 (G4). A group and two buildings a grid.
@@ -112,16 +113,25 @@ def _reference_members(rows: set[tuple[int, int, bool]], communities: set[int], 
 
 
 async def _listed(session: AsyncSession, viewer: Viewer | None, scope: Scope) -> list[int]:
-    """Every id the list pages out, two at a time (the pages and their count agree)."""
-    ids: list[int] = []
-    after: int | None = None
-    while True:
-        page = await list_members(session, scope=scope, role=None, skill=None, status=None,
-                                  first=2, after=after, viewer=viewer)
-        ids += [int(m.id) for m in page.items if m.id is not None]
-        if not page.has_next:
-            return ids
-        after = ids[-1]
+    """Every id the list pages out, two at a time, unfiltered and filtered (every member is
+    ACTIVE): the same ids, and as many as the count says."""
+    pages: list[list[int]] = []
+    for status in (None, "ACTIVE"):
+        ids: list[int] = []
+        after: int | None = None
+        while True:
+            page = await list_members(session, scope=scope, role=None, skill=None,
+                                      status=status, first=2, after=after, viewer=viewer)
+            ids += [int(m.id) for m in page.items if m.id is not None]
+            if not page.has_next:
+                break
+            after = ids[-1]
+        assert page.listed is not None
+        count = page.known if page.known is not None else await count_rows(session, page.listed)
+        assert count == Count(len(ids), exact=True)
+        pages.append(ids)
+    assert pages[0] == pages[1]
+    return pages[0]
 
 
 async def _assert_as_the_rule_says(sessions: async_sessionmaker[AsyncSession]) -> None:

@@ -20,7 +20,9 @@ build carries on where it stopped when run again, and a finished one is reused a
    step looks stewards up by group);
 3. requests, events and surveys in chunks of `CHUNK` request ids, INSERT ... SELECT over
    generate_series with triggers skipped (`session_replication_role = replica`);
-4. the remaining indexes, sequences moved past the ids written, VACUUM ANALYZE.
+   (the members' step too);
+4. the remaining indexes, sequences moved past the ids written, what the skipped triggers
+   keep (the statistics' roll-ups, each member's communities), VACUUM ANALYZE.
 
 Every step runs with `maintenance_work_mem` raised (index builds) and `synchronous_commit`
 off. The tables stay LOGGED: UNLOGGED would spare the WAL of the load, but `SET LOGGED`
@@ -120,7 +122,7 @@ def steps(size: Size, end: datetime) -> list[Step]:
         Step("city", lambda conn: synthetic_city.fill(conn, layout)),
         Step("territories", _territories),
         Step("indexes: building", lambda conn: _create_indexes(conn, "building")),
-        Step("members", lambda conn: stewards.insert_members(conn, per_group=1)),
+        Step("members", _members),
         Step("indexes: member", lambda conn: _create_indexes(conn, "member")),
     ]
     params = city_history.params(buildings=layout.buildings, end=end)
@@ -133,9 +135,27 @@ def steps(size: Size, end: datetime) -> list[Step]:
              Step("sequences", _sequences),
              # The load skipped the triggers that keep the statistics' roll-ups (0018).
              Step("roll-ups", lambda conn: conn.execute("SELECT rollup_rebuild()")),
+             # ... and those that keep each member's communities (0022).
+             Step("member communities", _member_communities),
+             # (a city built before 0022 has had its VACUUM: the new table's own, so that a
+             # territory's members are an index-only scan)
+             Step("vacuum analyze: member communities",
+                  lambda conn: conn.execute("VACUUM (ANALYZE) member_community"),
+                  autocommit=True),
              Step("vacuum analyze", lambda conn: conn.execute("VACUUM (ANALYZE)"),
                   autocommit=True)]
     return made
+
+
+def _members(conn: psycopg.Connection[Any]) -> None:
+    """The stewards and grid workers, their communities' triggers skipped (row by row, they
+    would refresh each member's rows: the step "member communities" fills them at once)."""
+    conn.execute("SET LOCAL session_replication_role = replica")
+    stewards.insert_members(conn, per_group=1)
+
+
+def _member_communities(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("SELECT member_community_rebuild()")
 
 
 def _chunk(conn: psycopg.Connection[Any], sql: str, params: dict[str, Any]) -> None:

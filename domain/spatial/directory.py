@@ -7,6 +7,7 @@ as one array parameter (`domain.infra.db.one_of`), so a batch may be as large as
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 from collections import defaultdict
 from collections.abc import Sequence
@@ -14,15 +15,23 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from geoalchemy2.functions import ST_Intersects, ST_MakeEnvelope
-from sqlalchemy import or_, select
+from sqlalchemy import Integer, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
 from domain.access import Viewer
 from domain.infra.db import one_of
 from domain.infra.paging import EXACT_COUNT_LIMIT, Count, Page, fetch_page
-from domain.spatial.models import Building, BuildingGroup, Grid, GridWorker, Member, Subdistrict
-from domain.visibility import Kind, territorial_only, visible_clause
+from domain.spatial.models import (
+    Building,
+    BuildingGroup,
+    Grid,
+    GridWorker,
+    Member,
+    MemberCommunity,
+    Subdistrict,
+)
+from domain.visibility import Kind, members_within, sees_all, territorial_only, visible_clause
 from geo.address import address_key
 
 M = TypeVar("M", bound=SQLModel)
@@ -149,11 +158,11 @@ async def list_members(session: AsyncSession, *, scope: Scope, role: str | None,
     """Members `viewer` may see (every one without a viewer), narrowed by scope, role, skill
     and status.
 
-    The members of a territory (for staff of territories) or of a grid or community (a
-    scope) are found once and bound as values (`_among`): the page and its count then read
-    them by primary key, where each found them again through the place's groups, homes and
-    grid workers (for one community of the 10x city, the page merged 20,000 ids of the
-    city's in order to find its first 50); unfiltered, their count is those ids'."""
+    The members of a territory (for staff of territories) or of a community (a scope) are
+    rows of member_community (kept by triggers, migration 0022): unfiltered, the page's ids
+    and the count are one statement over its index (`_page_of`), then the page is read by
+    primary key; filtered, the list is those ids' members. Those of a grid are found once
+    and bound as values (`_among`): the page and its count then read them by primary key."""
     stmt = select(Member)
     if role:
         stmt = stmt.where(col(Member.roles).contains([role]))
@@ -161,6 +170,14 @@ async def list_members(session: AsyncSession, *, scope: Scope, role: str | None,
         stmt = stmt.where(col(Member.skills).contains([skill]))
     if status:
         stmt = stmt.where(col(Member.status) == status)
+    bounded = _bounded(scope, viewer)
+    if bounded is not None:
+        ids = text(bounded[0]).bindparams(**bounded[1]).columns(member_id=Integer).subquery()
+        listed = stmt.where(col(Member.id).in_(select(ids.c.member_id)))
+        if not (role or skill or status):
+            return replace(await _page_of(session, bounded, first=first, after=after),
+                           listed=listed)
+        return await fetch_page(session, listed, Member.id, first=first, after=after)
     among = await _among(session, scope, viewer)
     if among is None:
         if viewer is not None:
@@ -173,16 +190,57 @@ async def list_members(session: AsyncSession, *, scope: Scope, role: str | None,
     return replace(page, known=Count(len(among), exact=True)) if counted else page
 
 
-#: The most member ids `list_members` binds as values (a subdistrict of the 10x city holds
-#: 7,000); a territory of more is filtered by its rule in each statement instead.
+def _bounded(scope: Scope, viewer: Viewer | None) -> tuple[str, dict[str, Any]] | None:
+    """The ids of the members `viewer` may see within `scope` (a member once or more) as SQL
+    and its parameters, when a territory or a community bounds them: rows of
+    member_community. None for a narrower scope, or a caller whose rule is not a territory."""
+    if scope.member_id is not None or scope.building_group_id is not None \
+            or scope.grid_id is not None:
+        return None
+    territorial = territorial_only(viewer)
+    if scope.community_id is None:
+        return members_within(viewer) if territorial and viewer is not None else None
+    if not (territorial or sees_all(viewer, Kind.MEMBER) or viewer is None):
+        return None
+    sql = ("SELECT mc.member_id FROM member_community mc WHERE mc.community_id = "
+           ":scope_community AND mc.placed")
+    params: dict[str, Any] = {"scope_community": scope.community_id}
+    if territorial and viewer is not None:
+        within, within_params = members_within(viewer)
+        sql += f" AND mc.member_id IN ({within})"
+        params |= within_params
+    return sql, params
+
+
+async def _page_of(session: AsyncSession, bounded: tuple[str, dict[str, Any]], *, first: int,
+                   after: int | None) -> Page[Member]:
+    """A page of the members `bounded` names, unfiltered: their ids in order as one array
+    (the index-only range of each community, sorted; their count is its length), then the
+    page's rows by primary key. Bound as values into the page's statement, a subdistrict's
+    7,000 ids cost 22 ms of planning it, and as many again its count's."""
+    sql, params = bounded
+    found = (await session.execute(text(
+        f"SELECT ARRAY(SELECT DISTINCT w.member_id FROM ({sql}) AS w ORDER BY 1)"),
+        params)).scalar_one()
+    ids: list[int] = list(found)
+    start = bisect.bisect_right(ids, after) if after is not None else 0
+    wanted = ids[start:start + first]
+    rows = (await session.execute(select(Member).where(one_of(col(Member.id), wanted))
+                                  .order_by(col(Member.id)))).scalars().all() if wanted else []
+    return Page(items=list(rows), has_next=len(ids) > start + first,
+                has_previous=after is not None,
+                known=Count(len(ids), exact=len(ids) <= EXACT_COUNT_LIMIT))
+
+
+#: The most member ids `list_members` binds as values (a grid's); a place of more is filtered
+#: by its rule in each statement instead.
 AMONG_LIMIT = 20_000
 
 
 async def _among(session: AsyncSession, scope: Scope, viewer: Viewer | None) -> list[int] | None:
-    """The ids of the members `viewer` may see within `scope` when a territory or a place
+    """The ids of the members `viewer` may see within `scope` when a grid or a territory
     bounds them (at most AMONG_LIMIT, whatever the size of the city), else None."""
-    placed = scope.grid_id is not None or scope.community_id is not None
-    if not placed and not territorial_only(viewer):
+    if scope.grid_id is None and scope.community_id is None and not territorial_only(viewer):
         return None
     ids = select(col(Member.id))
     if viewer is not None:
@@ -197,16 +255,15 @@ def _scope_members(stmt: Any, scope: Scope) -> Any:
         return stmt.where(col(Member.id) == scope.member_id)
     if scope.building_group_id is not None:
         return stmt.where(col(Member.group_id) == scope.building_group_id)
-    grid_filter = None
-    if scope.grid_id is not None:
-        grid_filter = col(BuildingGroup.grid_id) == scope.grid_id
-        workers = select(col(GridWorker.member_id)).where(col(GridWorker.grid_id) == scope.grid_id)
-    elif scope.community_id is not None:
-        grids = select(col(Grid.id)).where(col(Grid.community_id) == scope.community_id)
-        grid_filter = col(BuildingGroup.grid_id).in_(grids)
-        workers = select(col(GridWorker.member_id)).where(col(GridWorker.grid_id).in_(grids))
-    else:
+    if scope.community_id is not None:  # its group members and grid workers (kept by triggers)
+        return stmt.where(col(Member.id).in_(
+            select(col(MemberCommunity.member_id)).where(
+                col(MemberCommunity.community_id) == scope.community_id,
+                col(MemberCommunity.placed))))
+    if scope.grid_id is None:
         return stmt
+    grid_filter = col(BuildingGroup.grid_id) == scope.grid_id
+    workers = select(col(GridWorker.member_id)).where(col(GridWorker.grid_id) == scope.grid_id)
     # One IN over a UNION (the place's group members, its grid workers): a semi-join the
     # planner drives from the few ids by index. As an OR of two INs it filtered every member
     # of the city (a count of one community's 700 members read all 280,000 at 10x: 195 ms).

@@ -242,6 +242,25 @@ class GridWorker(SQLModel, table=True):
     )
 
 
+
+class MemberCommunity(SQLModel, table=True):
+    """The communities a member belongs to, for who may see them (domain.visibility): those
+    of the grids of their building group, of their home building and of the grids they serve
+    as grid worker. Kept by triggers on member, grid_worker, building, building_group and
+    grid (migration 0022); a load that skips triggers runs `SELECT member_community_rebuild()`
+    after it. A territory's members are then one index range of (community_id, member_id)."""
+
+    __tablename__ = "member_community"
+    __table_args__ = (Index("member_community_member_idx", "member_id"),)
+
+    community_id: int = Field(sa_column=Column(
+        Integer, ForeignKey("community.id", ondelete="CASCADE"), primary_key=True))
+    member_id: int = Field(sa_column=Column(
+        Integer, ForeignKey("member.id", ondelete="CASCADE"), primary_key=True))
+    #: Through their group or grid work, the members of `members(scope: {communityId})`; false:
+    #: through their home building only (the visibility rule counts homes too).
+    placed: bool = Field(sa_column=Column(Boolean, nullable=False))
+
 # `member.organisation_id` names the organisation area's table: its model must be on the
 # metadata wherever a Member is flushed (the command line and workers import no schema).
 # Imported last, once everything it imports from here exists.

@@ -57,6 +57,9 @@ def test_the_build_makes_the_city_and_resumes_to_nothing(city: str, database_url
                                            size.requests)
     assert 6.5 < counts["request_event"] / counts["service_request"] < 7.5  # about 7
     assert city_build.is_built(conninfo)
+    with psycopg.connect(conninfo) as conn:  # the members' communities, filled at the end
+        assert conn.execute("SELECT count(DISTINCT member_id) FROM member_community"
+                            ).fetchone() == (size.members,)
     ran: list[str] = []
     city_build.build(conninfo, size, city_build.END, progress=ran.append)
     assert ran == []  # every step was done

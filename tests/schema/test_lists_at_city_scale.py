@@ -62,11 +62,13 @@ def _small_city(database_url: str) -> None:
         conn.execute("ANALYZE")
 
 
-async def test_a_territory_s_members_reach_its_buildings_by_grid(sessions: Any,
-                                                                 database_url: str) -> None:
-    """Staff of a community see the members of its grids' groups and buildings: the planner
-    knows the territory is a few grids and looks their buildings and groups up by grid_id
-    (an Index Cond per grid), rather than hashing every building and group of the city."""
+async def test_a_territory_s_members_are_an_index_range_of_their_communities(
+        sessions: Any, database_url: str) -> None:
+    """Staff of a community see the members of its grids' groups, buildings and grid work:
+    kept per community in member_community (migration 0022) and read from it by index (its
+    (community_id, member_id) key, or by member_id for the members in id order: the
+    planner's choice), never through the grids' buildings and groups (or hashing every
+    building and group of the city)."""
     _small_city(database_url)
     async with sessions() as session:
         stmt = select(col(Member.id)).where(
@@ -78,9 +80,10 @@ async def test_a_territory_s_members_reach_its_buildings_by_grid(sessions: Any,
             "EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params)
         nodes = list(_nodes(result.scalar_one()[0]["Plan"]))
         await session.rollback()
-    for table in ("building", "building_group"):
-        reads = [n for n in nodes if n.get("Relation Name") == table]
-        assert reads and all("grid_id" in n.get("Index Cond", "") for n in reads), reads
+    reads = [n for n in nodes if n.get("Relation Name") == "member_community"]
+    assert reads and all(n["Node Type"] in ("Index Scan", "Index Only Scan") for n in reads), \
+        reads
+    assert not [n for n in nodes if n.get("Relation Name") in ("building", "building_group")]
 
 
 async def test_open_requests_tiles_read_only_open_requests_by_place(sessions: Any) -> None:

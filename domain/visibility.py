@@ -177,12 +177,12 @@ def visible_params(viewer: Viewer | None) -> dict[str, Any]:
             "v_subdistricts": sorted(scope.subdistrict_ids)}
 
 
-
 def members_within(viewer: Viewer) -> tuple[str, dict[str, Any]]:
     """The ids of the members of `viewer`'s territories (what Kind.MEMBER's rule lets staff
     of territories see; a member of two of them twice), as SQL and its parameters: one index
     range of member_community a community, no read of member."""
     return MEMBERS_WITHIN_SQL, _params_in(MEMBERS_WITHIN_SQL, viewer)
+
 
 def staff_of(scope: Territories) -> Viewer:
     """A staff caller administering `scope` (for domain functions given territories only:

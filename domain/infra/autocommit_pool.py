@@ -28,6 +28,8 @@ from weakref import WeakKeyDictionary
 import psycopg
 from psycopg.pq import TransactionStatus
 
+from domain.infra.registered_connection import RegisteredConnection
+
 #: A connection used this recently is handed out without a ping (as domain.infra.db's).
 PING_AFTER_IDLE_SECONDS = 0.5
 #: How long a read waits for a free connection when all are taken (SQLAlchemy's default).
@@ -77,8 +79,8 @@ class AutocommitPool:
                 return connection
             except psycopg.Error:
                 await connection.close()
-        return await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True,
-                                                     options=self.options)
+        return await RegisteredConnection.connect(self.conninfo, autocommit=True,
+                                                  options=self.options)
 
     async def _give_back(self, connection: Connection) -> None:
         status = connection.info.transaction_status

@@ -17,6 +17,7 @@ from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.types import ExecutionContext
 from strawberry.types.base import StrawberryObjectDefinition
 
+from schema.common.argument_plans import install_argument_plans
 from schema.common.context import Info
 from schema.common.execution import Execution
 from schema.common.ids import decode_any
@@ -115,14 +116,16 @@ _TYPES = [Subdistrict, Community, Grid, Building, BuildingGroup, Member, Service
 
 def _with_rules() -> None:
     """Put the permission layer's rules on their fields (schema.common.permissions.RULES),
-    and the planned conversion on the input types (schema.common.input_values): a first
-    schema, built without them, names every type and field."""
+    the planned conversion on the input types (schema.common.input_values) and on the
+    fields' arguments (schema.common.argument_plans): a first schema, built without them,
+    names every type and field."""
     bare = strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription,
                              types=_TYPES, scalar_overrides=SCALAR_OVERRIDES)
     definitions = [t.definition for t in bare.schema_converter.type_map.values()
                    if isinstance(t.definition, StrawberryObjectDefinition)]
     install_rules(definitions)
     install_input_plans(definitions)
+    install_argument_plans()
 
 
 def build_schema(limits: Limits | None = None, *, replica: bool = False) -> strawberry.Schema:

@@ -5,8 +5,8 @@ type annotation and GraphQL name again each time; for `coverage(point:)` that wa
 sixth of the request's CPU in the API. `install_input_plans` gives every input type of the
 schema a `from_input` (strawberry's hook for building an input value) that reads a plan made
 on first use: the fields' GraphQL and Python names, and whether each is a plain scalar
-(Float, Int, String, Boolean, ID, possibly null), whose value graphql-core has already
-coerced and which is taken as it is. Every other field (enums, lists, nested inputs, custom
+(Float, Int, String, Boolean, ID, possibly null) or an enum, whose value graphql-core has
+already coerced and which is taken as it is. Every other field (lists, nested inputs, custom
 scalars) is converted by strawberry as before (`InputContext.convert`), so the values are
 the ones strawberry would build.
 """
@@ -18,7 +18,12 @@ from dataclasses import MISSING
 from typing import Any
 
 from strawberry.types.arguments import InputContext
-from strawberry.types.base import StrawberryObjectDefinition, StrawberryOptional
+from strawberry.types.base import (
+    StrawberryMaybe,
+    StrawberryObjectDefinition,
+    StrawberryOptional,
+)
+from strawberry.types.enum import has_enum_definition
 
 #: The Python types of the plain scalars, whose coerced values need no conversion.
 PLAIN = (float, int, str, bool)
@@ -37,10 +42,14 @@ class _Plan:
 
 
 def _converted(field: Any, definition: StrawberryObjectDefinition) -> Any:
-    """The field's type when strawberry must convert its value; None for a plain scalar."""
+    """The field's type when strawberry must convert its value; None for a plain scalar or
+    an enum (graphql-core gives its member, which strawberry returns as it is)."""
     kind = field.resolve_type(type_definition=definition)
+    if isinstance(kind, StrawberryMaybe):  # strawberry wraps its value in Some
+        return kind
     bare = kind.of_type if isinstance(kind, StrawberryOptional) else kind
-    return None if bare in PLAIN else kind  # exactly these: an enum deriving from str is not
+    # exactly these types: an enum deriving from str is one by its definition
+    return None if bare in PLAIN or has_enum_definition(bare) else kind
 
 
 def _from_input(cls: type, value: Mapping[str, Any], context: InputContext) -> Any:

@@ -208,17 +208,21 @@ async def test_a_database_restart_loses_and_doubles_nothing(
     _enqueue(_config(database_url, rabbitmq_url), ids)
     rabbit_workers.start(processes=1, threads=2)
     mid_dispatch = 0  # cuts that hit connections while requests were still waiting
-    # Cuts 50 ms apart, the pause doubling (up to 2 s) while no request gets dispatched: a
-    # batch slower than the pause (a loaded machine) would otherwise never commit.
+    # Cuts once the workers are dispatching, 50 ms apart, the pause doubling (up to 2 s)
+    # while no more requests get dispatched: a batch slower than the pause (a loaded
+    # machine) would otherwise never commit, and the test never end.
     pause, last, deadline = 0.05, 0, time.monotonic() + 120
     async with await psycopg.AsyncConnection.connect(libpq_url(database_url),
                                                      autocommit=True) as admin:
         while (done := len(await events(sessions, "DISPATCHED"))) < len(ids):
             assert time.monotonic() < deadline, f"{done} of {len(ids)} dispatched in 120 s"
+            if not done:
+                await asyncio.sleep(0.01)
+                continue
             cursor = await admin.execute(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                 "WHERE application_name = %s", (WORKER_APP,))
-            mid_dispatch += bool(((await cursor.fetchone()) or (0,))[0] and done)
+            mid_dispatch += bool(((await cursor.fetchone()) or (0,))[0])
             pause, last = (0.05, done) if done > last else (min(pause * 2, 2.0), last)
             await asyncio.sleep(pause)
             if mid_dispatch >= 5:

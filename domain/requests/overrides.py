@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.access import Viewer
 from domain.errors import InvalidInput
+from domain.infra import rows
 from domain.people.audit import actor_of, record
 from domain.workdays import WorkCalendar, known_years
 
@@ -31,14 +32,15 @@ class Override:
     note: str | None
 
 
-async def community_calendar(session: AsyncSession, community_id: int | None) -> WorkCalendar:
+async def community_calendar(session: rows.Executor,
+                             community_id: int | None) -> WorkCalendar:
     """The national calendar with the overrides of `community_id` (none when None)."""
     if community_id is None:
         return WorkCalendar()
-    rows = await session.execute(text(
-        "SELECT day, working FROM calendar_override WHERE community_id = :c"),
+    found = await rows.fetch_all(
+        session, "SELECT day, working FROM calendar_override WHERE community_id = %(c)s",
         {"c": community_id})
-    return WorkCalendar({r.day: bool(r.working) for r in rows})
+    return WorkCalendar({day: bool(working) for day, working in found})
 
 
 async def list_overrides(session: AsyncSession, viewer: Viewer,

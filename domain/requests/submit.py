@@ -7,9 +7,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from domain import templates
 from domain.calendar import ZONE
 from domain.errors import InvalidInput, UserError
@@ -136,7 +133,7 @@ def _too_long(new: NewRequest, where: str) -> list[UserError]:
     return errors
 
 
-async def _locate(session: AsyncSession, new: NewRequest, tuning: Tuning,
+async def _locate(session: rows.Executor, new: NewRequest, tuning: Tuning,
                   where: str) -> CoverageResult:
     if new.point is not None:
         found = await cover_point(session, lon=new.point[0], lat=new.point[1],
@@ -151,7 +148,7 @@ async def _locate(session: AsyncSession, new: NewRequest, tuning: Tuning,
     return found
 
 
-async def submit_request(session: AsyncSession, new: NewRequest, *, now: datetime,
+async def submit_request(session: rows.Executor, new: NewRequest, *, now: datetime,
                          tuning: Tuning, where: str = "input") -> Submitted:
     """Store a new request (or return the one a retried `idempotency_key` made).
 
@@ -198,11 +195,10 @@ def _overrides_window(now: datetime, due: Due, limit: Limit) -> tuple[date, date
     return (first, date.max if due.fallback else due.at.astimezone(ZONE).date())
 
 
-async def _by_key(session: AsyncSession, key: str) -> int | None:
-    row = await session.execute(text(
-        "SELECT id FROM service_request WHERE idempotency_key = :key"), {"key": key})
-    value = row.scalar_one_or_none()
-    return None if value is None else int(value)
+async def _by_key(session: rows.Executor, key: str) -> int | None:
+    row = await rows.fetch_one(
+        session, "SELECT id FROM service_request WHERE idempotency_key = %(key)s", {"key": key})
+    return None if row is None else int(row[0])
 
 
 #: Open requests of the same category as `p` (its id, category and point g) within
@@ -273,7 +269,7 @@ _STORE = rows.pyformat(f"""
     SELECT {", ".join("NULL" for _ in _COLUMNS)}, NULL, NULL, true FROM overridden""")
 
 
-async def _store(session: AsyncSession, new: NewRequest, found: CoverageResult,
+async def _store(session: rows.Executor, new: NewRequest, found: CoverageResult,
                  now: datetime, due: Due, channel: str, tracking: dict[str, Any],
                  window: tuple[date, date] | None
                  ) -> tuple[ServiceRequest, list[Nearby]] | Literal["overridden"] | None:
@@ -316,12 +312,13 @@ def _located_note(found: CoverageResult) -> str:
     return ", ".join(parts)
 
 
-_DUPLICATES = text(f"""
+_DUPLICATES = rows.pyformat(f"""
     WITH p AS (SELECT id, category, location AS g FROM service_request WHERE id = :id)
     {_NEARBY}""")
 
 
-async def _duplicates(session: AsyncSession, request_id: int, now: datetime) -> list[Nearby]:
+async def _duplicates(session: rows.Executor, request_id: int,
+                      now: datetime) -> list[Nearby]:
     """Open requests of the same category within 50 m in the last 7 days."""
-    rows = await session.execute(_DUPLICATES, {"id": request_id, "now": now})
-    return [Nearby(int(r.id), float(r.metres)) for r in rows]
+    found = await rows.fetch_all(session, _DUPLICATES, {"id": request_id, "now": now})
+    return [Nearby(int(pk), float(metres)) for pk, metres, _ in found]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from benchmarks.dispatch_load import Phase, Sample
 from benchmarks.harness.command import Run
 from benchmarks.harness.report import heading, number, percentile, row, verdict
+from server.background import LINGER_SECONDS
 
 TARGET_P50_MS = 100.0
 TARGET_RATE = 300.0
@@ -248,8 +249,9 @@ def _method(a: argparse.Namespace) -> str:
         "by the worker before its UPDATE. "
         f"(b) {a.burst:,} submissions by {a.burst_concurrency} concurrent submitters, "
         + ("over HTTP like (a), each `submitServiceRequest` answered by the API, which "
-           "enqueues its dispatch after storing it (dispatches enqueued within 20 ms of "
-           "each other leave in one message, server/background.py)"
+           "enqueues its dispatch after storing it (dispatches enqueued within "
+           f"{LINGER_SECONDS * 1000:g} ms of each other leave in one message, "
+           "server/background.py)"
            if a.burst_via == "http" else
            "each the resolver's own work without HTTP and GraphQL: `submit_request` in an "
            "autocommit session, then `DramatiqBackground.dispatch` (server/background.py, "

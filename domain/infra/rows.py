@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import psycopg
 from geoalchemy2 import Geometry, WKBElement
-from sqlalchemy import inspect, text
+from sqlalchemy import ARRAY, inspect, text
 from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import configure_mappers
@@ -100,6 +100,44 @@ def columns(model: Any, *, shapes: bool) -> tuple[str, ...]:
     table = model.__table__
     return tuple(c.name for c in table.columns
                  if shapes or not isinstance(c.type, Geometry))
+
+
+@cache
+def plain(model: Any) -> bool:
+    """Whether psycopg gives every column of the table model `model` as the ORM would load
+    it: no column type of SQLAlchemy's processes its values (arrays of such values
+    included), but geometry, which `detached` makes as the ORM does; and its first column
+    is `id` (as `detached` reads it). Such rows may come from `fetch_all` and `detached`
+    instead of a Session."""
+    dialect = psycopg_dialect.dialect()
+
+    def processed(kind: Any) -> bool:
+        if isinstance(kind, Geometry):
+            return False
+        if isinstance(kind, ARRAY):
+            return processed(kind.item_type)
+        return kind.dialect_impl(dialect).result_processor(dialect, None) is not None
+    table_columns = list(model.__table__.columns)
+    return table_columns[0].name == "id" and not any(processed(c.type) for c in table_columns)
+
+
+@cache
+def by_ids_statement(model: Any) -> str:
+    """The statement of `by_ids` for `model`: every column, `%(ids)s` an array of ids."""
+    table = model.__table__.name
+    return (f"SELECT {select_list(model, table, shapes=True)} FROM {table} "
+            f"WHERE {table}.id = ANY(CAST(%(ids)s AS integer[]))")
+
+
+async def by_ids(on: Executor, model: type[T], ids: Sequence[int]) -> list[T | None]:
+    """Rows of a `plain` table model in the order of `ids`, None where an id is unknown: one
+    prepared statement and `detached` rows, no Session, no ORM loading."""
+    kind: Any = model
+    names = columns(kind, shapes=True)
+    found: dict[Any, T | None] = {
+        values[0]: detached(model, names, values)
+        for values in await fetch_all(on, by_ids_statement(kind), {"ids": list(ids)})}
+    return [found.get(i) for i in ids]
 
 
 def select_list(model: Any, alias: str, *, shapes: bool) -> str:

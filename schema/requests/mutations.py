@@ -93,7 +93,7 @@ async def submit(info: Info, data: SubmitRequestInput) -> RequestPayload:
     Its photos are checked before anything is stored, and stored with it, in one
     transaction. Without photos the request is stored by one statement (submit_request)
     on a connection in autocommit mode from the autocommit pool: no BEGIN and COMMIT
-    round trips, and no Session (a tenth of a submission's CPU in the API)."""
+    round trips, and no Session (a quarter of a submission's CPU in the API)."""
     photos: list[PreparedPhoto] = []
     try:
         photos = await read_photos(data.photos, "input.photos")

@@ -52,6 +52,23 @@ def _fresh_local_database() -> str:
     return cluster.url("gridsteward_test")
 
 
+def _without_autovacuum(url: str) -> None:
+    """Autovacuum off for the test database's tables. Its ANALYZE would sample whatever
+    rows a test left at that moment (every request in one community, all DISPATCHED), and
+    those statistics outlive the next TRUNCATE: the plans the plan tests check
+    (tests/plans.py) would then depend on timing. The tests that need statistics make them
+    (ANALYZE of their own data); the workers' "table statistics" job is off in tests too
+    (tests/workers/live.py)."""
+    conninfo = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        tables = conn.execute("SELECT quote_ident(schemaname) || '.' || quote_ident(tablename)"
+                              " FROM pg_tables WHERE tableowner = current_user"
+                              " AND schemaname NOT IN ('pg_catalog', 'information_schema')"
+                              ).fetchall()
+        for (table,) in tables:
+            conn.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = false)")
+
+
 @pytest.fixture(scope="session")
 def database_url() -> str:
     """A migrated PostGIS database for this test session."""
@@ -59,6 +76,7 @@ def database_url() -> str:
         url = os.environ.get("TEST_DATABASE_URL") or _fresh_local_database()
         url = url.replace("postgresql://", "postgresql+psycopg://", 1)
         upgrade_database(url)
+        _without_autovacuum(url)
     except Exception as exc:
         if os.environ.get("CI"):
             raise

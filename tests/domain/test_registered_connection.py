@@ -120,7 +120,6 @@ def test_a_statement_whose_backend_dies_fails(run: Runs, database_url: str) -> N
     run(scenario)
 
 
-
 def test_a_closed_connections_socket_number_serves_the_next(run: Runs,
                                                             database_url: str) -> None:
     async def scenario(connection: Counting) -> None:
